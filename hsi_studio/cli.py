@@ -1,0 +1,97 @@
+"""The ``hsi-studio`` command line: one entry point; the GUI when run with no subcommand.
+
+Subcommands live in :mod:`hsi_studio.commands` modules, each exposing ``register(subparsers)``. Heavy imports
+(numpy readers, torch, Qt) happen inside handlers, so ``hsi-studio --help`` answers at once.
+Exit codes: 0 success, 2 bad input (one line on stderr saying what was wrong and what was expected),
+1 internal error, 130 cancelled / interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+# Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
+COMMAND_MODULES = ("data", "relight", "train")
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hsi-studio",
+        description="HSI Studio: reconstruct, explore and relight hyperspectral cubes. "
+        "Run without a subcommand to open the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"hsi-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"hsi_studio.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"hsi_studio.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def _run_gui(argv: Sequence[str]) -> int:
+    try:
+        from hsi_studio.gui.app import main as gui_main
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("hsi_studio.gui"):
+            build_parser().print_help()
+            return EXIT_OK
+        raise
+    return int(gui_main(list(argv)) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-psn_"):
+        return _run_gui(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return EXIT_OK
+    return run_handler(args)
+
+
+def run_handler(args: argparse.Namespace) -> int:
+    from hsi_studio.core.errors import InputError
+    from hsi_studio.core.jobs import Cancelled
+
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"hsi-studio {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print(f"hsi-studio {args.command}: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        return EXIT_OK
+    except MemoryError:
+        print(f"hsi-studio {args.command}: error: out of memory; try a smaller input or --tile", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 — last-resort handler of the CLI
+        if os.environ.get("HSI_STUDIO_DEBUG"):
+            raise
+        print(f"hsi-studio {args.command}: internal error: {exc.__class__.__name__}: {_one_line(exc)} "
+              "(set HSI_STUDIO_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

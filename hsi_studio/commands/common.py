@@ -1,0 +1,72 @@
+"""Helpers shared by subcommand handlers: output, progress reporting (stderr bar or JSON lines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def check_output(path: str | Path, force: bool) -> Path:
+    """Refuse to clobber an existing output unless ``--force`` was given."""
+    from hsi_studio.core.errors import OutputError
+
+    p = Path(path)
+    if p.exists() and not force:
+        raise OutputError(f"{p} already exists; expected a new path (or pass --force to replace it)")
+    if not p.parent.exists():
+        raise OutputError(f"folder {p.parent} does not exist; expected an existing folder for the output")
+    return p
+
+
+class Reporter:
+    """Progress for the CLI: a one-line bar on stderr (when it is a terminal), or JSON lines on stdout."""
+
+    def __init__(self, jsonl: bool = False, label: str = "", stream=None):
+        self.jsonl = jsonl
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._t0 = time.monotonic()
+        self._last = -1.0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        elapsed = time.monotonic() - self._t0
+        eta = elapsed / fraction * (1 - fraction) if fraction > 0 else None
+        if self.jsonl:
+            rec = {"event": "progress", "label": self.label, "fraction": round(fraction, 4), "message": message,
+                   "eta_s": None if eta is None else round(eta, 1)}
+            print(json.dumps(rec), flush=True)
+            return
+        if not self.tty and fraction < 1.0 and fraction - self._last < 0.1:
+            return
+        self._last = fraction
+        bar = "#" * int(fraction * 30)
+        eta_s = "" if eta is None else f" ETA {eta:5.1f}s"
+        end = "\r" if self.tty and fraction < 1.0 else "\n"
+        self.stream.write(f"{self.label} [{bar:<30}] {fraction * 100:5.1f}%{eta_s} {message}"[:120] + end)
+        self.stream.flush()
+
+    def event(self, **record: Any) -> None:
+        if self.jsonl:
+            print(json.dumps(record, default=_json_default), flush=True)

@@ -1,0 +1,132 @@
+"""Data subcommands: ``info``, ``convert``, ``simulate-rgb``, ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="describe a cube or RGB image (size, bands, wavelengths, value range)")
+    p.add_argument("file", help="cube (ENVI .hdr, .h5, .mat, .npy/.npz, .tif, CAVE PNG folder) or RGB image")
+    p.add_argument("--key", help="dataset / variable name inside .h5/.mat/.npz (auto-detected by default)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="convert between cube formats (writer chosen by the output extension)")
+    p.add_argument("input")
+    p.add_argument("output", help=".hdr (ENVI), .h5, .mat, .npy, .npz, .tif, or a folder/ for CAVE PNGs; "
+                   "RGB images convert between .png/.jpg/.tif")
+    p.add_argument("--key", help="dataset / variable name inside the input")
+    p.add_argument("--resample", metavar="GRID", help="'standard' = 400–700 nm / 10 nm before writing")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("simulate-rgb", help="render the camera RGB a cube would give (NTIRE 2022 recipe)")
+    p.add_argument("cube")
+    p.add_argument("-o", "--output", required=True, help="RGB image to write (.png, .tif, .jpg)")
+    p.add_argument("--response", default="cie1964-srgb",
+                   help="cie1964-srgb (default), cie1931-srgb, nikon-d5100, sigma-sdmerill or csv:PATH")
+    p.add_argument("--exposure", default="percentile",
+                   help="'percentile' (99.9th percentile → 1, default), 'max', or a scale factor")
+    p.add_argument("--noise", type=float, metavar="PHOTONS", help="Poisson shot noise, photons at full scale")
+    p.add_argument("--jpeg", type=int, metavar="Q", help="JPEG-compress at quality Q (1–100)")
+    p.add_argument("--linear", action="store_true", help="write linear RGB instead of sRGB-encoded")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_simulate_rgb)
+
+    p = sub.add_parser("evaluate", help="metrics of a reconstruction against ground truth")
+    p.add_argument("pred")
+    p.add_argument("gt")
+    p.add_argument("--crop", type=int, help="centre crop of N×N pixels before scoring")
+    p.add_argument("--ntire", action="store_true", help="NTIRE protocol: data range 1 for PSNR/SSIM")
+    p.add_argument("--min-nm", type=float, help="ignore bands below this wavelength (e.g. 410)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_info(args) -> int:
+    from hsi_studio.core import io
+
+    from .common import print_json
+
+    obj = io.read_any(args.file, key=args.key) if args.key else io.read_any(args.file)
+    info = {"file": str(args.file), **obj.summary()}
+    if args.json:
+        print_json(info)
+        return 0
+    for k, v in info.items():
+        if k == "wavelengths_nm":
+            v = f"{v[0]:g} … {v[-1]:g} nm ({len(v)} values)"
+        print(f"{k:>14}: {v}")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from hsi_studio.core import io
+    from hsi_studio.core.cube import HSCube
+
+    from .common import check_output
+
+    out = check_output(args.output, args.force) if not str(args.output).endswith("/") else args.output
+    obj = io.read_any(args.input, key=args.key) if args.key else io.read_any(args.input)
+    if isinstance(obj, HSCube):
+        if args.resample:
+            obj = _resample(obj, args.resample)
+        written = io.write_cube(obj, out)
+    else:
+        written = io.write_rgb(obj, out, bit_depth=16 if obj.bit_depth > 8 else 8)
+    print(f"wrote {written}")
+    return 0
+
+
+def _resample(cube, grid: str):
+    from hsi_studio.core.errors import InputError
+    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, resample_cube
+
+    if grid != "standard":
+        raise InputError(f"--resample {grid!r}; expected 'standard' (400–700 nm in 10 nm steps)")
+    return resample_cube(cube, STANDARD_WAVELENGTHS)
+
+
+def cmd_simulate_rgb(args) -> int:
+    from hsi_studio.core import io, spectral
+    from hsi_studio.core.cube import RGBImage
+    from hsi_studio.core.errors import InputError
+
+    from .common import check_output
+
+    out = check_output(args.output, args.force)
+    cube = io.read_cube(args.cube)
+    response = spectral.camera_response(args.response, cube.wavelengths)
+    exposure: str | float = args.exposure
+    if exposure not in ("percentile", "max"):
+        try:
+            exposure = float(exposure)
+        except ValueError:
+            raise InputError(f"--exposure {args.exposure!r}; expected 'percentile', 'max' or a number") from None
+    sim = spectral.simulate_rgb(cube, response, exposure=exposure, shot_noise_photons=args.noise,
+                                jpeg_quality=args.jpeg, rng=args.seed)
+    data = sim.rgb if args.linear else spectral.srgb_encode(sim.rgb)
+    img = RGBImage(data, "linear" if args.linear else "srgb", {"response": response.name, "scale": sim.scale},
+                   bit_depth=args.bits)
+    written = io.write_rgb(img, out, bit_depth=args.bits)
+    print(f"wrote {written} ({response.name}, exposure ×{sim.scale:.4g})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from hsi_studio.core import io, metrics
+
+    from .common import print_json
+
+    pred, gt = io.read_cube(args.pred), io.read_cube(args.gt)
+    res = metrics.evaluate(pred, gt, crop=args.crop, ntire=args.ntire, min_nm=args.min_nm)
+    if args.json:
+        print_json(res)
+        return 0
+    for k in ("mrae", "rmse", "psnr", "sam", "ssim"):
+        unit = {"psnr": " dB", "sam": "°"}.get(k, "")
+        print(f"{k.upper():>5}: {res[k]:.5g}{unit}")
+    return 0

@@ -1,0 +1,234 @@
+"""The one cube type (H×W×B float32 + wavelengths in nm) and the RGB image type, with boundary validation.
+
+Validation never fixes input silently: a bad array raises an :mod:`hsi_studio.core.errors` exception whose
+message says what was received and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import ColorModeError, InputError, NonFiniteError, ShapeError, SizeLimitError, WavelengthError
+
+# Size budgets, checked from headers before decoding (io) and on construction (here).
+MAX_PIXELS = 16384 * 16384  # 268 M pixels: larger images are refused, not decoded
+MAX_CUBE_BYTES = 16 * 1024**3  # 16 GiB of float32 cube data
+MIN_BANDS = 3
+MAX_BANDS = 2048
+
+
+def check_size(height: int, width: int, bands: int = 1, *, what: str = "image", itemsize: int = 4) -> None:
+    """Raise :class:`SizeLimitError` (or :class:`ShapeError` for empty axes) before anything is allocated."""
+    height, width, bands = int(height), int(width), int(bands)
+    if height <= 0 or width <= 0 or bands <= 0:
+        raise ShapeError(f"{what} has an empty axis ({height}×{width}×{bands}); expected at least 1×1 pixels")
+    if height * width > MAX_PIXELS:
+        raise SizeLimitError(
+            f"{what} claims {height}×{width} = {height * width:,} pixels; the limit is {MAX_PIXELS:,} pixels"
+        )
+    nbytes = height * width * bands * itemsize
+    if nbytes > MAX_CUBE_BYTES:
+        raise SizeLimitError(
+            f"{what} of {height}×{width}×{bands} would need {nbytes / 1024**3:.1f} GiB; "
+            f"the limit is {MAX_CUBE_BYTES / 1024**3:.0f} GiB"
+        )
+
+
+def validate_wavelengths(wavelengths: Any, bands: int | None = None) -> np.ndarray:
+    """Return wavelengths as float64 1-D, strictly increasing, positive, finite; else :class:`WavelengthError`."""
+    try:
+        wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise WavelengthError(f"wavelengths are not numbers ({exc}); expected a list of nm values") from None
+    if wl.size == 0:
+        raise WavelengthError("no wavelengths given; expected one value in nm per band")
+    if not np.all(np.isfinite(wl)):
+        raise WavelengthError("wavelengths contain NaN/Inf; expected finite values in nm")
+    if np.any(wl <= 0):
+        raise WavelengthError(f"wavelengths must be positive nm values; got minimum {wl.min():g}")
+    if wl.size > 1 and np.any(np.diff(wl) <= 0):
+        raise WavelengthError(
+            f"wavelengths must be strictly increasing; got {wl[:5].tolist()}{'…' if wl.size > 5 else ''}"
+        )
+    if bands is not None and wl.size != bands:
+        raise WavelengthError(f"got {wl.size} wavelengths for {bands} bands; expected one wavelength per band")
+    return wl
+
+
+def _as_float32_image(data: Any, what: str) -> np.ndarray:
+    arr = np.asarray(data)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise InputError(f"{what} has dtype {arr.dtype}; expected a numeric array")
+    if np.iscomplexobj(arr):
+        raise InputError(f"{what} is complex-valued; expected real numbers")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _check_finite(arr: np.ndarray, what: str) -> None:
+    if not np.isfinite(arr).all():
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise NonFiniteError(f"{what} holds {bad:,} NaN/Inf values; expected finite numbers everywhere")
+
+
+@dataclass(eq=False)
+class HSCube:
+    """A hyperspectral cube: ``data`` float32 H×W×B (wavelengths last), ``wavelengths`` float64 (B,) in nm.
+
+    ``metadata`` is free-form (source file, units, illuminant…). ``kind`` says what the values are:
+    ``"radiance"`` (relative radiance, the default for reconstructions), ``"reflectance"`` or ``"unknown"``.
+    """
+
+    data: np.ndarray
+    wavelengths: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+    kind: str = "unknown"
+
+    def __post_init__(self) -> None:
+        arr = _as_float32_image(self.data, "cube")
+        if arr.ndim != 3:
+            raise ShapeError(f"cube has shape {arr.shape}; expected 3 axes (height, width, bands)")
+        h, w, b = arr.shape
+        check_size(h, w, b, what="cube")
+        if not (MIN_BANDS <= b <= MAX_BANDS):
+            raise ShapeError(f"cube has {b} bands; expected between {MIN_BANDS} and {MAX_BANDS}")
+        _check_finite(arr, "cube")
+        self.data = arr
+        self.wavelengths = validate_wavelengths(self.wavelengths, b)
+        if self.kind not in ("radiance", "reflectance", "unknown"):
+            raise InputError(f"cube kind {self.kind!r}; expected 'radiance', 'reflectance' or 'unknown'")
+        self.metadata = dict(self.metadata)
+
+    # -- shape ---------------------------------------------------------------------------------------------
+    @property
+    def height(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def bands(self) -> int:
+        return int(self.data.shape[2])
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+    # -- access ----------------------------------------------------------------------------------------------
+    def band_index(self, nm: float) -> int:
+        """Index of the band nearest to ``nm``."""
+        return int(np.argmin(np.abs(self.wavelengths - float(nm))))
+
+    def band(self, nm: float) -> np.ndarray:
+        return self.data[:, :, self.band_index(nm)]
+
+    def spectrum(self, row: int, col: int) -> np.ndarray:
+        if not (0 <= row < self.height and 0 <= col < self.width):
+            raise InputError(f"pixel ({row}, {col}) is outside the {self.height}×{self.width} cube")
+        return self.data[row, col, :]
+
+    def crop(self, top: int, left: int, height: int, width: int) -> HSCube:
+        return self.with_data(self.data[top : top + height, left : left + width, :])
+
+    def with_data(self, data: np.ndarray, wavelengths: np.ndarray | None = None, **meta: Any) -> HSCube:
+        """A new cube with the same metadata/kind and new data (and optionally new wavelengths)."""
+        md = copy.deepcopy(self.metadata)
+        md.update(meta)
+        return HSCube(data, self.wavelengths if wavelengths is None else wavelengths, md, self.kind)
+
+    def same_grid(self, other: HSCube, *, tol_nm: float = 1e-3) -> bool:
+        return self.bands == other.bands and bool(np.all(np.abs(self.wavelengths - other.wavelengths) <= tol_nm))
+
+    def require_same_grid(self, other: HSCube, what: str = "cubes") -> None:
+        if not self.same_grid(other):
+            raise WavelengthError(
+                f"{what} have different wavelength grids: {_grid_str(self.wavelengths)} vs "
+                f"{_grid_str(other.wavelengths)}; expected identical grids (resample one first)"
+            )
+
+    def summary(self) -> dict[str, Any]:
+        d = self.data
+        return {
+            "type": "cube",
+            "height": self.height,
+            "width": self.width,
+            "bands": self.bands,
+            "wavelengths_nm": [round(float(x), 4) for x in self.wavelengths],
+            "range_nm": [float(self.wavelengths[0]), float(self.wavelengths[-1])],
+            "kind": self.kind,
+            "min": float(d.min()),
+            "max": float(d.max()),
+            "mean": float(d.mean()),
+            "metadata": {k: v for k, v in self.metadata.items() if isinstance(v, (str, int, float, bool))},
+        }
+
+
+def _grid_str(wl: np.ndarray) -> str:
+    if wl.size > 1:
+        return f"{wl.size} bands {wl[0]:g}–{wl[-1]:g} nm"
+    return f"1 band at {wl[0]:g} nm"
+
+
+@dataclass(eq=False)
+class RGBImage:
+    """An RGB image: ``data`` float32 H×W×3 in [0, 1]. ``encoding`` is ``"srgb"`` (gamma-encoded, as photos
+    are) or ``"linear"``. ``bit_depth`` records the source file's depth (8, 16, 32 for float)."""
+
+    data: np.ndarray
+    encoding: str = "srgb"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    bit_depth: int = 8
+
+    def __post_init__(self) -> None:
+        arr = _as_float32_image(self.data, "RGB image")
+        if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 1):
+            raise ColorModeError(
+                f"image is grayscale ({arr.shape[0]}×{arr.shape[1]}, 1 channel); expected an RGB colour image "
+                "with 3 channels (spectral reconstruction needs colour)"
+            )
+        if arr.ndim != 3 or arr.shape[2] != 3:
+            raise ShapeError(f"RGB image has shape {arr.shape}; expected (height, width, 3)")
+        check_size(arr.shape[0], arr.shape[1], 3, what="RGB image")
+        _check_finite(arr, "RGB image")
+        if self.encoding not in ("srgb", "linear"):
+            raise InputError(f"RGB encoding {self.encoding!r}; expected 'srgb' or 'linear'")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < -1e-6 or hi > 1 + 1e-6:
+            raise InputError(
+                f"RGB values span [{lo:g}, {hi:g}]; expected values in [0, 1] (scale integer images first)"
+            )
+        self.data = arr
+        self.metadata = dict(self.metadata)
+
+    @property
+    def height(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "type": "rgb",
+            "height": self.height,
+            "width": self.width,
+            "channels": 3,
+            "encoding": self.encoding,
+            "bit_depth": self.bit_depth,
+            "min": float(self.data.min()),
+            "max": float(self.data.max()),
+            "metadata": {k: v for k, v in self.metadata.items() if isinstance(v, (str, int, float, bool))},
+        }
+
+
+__all__ = ["HSCube", "RGBImage", "check_size", "validate_wavelengths", "MAX_PIXELS", "MAX_CUBE_BYTES"]

@@ -1,0 +1,65 @@
+"""The typed error family raised for bad user input.
+
+Every message says what was received and what was expected, in one line, so the CLI can print it as is and
+the GUI can show it in a dialog. ``InputError`` subclasses ``ValueError`` so generic callers still catch it.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Base class: the input (file, array, argument) is not something HSI Studio can use."""
+
+    def __init__(self, message: str, *, path: str | None = None):
+        self.path = None if path is None else str(path)
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class FileFormatError(InputError):
+    """The file is corrupt, truncated, empty, or not in the format its extension claims."""
+
+
+class UnsupportedFormatError(InputError):
+    """The extension / container is not one HSI Studio reads or writes."""
+
+
+class ShapeError(InputError):
+    """Wrong number of dimensions, bands or channels, or a zero-sized axis."""
+
+
+class WavelengthError(InputError):
+    """Wavelengths are missing, not strictly increasing, non-finite, or do not match the bands / each other."""
+
+
+class NonFiniteError(InputError):
+    """The data holds NaN or Inf values."""
+
+
+class SizeLimitError(InputError):
+    """The data would exceed the size budget (checked from headers before decoding)."""
+
+
+class UnsafeFileError(InputError):
+    """The file would need pickle (or other code execution) to load; HSI Studio never does that."""
+
+
+class ColorModeError(InputError):
+    """An RGB image was expected but the file holds grayscale / palette / CMYK data it cannot use as RGB."""
+
+
+class OutputError(InputError):
+    """The requested output cannot be written (unsupported extension, missing folder, refuse to overwrite)."""
+
+
+__all__ = [
+    "InputError",
+    "FileFormatError",
+    "UnsupportedFormatError",
+    "ShapeError",
+    "WavelengthError",
+    "NonFiniteError",
+    "SizeLimitError",
+    "UnsafeFileError",
+    "ColorModeError",
+    "OutputError",
+]
