@@ -1,0 +1,377 @@
+"""The training engine shared by every stage (RGB pre-training, stage 1, stage 2), on Hugging Face Accelerate.
+
+A *stage* (see :mod:`hsi_studio.core.stages`) says what to build, how to compute the loss of a step, how to
+validate and how to export the trained model; this module runs it: Accelerate (DDP on several GPUs/nodes,
+``accelerate launch --cpu --num_processes 2`` with gloo), EMA (diffusers' ``EMAModel``), AdamW, a diffusers
+learning-rate schedule with warm-up, gradient accumulation, mixed precision on GPU, validation every N steps,
+pickle-free atomic checkpoints (keep last N + best), exact resume, progress / JSON-lines logging, cancel.
+
+Exact resume: the data for optimiser step ``s``, micro-batch ``k`` on rank ``r`` is a pure function of
+(seed, s, k, r) (the data layer's samplers are seeded that way), and the torch RNG is re-seeded from
+(seed, s, r) at the start of every step, so a run stopped after step k and resumed equals an uninterrupted run.
+The RNG states are saved in the checkpoint as well.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import InputError
+from .jobs import NEVER_CANCEL, CancelToken, Cancelled
+
+CKPT_DIR = "checkpoints"
+MODEL_DIR = "model"
+
+
+@dataclass
+class TrainConfig:
+    """Settings common to every stage. Stage-specific settings live in ``stage`` (a free dict)."""
+
+    steps: int = 1000
+    batch_size: int = 8
+    crop: int = 64
+    lr: float = 2e-4
+    weight_decay: float = 1e-4
+    lr_schedule: str = "cosine"  # any diffusers.optimization scheduler name
+    warmup_steps: int = 50
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    ema_decay: float = 0.999
+    ema: bool = True
+    mixed_precision: str = "auto"  # auto: bf16/fp16 on CUDA, no on CPU (bf16 on CPU is ~20× slower here)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    val_every: int = 200
+    ckpt_every: int = 200
+    keep_last: int = 2
+    seed: int = 0
+    threads: int = 0  # torch intra-op threads on CPU (0 = torch default)
+    stage: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise InputError(f"unknown training setting(s) {unknown}; expected some of {sorted(names)}")
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainConfig:
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read training config ({exc}); expected a JSON object", path=str(path)) \
+                from None
+        if not isinstance(d, dict):
+            raise InputError("training config is not a JSON object; expected {\"steps\": …}", path=str(path))
+        return cls.from_dict(d)
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "crop", "grad_accum", "val_every", "ckpt_every", "keep_last"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"training setting {name}={getattr(self, name)}; expected a positive integer")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InputError(f"learning rate {self.lr}; expected a positive number")
+        if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
+            raise InputError(f"mixed_precision={self.mixed_precision!r}; expected auto, no, fp16 or bf16")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    model_dir: Path | None
+    step: int
+    best: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    weights_sha256: str
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device in ("auto", "", None):
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but no CUDA GPU is available; expected cpu or auto")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError("device 'mps' requested but Apple MPS is not available; expected cpu or auto")
+    if device != "cpu" and not device.startswith(("cuda", "mps")):
+        raise InputError(f"unknown device {device!r}; expected auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def _mixed_precision(cfg: TrainConfig, device: str) -> str:
+    if cfg.mixed_precision != "auto":
+        return cfg.mixed_precision if device.startswith("cuda") else "no"
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "no"
+
+
+def weights_digest(module) -> str:
+    """sha256 over every parameter and buffer (name-sorted) — identical weights give identical digests."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().to("cpu").contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _step_seed(seed: int, step: int, rank: int) -> int:
+    return (int(seed) * 1_000_003 + int(step) * 7919 + int(rank) * 104_729) % (2**63 - 1)
+
+
+def latest_checkpoint(out_dir: Path) -> Path | None:
+    ckpts = sorted((out_dir / CKPT_DIR).glob("step-*"), key=lambda p: p.name)
+    return ckpts[-1] if ckpts else None
+
+
+class Trainer:
+    """Runs one stage with a :class:`TrainConfig`. ``log`` receives one dict per event (JSON-able)."""
+
+    def __init__(self, stage, cfg: TrainConfig, out_dir: str | Path, *, progress: Callable | None = None,
+                 cancel: CancelToken | None = None, log: Callable[[dict], None] | None = None):
+        self.stage, self.cfg, self.out_dir = stage, cfg, Path(out_dir)
+        self.progress = progress or (lambda f, m="": None)
+        self.cancel = cancel or NEVER_CANCEL
+        self.log = log or (lambda rec: None)
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+
+    # -- set-up ----------------------------------------------------------------------------------------------
+    def _setup(self, resume: bool):
+        import torch
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs
+        from diffusers.optimization import get_scheduler
+        from diffusers.training_utils import EMAModel
+
+        cfg = self.cfg
+        device = resolve_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
+        self.acc = Accelerator(
+            gradient_accumulation_steps=cfg.grad_accum,
+            mixed_precision=_mixed_precision(cfg, device),
+            cpu=device == "cpu",
+            step_scheduler_with_optimizer=False,
+            kwargs_handlers=[DistributedDataParallelKwargs(
+                find_unused_parameters=bool(getattr(self.stage, "find_unused_parameters", False)))],
+        )
+        torch.manual_seed(cfg.seed)
+        model = self.stage.build(self.cfg)
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise InputError(f"stage {self.stage.name} has nothing to train; expected trainable parameters")
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
+                              num_training_steps=cfg.steps)
+        self.ema = EMAModel(params, decay=cfg.ema_decay) if cfg.ema else None
+        self.step = 0
+        if resume:
+            self._restore(model, opt, sched)
+        self.model, self.opt, self.sched = self.acc.prepare(model, opt, sched)
+        if self.ema is not None:
+            self.ema.to(self.acc.device)
+        self.params = params
+
+    def _restore(self, model, opt, sched) -> None:
+        import torch
+
+        ckpt = latest_checkpoint(self.out_dir)
+        if ckpt is None:
+            raise InputError(f"--resume: no checkpoint in {self.out_dir / CKPT_DIR}; expected a previous run's "
+                             "output folder")
+        state = load_checkpoint(ckpt)
+        if state.get("stage") != self.stage.name:
+            raise InputError(f"checkpoint {ckpt.name} belongs to stage {state.get('stage')!r}; expected "
+                             f"{self.stage.name!r}")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.step = int(state["step"])
+        self.history = list(state.get("history", []))
+        self.best = state.get("best")
+        self._scaler_state = state.get("scaler")
+        self.log({"event": "resumed", "step": self.step, "checkpoint": str(ckpt)})
+
+    # -- loop ------------------------------------------------------------------------------------------------
+    def run(self, *, resume: bool = False) -> TrainResult:
+        import torch
+
+        self._scaler_state = None
+        self._setup(resume)
+        if self._scaler_state and self.acc.scaler is not None:
+            self.acc.scaler.load_state_dict(self._scaler_state)
+        cfg, acc = self.cfg, self.acc
+        self.stage.prepare_data(cfg, rank=acc.process_index, world=acc.num_processes)
+        t0, start_step = time.monotonic(), self.step
+        try:
+            while self.step < cfg.steps:
+                self.cancel.check()
+                torch.manual_seed(_step_seed(cfg.seed, self.step, acc.process_index))
+                loss = self._one_step()
+                self.step += 1
+                rec = self._record(loss, t0, start_step)
+                if self.step % cfg.val_every == 0 or self.step == cfg.steps:
+                    rec["val"] = self._validate()
+                    rec["phase"] = "validate"
+                self.history.append(rec)
+                self.log({"event": "step", **rec})
+                self.progress(self.step / cfg.steps, f"step {self.step}/{cfg.steps} loss {rec['loss']:.4g}")
+                if self.step % cfg.ckpt_every == 0 and self.step < cfg.steps:
+                    self.save_checkpoint()
+        except Cancelled:
+            self.save_checkpoint()
+            self.log({"event": "cancelled", "step": self.step})
+            raise
+        self.save_checkpoint()
+        model_dir = self._export()
+        digest = weights_digest(acc.unwrap_model(self.model))
+        self.log({"event": "done", "step": self.step, "rank": acc.process_index, "weights_sha256": digest,
+                  "model": str(model_dir) if model_dir else None, "best": self.best})
+        acc.wait_for_everyone()
+        acc.end_training()
+        return TrainResult(self.out_dir, model_dir, self.step, self.best, self.history, digest)
+
+    def _one_step(self) -> float:
+        cfg, acc = self.cfg, self.acc
+        total = 0.0
+        for k in range(cfg.grad_accum):
+            with acc.accumulate(self.model):
+                batch = self.stage.batch(self.step, k, acc.device)
+                with acc.autocast():
+                    loss = self.stage.loss(self.model, batch, self.step)
+                acc.backward(loss)
+                if acc.sync_gradients and cfg.max_grad_norm:
+                    acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
+                self.opt.step()
+                self.opt.zero_grad(set_to_none=True)
+            total += float(loss.detach()) / cfg.grad_accum
+        self.sched.step()
+        if self.ema is not None:
+            self.ema.step(self.params)
+        return float(acc.reduce(__import__("torch").tensor(total, device=acc.device), "mean"))
+
+    def _record(self, loss: float, t0: float, start_step: int) -> dict[str, Any]:
+        done = self.step - start_step
+        rate = (time.monotonic() - t0) / max(done, 1)
+        return {"step": self.step, "loss": loss, "lr": float(self.sched.get_last_lr()[0]),
+                "eta_s": round(rate * (self.cfg.steps - self.step), 1),
+                "phase": self.stage.phase(self.step - 1), "val": None}
+
+    def _with_ema(self, fn):
+        if self.ema is None:
+            return fn()
+        self.ema.store(self.params)
+        self.ema.copy_to(self.params)
+        try:
+            return fn()
+        finally:
+            self.ema.restore(self.params)
+
+    def _validate(self) -> dict[str, float] | None:
+        import torch
+
+        model = self.acc.unwrap_model(self.model)
+        model.eval()
+        try:
+            with torch.no_grad():
+                val = self._with_ema(lambda: self.stage.validate(model, self.acc.device))
+        finally:
+            model.train()
+        if val:
+            key = self.stage.best_metric
+            better = self.best is None or val[key] < self.best["val"][key]
+            if better:
+                self.best = {"step": self.step, "val": val}
+                if self.acc.is_main_process:
+                    self._export(dest=self.out_dir / "best")
+        return val
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path | None:
+        import torch
+
+        acc = self.acc
+        acc.wait_for_everyone()
+        if not acc.is_main_process:
+            return None
+        state = {
+            "stage": self.stage.name,
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "model": acc.unwrap_model(self.model).state_dict(),
+            "optimizer": self.opt.optimizer.state_dict() if hasattr(self.opt, "optimizer") else
+            self.opt.state_dict(),
+            "scheduler": self.sched.scheduler.state_dict() if hasattr(self.sched, "scheduler") else
+            self.sched.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "scaler": acc.scaler.state_dict() if acc.scaler is not None else None,
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "history": self.history,
+            "best": self.best,
+        }
+        path = save_checkpoint(self.out_dir / CKPT_DIR / f"step-{self.step:08d}", state,
+                               extra_manifest={"kind": "hsi-studio-checkpoint", "stage": self.stage.name})
+        ckpts = sorted((self.out_dir / CKPT_DIR).glob("step-*"))
+        for old in ckpts[: -self.cfg.keep_last]:
+            shutil.rmtree(old, ignore_errors=True)
+        self.log({"event": "checkpoint", "step": self.step, "path": str(path)})
+        return path
+
+    def _export(self, dest: Path | None = None) -> Path | None:
+        acc = self.acc
+        if dest is None:
+            acc.wait_for_everyone()
+        if not acc.is_main_process:
+            return None
+        dest = dest or self.out_dir / MODEL_DIR
+        model = acc.unwrap_model(self.model)
+        self._with_ema(lambda: self.stage.export(model, dest, self.cfg, self.best))
+        return dest
+
+
+def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
+                 progress: Callable | None = None, cancel: CancelToken | None = None,
+                 log: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train ``stage`` with ``cfg`` into ``out_dir`` (checkpoints/, best/, model/, config.json)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume and latest_checkpoint(out) is not None:
+        raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
+    if os.environ.get("LOCAL_RANK", "0") == "0":
+        (out / "config.json").write_text(json.dumps({"stage": stage.name, **cfg.to_dict()}, indent=2))
+    return Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log).run(resume=resume)
+
+
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "resolve_device", "weights_digest",
+           "latest_checkpoint"]
