@@ -1,11 +1,30 @@
-"""Import colour-science once, without its optional-plotting warning (matplotlib is not a dependency)."""
+"""Import colour-science once, cleanly.
+
+colour 0.4.x, when matplotlib is absent (it is not a dependency of HSI Studio), warns and installs
+``unittest.mock.MagicMock`` stand-ins for ``matplotlib*`` in ``sys.modules``. Those stand-ins break any later
+``importlib.util.find_spec("matplotlib")`` — diffusers and pyqtgraph both probe for it — with
+``ValueError: matplotlib.__spec__ is not set``. We import colour quietly and remove the stand-ins. Every
+HSI Studio module imports colour through here: ``from hsi_studio.core._colour import colour``.
+"""
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import colour  # noqa: F401
+
+
+def _drop_matplotlib_stand_ins() -> None:
+    from unittest.mock import MagicMock
+
+    for name in [k for k in sys.modules if k == "matplotlib" or k.startswith("matplotlib.")]:
+        if isinstance(sys.modules[name], MagicMock):
+            del sys.modules[name]
+
+
+_drop_matplotlib_stand_ins()
 
 __all__ = ["colour"]

@@ -1,0 +1,194 @@
+"""Relighting and physics reconstruction subcommands: ``relight``, ``illuminants``, ``reconstruct``.
+
+Handlers import numpy / colour / the core modules lazily (never torch): ``hsi-studio --help`` stays fast.
+The learned-model path of ``reconstruct`` is added next to :func:`reconstruct_physics` later.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+PHYSICS_MODELS = ("physics:mallett2019", "physics:otsu2018", "physics:minnorm")
+CUBE_FORMATS = {"h5": ".h5", "envi": ".hdr", "mat": ".mat", "npy": ".npy"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_relight(sub)
+    p = sub.add_parser("illuminants", help="list the illuminant catalogue (59 CIE/ISO illuminants + cct:/daylight:)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_illuminants)
+    _register_reconstruct(sub)
+
+
+def _register_relight(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("relight", help="render a cube to sRGB under any illuminant")
+    p.add_argument("cube", help="cube file (.h5, .hdr, .mat, .npy/.npz, .tif, CAVE folder)")
+    p.add_argument("-o", "--output", required=True, help="image to write (.png, .tif, .jpg)")
+    p.add_argument("--illuminant", default="D65",
+                   help="catalogue name (see `hsi-studio illuminants`), cct:K, daylight:K or csv:PATH (default D65)")
+    p.add_argument("--capture-illuminant", metavar="SPEC",
+                   help="the radiance cube was captured under this illuminant: divide by it first")
+    p.add_argument("--white", metavar="ROW,COL", help="a white pixel: divide the cube by its spectrum first")
+    p.add_argument("--white-roi", metavar="TOP,LEFT,H,W", help="a white region (mean spectrum) instead of a pixel")
+    p.add_argument("--white-reflectance", type=float, default=1.0,
+                   help="reflectance of the white reference (e.g. 0.18 for a grey card; default 1)")
+    p.add_argument("--adapt", default="none", choices=("none", "bradford", "cat16"),
+                   help="chromatic adaptation from the illuminant's white to sRGB's D65 white (default none)")
+    p.add_argument("--observer", default="cie1931", choices=("cie1931", "cie1964"),
+                   help="CIE standard observer (default cie1931, the one sRGB is defined with)")
+    p.add_argument("--exposure", default="1", help="scale factor, or 'auto' (99th-percentile luminance → 1)")
+    p.add_argument("--key", help="dataset / variable name inside .h5/.mat/.npz")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_relight)
+
+
+def _register_reconstruct(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reconstruct", help="RGB photo → 31-band cube (400–700 nm)")
+    p.add_argument("rgb", help="RGB image (.png, .jpg, .tif)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the cube and its preview")
+    p.add_argument("--model", default="physics:mallett2019",
+                   help="physics:mallett2019 (default), physics:otsu2018 or physics:minnorm")
+    p.add_argument("--format", default="h5", choices=tuple(CUBE_FORMATS), help="cube format (default h5)")
+    p.add_argument("--response", default="cie1964-srgb",
+                   help="camera response for physics:minnorm (cie1964-srgb, cie1931-srgb, nikon-d5100, "
+                   "sigma-sdmerill, csv:PATH)")
+    p.add_argument("--no-preview", action="store_true", help="do not write <stem>_preview.png")
+    p.add_argument("--jsonl", action="store_true", help="progress and results as JSON lines on stdout")
+    p.add_argument("--force", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=cmd_reconstruct)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# relight
+# ---------------------------------------------------------------------------------------------------------
+def _int_tuple(text: str | None, n: int, flag: str) -> tuple[int, ...] | None:
+    from hsi_studio.core.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != n:
+        raise InputError(f"{flag} {text!r}; expected {n} comma-separated integers")
+    return values
+
+
+def _exposure_arg(text: str) -> float | str:
+    from hsi_studio.core.errors import InputError
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--exposure {text!r}; expected a positive number or 'auto'") from None
+
+
+def cmd_relight(args) -> int:
+    from hsi_studio.core import io, relight
+    from hsi_studio.core.cube import RGBImage
+    from hsi_studio.core.errors import InputError
+
+    from .common import check_output
+
+    out = check_output(args.output, args.force)
+    white = _int_tuple(args.white, 2, "--white")
+    roi = _int_tuple(args.white_roi, 4, "--white-roi")
+    if white is not None and roi is not None:
+        raise InputError("give --white or --white-roi, not both")
+    spec = relight.canonical_spec(args.illuminant)  # fail on a bad name before reading the cube
+    if args.capture_illuminant:
+        relight.canonical_spec(args.capture_illuminant)
+    cube = io.read_cube(args.cube, key=args.key) if args.key else io.read_cube(args.cube)
+    srgb = relight.render_srgb(cube, spec, observer=args.observer, adapt=args.adapt,
+                               capture_illuminant=args.capture_illuminant, white=white or roi,
+                               white_reflectance=args.white_reflectance, exposure=_exposure_arg(args.exposure))
+    meta = {"illuminant": spec, "adapt": args.adapt, "observer": args.observer, "source": str(args.cube)}
+    written = io.write_rgb(RGBImage(srgb, "srgb", meta, bit_depth=args.bits), out, bit_depth=args.bits)
+    print(f"wrote {written} ({spec}, adaptation {args.adapt}, {cube.height}×{cube.width})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# illuminants
+# ---------------------------------------------------------------------------------------------------------
+def cmd_illuminants(args) -> int:
+    from hsi_studio.core import relight
+
+    from .common import print_json
+
+    records = relight.illuminant_catalogue()
+    if args.json:
+        print_json(records)
+        return 0
+    print(f"{'name':<40} {'range nm':>13} {'step':>5}  {'x':>7} {'y':>7}")
+    for r in records:
+        if r["kind"] == "catalogue":
+            lo, hi = r["range_nm"]
+            print(f"{r['name']:<40} {lo:>6g}–{hi:<6g} {r['step_nm']:>5g}  {r['xy'][0]:>7.4f} {r['xy'][1]:>7.4f}")
+    print()
+    for r in records:
+        if r["kind"] != "catalogue":
+            rng = f" ({r['range_K'][0]:g}–{r['range_K'][1]:g} K)" if "range_K" in r else ""
+            print(f"{r['name']:<12} {r['description']}{rng}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# reconstruct
+# ---------------------------------------------------------------------------------------------------------
+def cmd_reconstruct(args) -> int:
+    from hsi_studio.core.errors import InputError
+
+    model = args.model.strip().lower()
+    if model.startswith("physics:"):
+        return reconstruct_physics(args)
+    raise InputError(f"unknown model {args.model!r}; expected one of {', '.join(PHYSICS_MODELS)}")
+
+
+def _outputs(args, stem: str):
+    from pathlib import Path
+
+    from hsi_studio.core.errors import OutputError
+
+    outdir = Path(args.output)
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir} is a file; expected a folder for the reconstruction")
+    cube_path = outdir / f"{stem}{CUBE_FORMATS[args.format]}"
+    preview = None if args.no_preview else outdir / f"{stem}_preview.png"
+    for p in (cube_path, preview):
+        if p is not None and p.exists() and not args.force:
+            raise OutputError(f"{p} already exists; expected a new path (or pass --force to replace it)")
+    return cube_path, preview
+
+
+def reconstruct_physics(args) -> int:
+    """``reconstruct --model physics:*``: colour.recovery baselines or the minimum-norm estimate."""
+    from pathlib import Path
+
+    from hsi_studio.core import io, recovery, relight
+    from hsi_studio.core.cube import RGBImage
+
+    from .common import Reporter
+
+    method = recovery.check_method(args.model)
+    cube_path, preview = _outputs(args, Path(args.rgb).stem)
+    rgb = io.read_rgb(args.rgb)
+    reporter = Reporter(jsonl=args.jsonl, label=f"physics:{method}")
+    response = args.response if method == "minnorm" else None
+    cube = recovery.recover(rgb, method, response=response, progress=reporter)
+    cube.metadata["source"] = str(args.rgb)
+    cube_path.parent.mkdir(parents=True, exist_ok=True)
+    written = [io.write_cube(cube, cube_path)]
+    if preview is not None:
+        srgb = relight.render_srgb(cube, "D65")
+        written.append(io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": "D65"}), preview, bit_depth=8))
+    for path in written:
+        if args.jsonl:
+            reporter.event(event="wrote", path=str(path))
+        else:
+            print(f"wrote {path}")
+    return 0

@@ -1,0 +1,588 @@
+"""Relighting: an illuminant catalogue and the render of a cube to sRGB under any illuminant.
+
+Public API
+----------
+``list_illuminants() -> list[str]``
+    The 59 names of ``colour.SDS_ILLUMINANTS`` (A … ISO 7589). Besides these names, every function taking an
+    illuminant ``spec`` also accepts ``cct:K`` (Planckian black body, 1000–40000 K), ``daylight:K`` (CIE
+    daylight at that CCT, 4000–25000 K; note D65 itself is ``daylight:6504``) and ``csv:PATH`` (two columns
+    nm,value; a header line and ``#`` comments allowed). Catalogue names match case-insensitively and
+    ignoring spaces, ``-`` and ``_`` (``d65``, ``led b1``, ``iso7589photoflood``).
+``illuminant_catalogue() -> list[dict]``
+    One record per catalogue entry (name, native range, CIE 1931 xy) plus the parametric forms.
+``illuminant_spd(spec, wavelengths) -> ndarray (B,)``
+    The SPD resampled to a grid (triangle-averaged where the grid is coarser than the data), maximum 1.
+``render_matrix(wavelengths, illuminant="D65", observer=DEFAULT_OBSERVER, adapt="none") -> (B, 3)``
+    Reflectance (B,) → linear sRGB: tristimulus weights of colour-science's own ``sd_to_XYZ`` (ASTM E308 on
+    1/5/10/20 nm grids), normalised so a perfect white reflector has Y = 1; then the chromatic adaptation
+    (``none``, ``bradford`` or ``cat16``) from the illuminant's white to sRGB's D65 white; then sRGB's
+    XYZ → RGB matrix — all folded into one matrix, cached per (grid, illuminant, observer, adaptation).
+``render_linear / render_srgb / render_uint8(cube, illuminant="D65", *, observer, adapt, capture_illuminant,
+white, white_reflectance, exposure)``
+    Linear sRGB (unclipped) / sRGB-encoded float32 in [0, 1] / 8-bit, H×W×3. One float32 matmul over the
+    cube in cache-sized chunks; clipping and encoding go through a square-root-indexed lookup table
+    (error < 2e-5), so rendering costs about one read of the cube.
+``to_uint8(srgb)``, ``estimate_reflectance(cube, capture_illuminant=None, white_pixel=None, white_roi=None,
+white_reflectance=1.0) -> HSCube``, ``delta_e_map(srgb_a, srgb_b) -> H×W`` (CIE 2000, via CIE Lab, D65).
+
+Cube kinds: a ``"reflectance"`` cube renders as is. A ``"radiance"`` or ``"unknown"`` cube with no capture
+illuminant and no white reference is rendered *as if* its values were reflectances (a reconstructed cube is
+relative radiance of a scene the camera already white-balanced, so this is what a user expects). With a
+``capture_illuminant`` the cube is divided by that SPD (max-normalised) first; with a white pixel / region it
+is divided by that reference spectrum (times ``white_reflectance``, for a grey card). The division is folded
+into the render matrix: no extra pass over the cube.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import re
+import warnings
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .cube import HSCube, validate_wavelengths
+from .errors import InputError, ShapeError
+from .spectral import resample_spectra, resampling_matrix
+
+DEFAULT_OBSERVER = "CIE 1931 2 Degree Standard Observer"
+OBSERVERS = {
+    "cie1931": "CIE 1931 2 Degree Standard Observer",
+    "cie1964": "CIE 1964 10 Degree Standard Observer",
+}
+ADAPTATIONS = {"none": None, "bradford": "Bradford", "cat16": "CAT16"}
+CCT_RANGE = (1000.0, 40000.0)
+DAYLIGHT_RANGE = (4000.0, 25000.0)
+_ASTM_INTERVALS = (1.0, 5.0, 10.0, 20.0)
+_CHUNK_PIXELS = 65536  # 8 MB of 31-band float32 per chunk: the intermediate RGB (786 KB) stays in cache
+_LUT_SIZE = 65535  # sqrt-indexed sRGB table: index = floor(sqrt(linear) * 65535), fits uint16
+
+
+def _colour():
+    from ._colour import colour
+
+    return colour
+
+
+@contextmanager
+def _quiet():
+    """Silence colour-science's informational warnings (shape alignment etc.) inside our calls."""
+    with warnings.catch_warnings():
+        u = _colour().utilities
+        for category in (u.ColourWarning, u.ColourRuntimeWarning, u.ColourUsageWarning):
+            warnings.simplefilter("ignore", category)
+        yield
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Illuminant catalogue
+# ---------------------------------------------------------------------------------------------------------
+def _norm_name(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+@lru_cache(maxsize=1)
+def _catalogue_index() -> dict[str, str]:
+    return {_norm_name(n): n for n in _colour().SDS_ILLUMINANTS.keys()}
+
+
+def list_illuminants() -> list[str]:
+    """The names of colour-science's illuminant catalogue (59 in colour 0.4.x), in its order."""
+    return list(_colour().SDS_ILLUMINANTS.keys())
+
+
+def _parse_number(text: str, spec: str, lo: float, hi: float) -> float:
+    try:
+        value = float(text.strip().lower().removesuffix("k"))
+    except ValueError:
+        raise InputError(f"illuminant {spec!r}: {text!r} is not a temperature; expected e.g. cct:5000") from None
+    if not (lo <= value <= hi):
+        raise InputError(f"illuminant {spec!r}: {value:g} K is outside {lo:g}–{hi:g} K")
+    return value
+
+
+def canonical_spec(spec: str) -> str:
+    """Normalise an illuminant spec (catalogue name → its exact name, ``cct:5000.0`` → ``cct:5000``).
+
+    Raises :class:`InputError` for an unknown name or a malformed / out-of-range parametric spec."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError(f"illuminant {spec!r}; expected a catalogue name, cct:K, daylight:K or csv:PATH")
+    s = spec.strip()
+    kind, _, arg = s.partition(":")
+    kind = kind.strip().lower()
+    if kind == "cct" and arg:
+        return f"cct:{_parse_number(arg, s, *CCT_RANGE):g}"
+    if kind == "daylight" and arg:
+        return f"daylight:{_parse_number(arg, s, *DAYLIGHT_RANGE):g}"
+    if kind == "csv" and arg:
+        return f"csv:{arg.strip()}"
+    name = _catalogue_index().get(_norm_name(s))
+    if name is None:
+        raise InputError(f"unknown illuminant {spec!r}; expected one of the catalogue names "
+                         "(`hsi-studio illuminants`), cct:K, daylight:K or csv:PATH")
+    return name
+
+
+def read_spd_csv(path) -> tuple[np.ndarray, np.ndarray]:
+    """(wavelengths, values) from a two-column CSV (nm, value); a header line and # comments are allowed."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read illuminant CSV ({exc.__class__.__name__}); expected a text file",
+                         path=str(p)) from None
+    rows: list[list[float]] = []
+    for row in csv.reader(_io.StringIO(text)):
+        cells = [c.strip() for c in row if c.strip()]
+        if not cells or cells[0].startswith("#"):
+            continue
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            if rows:
+                raise InputError(f"non-numeric row {row!r} in illuminant CSV; expected nm,value numbers",
+                                 path=str(p)) from None
+    if len(rows) < 2 or any(len(r) != 2 for r in rows):
+        raise InputError("illuminant CSV needs at least 2 rows of exactly 2 numbers (nm, value)", path=str(p))
+    arr = np.asarray(rows, dtype=np.float64)
+    try:
+        wl = validate_wavelengths(arr[:, 0])
+    except InputError as exc:
+        raise InputError(f"illuminant CSV: {exc}", path=str(p)) from None
+    if wl[-1] - wl[0] < 10:
+        raise InputError(f"illuminant CSV spans only {wl[-1] - wl[0]:g} nm; expected a spectrum over the "
+                         "visible range", path=str(p))
+    values = arr[:, 1]
+    if not np.isfinite(values).all() or values.min() < 0 or values.max() <= 0:
+        raise InputError("illuminant CSV values must be finite, non-negative and not all zero", path=str(p))
+    return wl, values
+
+
+@lru_cache(maxsize=128)
+def _native_sd(key):
+    """colour SpectralDistribution of a canonical spec, or of a ``("array", wl, values)`` key."""
+    colour = _colour()
+    if isinstance(key, tuple):
+        wl, values = np.asarray(key[1]), np.asarray(key[2])
+        if not np.allclose(np.diff(wl), wl[1] - wl[0]):  # irregular → linear onto a 1 nm grid
+            fine = np.arange(np.ceil(wl[0]), np.floor(wl[-1]) + 1.0)
+            wl, values = fine, np.interp(fine, wl, values)
+        # Linear interpolation, as colour uses for its catalogue: no overshoot around sharp emission lines.
+        return colour.SpectralDistribution(values, wl, name="custom", interpolator=colour.LinearInterpolator)
+    kind, _, arg = key.partition(":")
+    with _quiet():
+        if kind == "cct" and arg:
+            return colour.sd_blackbody(float(arg), colour.SpectralShape(360, 830, 1))
+        if kind == "daylight" and arg:
+            xy = colour.temperature.CCT_to_xy_CIE_D(float(arg))
+            return colour.sd_CIE_illuminant_D_series(xy)
+    return colour.SDS_ILLUMINANTS[key]
+
+
+def _illuminant_key(illuminant):
+    """A hashable cache key: the canonical spec string, or ("array", wl, values) for CSV / explicit SPDs."""
+    if isinstance(illuminant, str):
+        spec = canonical_spec(illuminant)
+        if spec.startswith("csv:"):
+            wl, values = read_spd_csv(spec[4:])
+            return ("array", tuple(wl.tolist()), tuple(values.tolist()))
+        return spec
+    colour = _colour()
+    if isinstance(illuminant, colour.SpectralDistribution):
+        return ("array", tuple(map(float, illuminant.wavelengths)), tuple(map(float, illuminant.values)))
+    if isinstance(illuminant, tuple) and len(illuminant) == 2:  # (wavelengths, values)
+        wl = validate_wavelengths(illuminant[0])
+        values = np.asarray(illuminant[1], dtype=np.float64).reshape(-1)
+        if values.shape != wl.shape or not np.isfinite(values).all():
+            raise InputError(f"illuminant SPD has {values.size} finite values for {wl.size} wavelengths")
+        return ("array", tuple(wl.tolist()), tuple(values.tolist()))
+    raise InputError(f"illuminant {illuminant!r}; expected a name/spec string, a colour SpectralDistribution "
+                     "or a (wavelengths, values) pair")
+
+
+def illuminant_spd(spec, wavelengths) -> np.ndarray:
+    """The illuminant's SPD on ``wavelengths`` (B,), float64, scaled to a maximum of 1.
+
+    Resampling uses :func:`~hsi_studio.core.spectral.resample_spectra` (triangle-averaged where the target
+    grid is coarser, so fluorescent lines are integrated rather than point-sampled); beyond the SPD's
+    tabulated range its edge value is repeated."""
+    wl = validate_wavelengths(wavelengths)
+    sd = _native_sd(_illuminant_key(spec))
+    values = resample_spectra(np.asarray(sd.values, dtype=np.float64), np.asarray(sd.wavelengths), wl,
+                              outside="nearest")
+    peak = float(values.max())
+    if peak <= 0:
+        raise InputError(f"illuminant {spec!r} has no energy between {wl[0]:g} and {wl[-1]:g} nm")
+    return values / peak
+
+
+def _white_xy(key, observer: str) -> list[float]:
+    colour = _colour()
+    sd = _native_sd(key)
+    with _quiet():
+        xyz = colour.sd_to_XYZ(colour.sd_ones(sd.shape), colour.MSDS_CMFS[observer], sd) / 100.0
+    return [round(float(v), 5) for v in colour.XYZ_to_xy(xyz)]
+
+
+def illuminant_catalogue() -> list[dict]:
+    """One record per catalogue illuminant (name, native range / step in nm, CIE 1931 xy of its white), then
+    the three parametric forms (``cct:K``, ``daylight:K``, ``csv:PATH``) with their valid ranges."""
+    records = []
+    for name in list_illuminants():
+        sd = _native_sd(name)
+        shape = sd.shape
+        records.append({"name": name, "kind": "catalogue", "range_nm": [float(shape.start), float(shape.end)],
+                        "step_nm": float(shape.interval), "xy": _white_xy(name, DEFAULT_OBSERVER)})
+    records += [
+        {"name": "cct:K", "kind": "blackbody", "range_K": list(CCT_RANGE),
+         "description": "Planckian radiator at K kelvin (colour.sd_blackbody)"},
+        {"name": "daylight:K", "kind": "daylight", "range_K": list(DAYLIGHT_RANGE),
+         "description": "CIE daylight at CCT K (colour.sd_CIE_illuminant_D_series); D65 = daylight:6504"},
+        {"name": "csv:PATH", "kind": "custom", "description": "two columns nm,value; header line allowed"},
+    ]
+    return records
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Render matrix: reflectance (B,) → XYZ → adapted XYZ → linear sRGB
+# ---------------------------------------------------------------------------------------------------------
+def observer_name(observer: str) -> str:
+    """``cie1931`` / ``cie1964`` or a colour ``MSDS_CMFS`` key → the colour key."""
+    colour = _colour()
+    key = _norm_name(str(observer))
+    aliases = {**OBSERVERS, "2": OBSERVERS["cie1931"], "10": OBSERVERS["cie1964"]}
+    if key in aliases:
+        return aliases[key]
+    for name in colour.MSDS_CMFS.keys():
+        if _norm_name(name) == key and "Observer" in name:
+            return name
+    raise InputError(f"unknown observer {observer!r}; expected cie1931, cie1964 or a colour MSDS_CMFS name")
+
+
+def adapt_name(adapt: str | None) -> str:
+    key = "none" if adapt is None else _norm_name(str(adapt))
+    if key not in ADAPTATIONS:
+        raise InputError(f"chromatic adaptation {adapt!r}; expected one of {', '.join(ADAPTATIONS)}")
+    return key
+
+
+def _uniform_step(wl: np.ndarray) -> float | None:
+    if wl.size < 2:
+        return None
+    steps = np.diff(wl)
+    return float(steps[0]) if np.allclose(steps, steps[0], rtol=0, atol=1e-6) else None
+
+
+def _xyz_weights_astm(wl: np.ndarray, sd_ill, cmfs) -> np.ndarray:
+    """Row b = colour's ``sd_to_XYZ`` of the unit impulse at band b: the exact per-pixel colour path."""
+    colour = _colour()
+    out = np.zeros((wl.size, 3))
+    inside = (wl >= cmfs.shape.start) & (wl <= cmfs.shape.end)
+    sub = wl[inside]
+    rows = np.flatnonzero(inside)
+    for j, i in enumerate(rows):
+        impulse = np.zeros(sub.size)
+        impulse[j] = 1.0
+        out[i] = colour.sd_to_XYZ(colour.SpectralDistribution(impulse, sub), cmfs, sd_ill) / 100.0
+    return out
+
+
+def _xyz_weights_integration(wl: np.ndarray, sd_ill, cmfs) -> np.ndarray:
+    """Irregular grids: spectra linearly interpolated onto the CMFs' grid (edge values repeated), then
+    colour's integration formula  k Σ R S x̄  with  k = 1 / Σ S ȳ."""
+    fine = np.asarray(cmfs.wavelengths, dtype=np.float64)
+    ill = np.asarray(sd_ill.copy().align(cmfs.shape).values, dtype=np.float64)
+    weighted = np.asarray(cmfs.values, dtype=np.float64) * ill[:, None]
+    interp = resampling_matrix(wl, fine, outside="nearest")  # (B, K): spectrum on the fine grid
+    return interp @ weighted / float(weighted[:, 1].sum())
+
+
+@lru_cache(maxsize=64)
+def _xyz_weights(wl_key: tuple, illum_key, observer: str) -> np.ndarray:
+    colour = _colour()
+    wl = np.asarray(wl_key)
+    cmfs = colour.MSDS_CMFS[observer]
+    sd_ill = _native_sd(illum_key)
+    if not np.any((wl >= cmfs.shape.start) & (wl <= cmfs.shape.end)):
+        raise InputError(f"the cube's {wl[0]:g}–{wl[-1]:g} nm lie outside the visible range of {observer}")
+    step = _uniform_step(wl)
+    astm = step is not None and any(abs(step - s) < 1e-9 for s in _ASTM_INTERVALS) and wl[0] % 1 == 0
+    with _quiet():
+        if astm and np.count_nonzero((wl >= cmfs.shape.start) & (wl <= cmfs.shape.end)) >= 3:
+            weights = _xyz_weights_astm(wl, sd_ill, cmfs)
+        else:
+            weights = _xyz_weights_integration(wl, sd_ill, cmfs)
+    weights.setflags(write=False)
+    return weights
+
+
+def xyz_matrix(wavelengths, illuminant="D65", observer: str = DEFAULT_OBSERVER) -> np.ndarray:
+    """(B, 3) tristimulus weights: ``reflectance @ W`` = CIE XYZ under the illuminant, white → Y = 1."""
+    wl = validate_wavelengths(wavelengths)
+    return _xyz_weights(tuple(wl.tolist()), _illuminant_key(illuminant), observer_name(observer))
+
+
+def _srgb_white_xyz() -> np.ndarray:
+    colour = _colour()
+    return colour.xy_to_XYZ(colour.RGB_COLOURSPACES["sRGB"].whitepoint)
+
+
+@lru_cache(maxsize=64)
+def _render_matrix(wl_key: tuple, illum_key, observer: str, adapt: str) -> np.ndarray:
+    colour = _colour()
+    weights = _xyz_weights(wl_key, illum_key, observer)
+    m = weights
+    if ADAPTATIONS[adapt] is not None:
+        white = weights.sum(axis=0)  # XYZ of the perfect white reflector (Y = 1)
+        cat = colour.adaptation.matrix_chromatic_adaptation_VonKries(white, _srgb_white_xyz(),
+                                                                      ADAPTATIONS[adapt])
+        m = m @ cat.T
+    m = m @ np.asarray(colour.RGB_COLOURSPACES["sRGB"].matrix_XYZ_to_RGB).T
+    m.setflags(write=False)
+    return m
+
+
+def render_matrix(wavelengths, illuminant="D65", observer: str = DEFAULT_OBSERVER,
+                  adapt: str = "none") -> np.ndarray:
+    """(B, 3) float64, read-only: ``reflectance @ M`` = linear sRGB under ``illuminant`` (cached).
+
+    Bands outside the observer's 360–830 nm get zero weight; over the rest of that range a spectrum is
+    extended with its edge values (colour-science's convention), so a white reflector stays white."""
+    wl = validate_wavelengths(wavelengths)
+    return _render_matrix(tuple(wl.tolist()), _illuminant_key(illuminant), observer_name(observer),
+                          adapt_name(adapt))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reflectance estimation
+# ---------------------------------------------------------------------------------------------------------
+def _check_pixel(cube: HSCube, pixel) -> tuple[int, int]:
+    try:
+        row, col = (int(v) for v in pixel)
+    except (TypeError, ValueError):
+        raise InputError(f"white pixel {pixel!r}; expected (row, col)") from None
+    if not (0 <= row < cube.height and 0 <= col < cube.width):
+        raise InputError(f"white pixel ({row}, {col}) is outside the {cube.height}×{cube.width} cube")
+    return row, col
+
+
+def _check_roi(cube: HSCube, roi) -> tuple[int, int, int, int]:
+    try:
+        top, left, height, width = (int(v) for v in roi)
+    except (TypeError, ValueError):
+        raise InputError(f"white region {roi!r}; expected (top, left, height, width)") from None
+    if height < 1 or width < 1 or top < 0 or left < 0 or top + height > cube.height or left + width > cube.width:
+        raise InputError(f"white region (top={top}, left={left}, {height}×{width}) does not fit inside the "
+                         f"{cube.height}×{cube.width} cube; expected a non-empty region inside it")
+    return top, left, height, width
+
+
+def white_spectrum(cube: HSCube, white_pixel=None, white_roi=None) -> np.ndarray:
+    """The reference white's spectrum (B,) float64: one pixel, or the mean over a region."""
+    if (white_pixel is None) == (white_roi is None):
+        raise InputError("give exactly one of white_pixel=(row, col) or white_roi=(top, left, height, width)")
+    if white_pixel is not None:
+        row, col = _check_pixel(cube, white_pixel)
+        return cube.data[row, col, :].astype(np.float64)
+    top, left, height, width = _check_roi(cube, white_roi)
+    return cube.data[top:top + height, left:left + width, :].mean(axis=(0, 1), dtype=np.float64)
+
+
+def _check_divisor(divisor: np.ndarray, wl: np.ndarray, what: str) -> np.ndarray:
+    floor = 1e-6 * max(float(np.max(divisor)), 0.0)
+    dark = divisor <= floor
+    if floor <= 0 or dark.any():
+        bands = ", ".join(f"{w:g}" for w in wl[dark][:6]) if floor > 0 else "all"
+        raise InputError(f"{what} has (almost) no energy at {bands} nm, so reflectance cannot be estimated "
+                         "there; expected a reference that is bright in every band")
+    return divisor
+
+
+def reflectance_divisor(cube: HSCube, capture_illuminant=None, white_pixel=None, white_roi=None,
+                        white_reflectance: float = 1.0) -> np.ndarray | None:
+    """Per-band divisor d (B,) with reflectance = cube / d, or None when the cube is used as is."""
+    has_white = white_pixel is not None or white_roi is not None
+    if capture_illuminant is not None and has_white:
+        raise InputError("give either a capture illuminant or a white reference, not both "
+                         "(a white reference already measures the illuminant)")
+    if capture_illuminant is not None:
+        if cube.kind == "reflectance":
+            raise InputError("the cube is already reflectance; a capture illuminant applies to radiance cubes")
+        spd = illuminant_spd(capture_illuminant, cube.wavelengths)
+        return _check_divisor(spd, cube.wavelengths, f"capture illuminant {capture_illuminant!r}")
+    if has_white:
+        if not (np.isfinite(white_reflectance) and 0 < white_reflectance <= 10):
+            raise InputError(f"white reflectance {white_reflectance!r}; expected a number in (0, 10]")
+        ref = white_spectrum(cube, white_pixel, white_roi)
+        return _check_divisor(ref, cube.wavelengths, "the white reference") / float(white_reflectance)
+    return None
+
+
+def estimate_reflectance(cube: HSCube, capture_illuminant=None, white_pixel=None, white_roi=None,
+                         white_reflectance: float = 1.0) -> HSCube:
+    """Reflectance from a radiance cube: divided by the capture illuminant's SPD (scaled to a maximum of
+    1), or by a white pixel / region (whose reflectance is ``white_reflectance``, 1 for a white reference)."""
+    divisor = reflectance_divisor(cube, capture_illuminant, white_pixel, white_roi, white_reflectance)
+    if divisor is None:
+        raise InputError("estimate_reflectance needs a capture illuminant or a white pixel / region")
+    data = cube.data / divisor.astype(np.float32)
+    md = dict(cube.metadata)
+    md["reflectance_from"] = (f"capture illuminant {capture_illuminant}" if capture_illuminant is not None
+                              else f"white pixel {white_pixel}" if white_pixel is not None
+                              else f"white region {white_roi}")
+    return HSCube(data, cube.wavelengths, md, kind="reflectance")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Applying the matrix: chunked float32 matmul + sqrt-indexed sRGB table
+# ---------------------------------------------------------------------------------------------------------
+def _srgb_exact(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
+def to_uint8(srgb) -> np.ndarray:
+    """sRGB-encoded floats in [0, 1] → uint8 (rounded, clipped)."""
+    arr = np.asarray(srgb, dtype=np.float32)
+    return (np.clip(arr, 0.0, 1.0) * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _srgb_luts() -> tuple[np.ndarray, np.ndarray]:
+    """Tables indexed by i = floor(sqrt(linear) · K): entry i holds the sRGB value at the bin centre. In
+    sqrt space the sRGB curve's slope is ≤ 1.45, so the error is ≤ 1.45 / (2K) ≈ 1.1e-5."""
+    k = _LUT_SIZE
+    centre = (np.arange(k + 1, dtype=np.float64) + 0.5) / k
+    lut = _srgb_exact(centre**2).astype(np.float32)
+    lut[0], lut[k] = 0.0, 1.0  # exact black and white
+    lut.setflags(write=False)
+    lut8 = to_uint8(lut)
+    lut8.setflags(write=False)
+    return lut, lut8
+
+
+def _apply(data: np.ndarray, m: np.ndarray, mode: str) -> np.ndarray:
+    """``data`` (H, W, B) float32 @ ``m`` (B, 3) → linear / sRGB float32 / uint8 (H, W, 3), chunked."""
+    h, w, b = data.shape
+    flat = data.reshape(-1, b)
+    n = flat.shape[0]
+    out = np.empty((n, 3), dtype=np.uint8 if mode == "uint8" else np.float32)
+    if mode == "linear":
+        np.matmul(flat, m.astype(np.float32), out=out)
+        return out.reshape(h, w, 3)
+    k2 = np.float32(_LUT_SIZE) ** 2
+    m32 = (m * float(_LUT_SIZE) ** 2).astype(np.float32)  # the table's index scale, folded in
+    lut = _srgb_luts()[0 if mode == "srgb" else 1]
+    buf = np.empty((min(_CHUNK_PIXELS, n), 3), dtype=np.float32)
+    idx = np.empty(buf.shape, dtype=np.uint16)
+    for start in range(0, n, _CHUNK_PIXELS):
+        stop = min(start + _CHUNK_PIXELS, n)
+        y, i = buf[: stop - start], idx[: stop - start]
+        np.matmul(flat[start:stop], m32, out=y)
+        np.clip(y, 0.0, k2, out=y)
+        np.sqrt(y, out=y)
+        np.copyto(i, y, casting="unsafe")  # floor
+        np.take(lut, i, out=out[start:stop])
+    return out.reshape(h, w, 3)
+
+
+def effective_matrix(cube: HSCube, illuminant="D65", *, observer: str = DEFAULT_OBSERVER, adapt: str = "none",
+                     capture_illuminant=None, white=None, white_reflectance: float = 1.0,
+                     exposure: float | str = 1.0) -> np.ndarray:
+    """The (B, 3) matrix a render applies: render matrix, divided per band by the capture illuminant or
+    white reference, times the exposure (``"auto"``: the 99th percentile of luminance Y maps to 1)."""
+    if not isinstance(cube, HSCube):
+        raise InputError(f"expected an HSCube to render; got {type(cube).__name__}")
+    m = render_matrix(cube.wavelengths, illuminant, observer, adapt)
+    white_pixel, white_roi = _split_white(white)
+    divisor = reflectance_divisor(cube, capture_illuminant, white_pixel, white_roi, white_reflectance)
+    if divisor is not None:
+        m = m / divisor[:, None]
+    return m * _exposure(cube, exposure, illuminant, observer, divisor)
+
+
+def _split_white(white):
+    if white is None:
+        return None, None
+    n = len(white) if isinstance(white, (tuple, list, np.ndarray)) else 0
+    if n == 2:
+        return white, None
+    if n == 4:
+        return None, white
+    raise InputError(f"white reference {white!r}; expected (row, col) or (top, left, height, width)")
+
+
+def _exposure(cube: HSCube, exposure, illuminant, observer, divisor) -> float:
+    if isinstance(exposure, str):
+        if exposure.strip().lower() != "auto":
+            raise InputError(f"exposure {exposure!r}; expected a positive number or 'auto'")
+        y_weights = xyz_matrix(cube.wavelengths, illuminant, observer)[:, 1]
+        if divisor is not None:
+            y_weights = y_weights / divisor
+        lum = cube.data.reshape(-1, cube.bands) @ y_weights.astype(np.float32)
+        ref = float(np.percentile(lum, 99.0))
+        return 1.0 / ref if ref > 0 else 1.0
+    value = float(exposure)
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(f"exposure {exposure!r}; expected a positive finite number or 'auto'")
+    return value
+
+
+def render_linear(cube: HSCube, illuminant="D65", **kwargs) -> np.ndarray:
+    """Linear sRGB float32 (H, W, 3), not clipped (keyword arguments as :func:`effective_matrix`)."""
+    return _apply(cube.data, effective_matrix(cube, illuminant, **kwargs), "linear")
+
+
+def render_srgb(cube: HSCube, illuminant="D65", **kwargs) -> np.ndarray:
+    """sRGB-encoded float32 (H, W, 3) in [0, 1] under ``illuminant`` (clipped to the sRGB gamut).
+
+    Keywords: ``observer`` (``cie1931`` default / ``cie1964``), ``adapt`` (``none`` / ``bradford`` /
+    ``cat16``), ``capture_illuminant``, ``white`` ((row, col) or (top, left, height, width)),
+    ``white_reflectance``, ``exposure`` (number or ``"auto"``)."""
+    return _apply(cube.data, effective_matrix(cube, illuminant, **kwargs), "srgb")
+
+
+def render_uint8(cube: HSCube, illuminant="D65", **kwargs) -> np.ndarray:
+    """8-bit sRGB (H, W, 3); equals ``to_uint8(render_srgb(...))`` at the display path's speed."""
+    return _apply(cube.data, effective_matrix(cube, illuminant, **kwargs), "uint8")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ΔE2000 between two renders
+# ---------------------------------------------------------------------------------------------------------
+def _as_srgb_float(img, what: str) -> np.ndarray:
+    arr = np.asarray(img)
+    if arr.ndim < 1 or arr.shape[-1] != 3:
+        raise ShapeError(f"{what} has shape {arr.shape}; expected (..., 3) sRGB values")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise InputError(f"{what} holds NaN/Inf; expected sRGB values in [0, 1]")
+    return arr
+
+
+def delta_e_map(srgb_a, srgb_b) -> np.ndarray:
+    """Per-pixel CIE ΔE2000 (float32, shape (...)) between two sRGB renders (float in [0, 1] or uint8):
+    sRGB → XYZ → CIE Lab (D65 white) with colour-science, then ``colour.delta_E(..., "CIE 2000")``."""
+    a, b = _as_srgb_float(srgb_a, "first image"), _as_srgb_float(srgb_b, "second image")
+    if a.shape != b.shape:
+        raise ShapeError(f"images have shapes {a.shape} and {b.shape}; expected equal shapes")
+    colour = _colour()
+    white = colour.RGB_COLOURSPACES["sRGB"].whitepoint
+    with _quiet():
+        lab_a = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(a), white)
+        lab_b = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(b), white)
+        return np.asarray(colour.delta_E(lab_a, lab_b, method="CIE 2000"), dtype=np.float32)
+
+
+__all__ = [
+    "ADAPTATIONS", "DEFAULT_OBSERVER", "OBSERVERS", "adapt_name", "canonical_spec", "delta_e_map",
+    "effective_matrix", "estimate_reflectance", "illuminant_catalogue", "illuminant_spd", "list_illuminants",
+    "observer_name", "read_spd_csv", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
+    "render_uint8", "to_uint8", "white_spectrum", "xyz_matrix",
+]
