@@ -5,8 +5,14 @@ import pytest
 
 from hsi_studio.core import cube as cube_mod
 from hsi_studio.core.cube import HSCube, RGBImage
-from hsi_studio.core.errors import ColorModeError, InputError, NonFiniteError, ShapeError, SizeLimitError, \
-    WavelengthError
+from hsi_studio.core.errors import (
+    ColorModeError,
+    InputError,
+    NonFiniteError,
+    ShapeError,
+    SizeLimitError,
+    WavelengthError,
+)
 
 WL = np.arange(400, 701, 10.0)
 

@@ -9,7 +9,7 @@ import torch
 
 from hsi_studio.core.checkpoint import load_checkpoint, save_checkpoint, verify_manifest
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError
-from hsi_studio.core.jobs import CancelToken, Cancelled
+from hsi_studio.core.jobs import Cancelled, CancelToken
 from hsi_studio.core.training import TrainConfig, latest_checkpoint, run_training, weights_digest
 
 

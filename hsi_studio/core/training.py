@@ -26,7 +26,7 @@ from typing import Any
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import InputError
-from .jobs import NEVER_CANCEL, CancelToken, Cancelled
+from .jobs import NEVER_CANCEL, Cancelled, CancelToken
 
 CKPT_DIR = "checkpoints"
 MODEL_DIR = "model"

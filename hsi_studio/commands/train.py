@@ -1,0 +1,119 @@
+"""``hsi-studio train rgb-pretrain|stage1|stage2`` — the three ULDM training stages (see core/stages.py).
+
+Every stage accepts ``--config FILE.json`` (TrainConfig fields + a ``stage`` dict), ``--steps``, ``--resume``,
+``--jsonl`` (one JSON object per line on stdout: step, loss, lr, val, eta_s, phase), ``--device``.
+SIGINT / SIGTERM save a checkpoint and exit 130; ``--resume`` continues exactly from the last one.
+Runs unchanged under ``accelerate launch`` (several GPUs or nodes).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder (checkpoints/, best/, model/)")
+    p.add_argument("--config", help="JSON file with training settings (see TrainConfig) and a 'stage' dict")
+    p.add_argument("--steps", type=int, help="optimiser steps (overrides the config)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--crop", type=int, help="training crop size in pixels")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--tiny", action="store_true", help="tiny model configs (tests, smoke runs)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--jsonl", action="store_true", help="machine-readable progress on stdout")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the ULDM stages (rgb-pretrain, stage1, stage2)")
+    tsub = p.add_subparsers(dest="stage", metavar="STAGE", required=True)
+
+    s = tsub.add_parser("rgb-pretrain", help="pre-train the project's small RGB latent diffusion model")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--images", help="folder of RGB photos")
+    src.add_argument("--builtin", action="store_true", help="the real photos that ship with scikit-image")
+    _common(s)
+    s.set_defaults(func=cmd_train)
+
+    s = tsub.add_parser("stage1", help="train the spectral unobservable-feature autoencoder (SpeUAE)")
+    s.add_argument("--data", help="folder of HSI cubes (any supported format)")
+    s.add_argument("--val", nargs="*", default=None, help="validation cube files (default: a split of --data)")
+    s.add_argument("--response", help="camera response the model is trained for (default cie1964-srgb)")
+    s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
+    _common(s)
+    s.set_defaults(func=cmd_train)
+
+    s = tsub.add_parser("stage2", help="train the ULDM (conditioned latent diffusion of the SpeUAE codes)")
+    s.add_argument("--data", help="folder of HSI cubes (any supported format)")
+    s.add_argument("--val", nargs="*", default=None, help="validation cube files")
+    s.add_argument("--stage1", required=True, help="a trained SpeUAE bundle (stage 1's model/ folder)")
+    s.add_argument("--base", required=True,
+                   help="RGB-pretrained base: an rgb-pretrain model folder or a local Stable Diffusion folder")
+    s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
+    _common(s)
+    s.set_defaults(func=cmd_train)
+
+
+_OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")
+_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "stage1", "base", "tiny")
+
+
+def build_config(args):
+    from hsi_studio.core.training import TrainConfig
+
+    cfg = TrainConfig.from_json(args.config) if args.config else None
+    from hsi_studio.core.stages import default_config
+
+    base = default_config(args.stage, tiny=args.tiny).to_dict()
+    if cfg is not None:
+        merged_stage = {**base["stage"], **cfg.stage}
+        base.update({k: v for k, v in cfg.to_dict().items() if k != "stage"})
+        base["stage"] = merged_stage
+    for name in _OVERRIDES:
+        value = getattr(args, name, None)
+        if value is not None:
+            base[name] = value
+    for name in _STAGE_OPTIONS:
+        value = getattr(args, name, None)
+        if value not in (None, False):
+            base["stage"][name] = value
+    return TrainConfig.from_dict(base)
+
+
+def cmd_train(args) -> int:
+    import json
+    import signal
+
+    from hsi_studio.core.jobs import CancelToken
+    from hsi_studio.core.stages import make_stage
+    from hsi_studio.core.training import run_training
+
+    from .common import Reporter
+
+    cfg = build_config(args)
+    stage = make_stage(args.stage, cfg)
+    token = CancelToken()
+
+    def _stop(signum, frame):  # noqa: ARG001 — signal handler signature
+        token.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+    reporter = Reporter(jsonl=False, label=f"train {args.stage}")
+
+    def log(rec: dict) -> None:
+        if args.jsonl:
+            print(json.dumps(rec, default=float), flush=True)
+        elif rec.get("event") == "step" and rec.get("val"):
+            v = ", ".join(f"{k}={x:.4g}" for k, x in rec["val"].items() if isinstance(x, (int, float)))
+            reporter.stream.write(f"\nstep {rec['step']}: val {v}\n")
+        elif rec.get("event") in ("checkpoint", "resumed", "cancelled"):
+            reporter.stream.write(f"\n{rec['event']}: step {rec['step']}\n")
+
+    result = run_training(stage, cfg, args.out, resume=args.resume, cancel=token, log=log,
+                          progress=None if args.jsonl else reporter)
+    if not args.jsonl and result.model_dir is not None:
+        print(f"model written to {result.model_dir}")
+    return 0
