@@ -39,7 +39,7 @@ class ToyStage:
     def phase(self, step):
         return "fit"
 
-    def validate(self, model, device):
+    def validate(self, model, device, step):
         x = torch.from_numpy(np.random.default_rng(7).normal(size=(64, 8)).astype(np.float32))
         return {"mse": float(torch.nn.functional.mse_loss(model(x), x @ torch.from_numpy(self.w)))}
 

@@ -181,7 +181,7 @@ class Trainer:
                 find_unused_parameters=bool(getattr(self.stage, "find_unused_parameters", False)))],
         )
         torch.manual_seed(cfg.seed)
-        model = self.stage.build(self.cfg)
+        model = _loss_module(self.stage, self.stage.build(self.cfg))
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise InputError(f"stage {self.stage.name} has nothing to train; expected trainable parameters")
@@ -268,7 +268,7 @@ class Trainer:
             with acc.accumulate(self.model):
                 batch = self.stage.batch(self.step, k, acc.device)
                 with acc.autocast():
-                    loss = self.stage.loss(self.model, batch, self.step)
+                    loss = self.model(batch, self.step)  # through DDP's forward, so gradients sync
                 acc.backward(loss)
                 if acc.sync_gradients and cfg.max_grad_norm:
                     acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
@@ -300,18 +300,19 @@ class Trainer:
     def _validate(self) -> dict[str, float] | None:
         import torch
 
-        model = self.acc.unwrap_model(self.model)
+        model = self.acc.unwrap_model(self.model).model
         model.eval()
         try:
             with torch.no_grad():
-                val = self._with_ema(lambda: self.stage.validate(model, self.acc.device))
+                val = self._with_ema(lambda: self.stage.validate(model, self.acc.device, self.step))
         finally:
             model.train()
         if val:
-            key = self.stage.best_metric
-            better = self.best is None or val[key] < self.best["val"][key]
+            key, phase = self.stage.best_metric, self.stage.phase(self.step - 1)
+            better = (self.best is None or self.best.get("phase") != phase
+                      or val[key] < self.best["val"][key])
             if better:
-                self.best = {"step": self.step, "val": val}
+                self.best = {"step": self.step, "phase": phase, "val": val}
                 if self.acc.is_main_process:
                     self._export(dest=self.out_dir / "best")
         return val
@@ -355,9 +356,25 @@ class Trainer:
         if not acc.is_main_process:
             return None
         dest = dest or self.out_dir / MODEL_DIR
-        model = acc.unwrap_model(self.model)
+        model = acc.unwrap_model(self.model).model
         self._with_ema(lambda: self.stage.export(model, dest, self.cfg, self.best))
         return dest
+
+
+def _loss_module(stage, model):
+    """Wrap ``model`` so the stage's loss is computed in ``forward`` — DDP only synchronises gradients of
+    work done through the wrapped module's forward."""
+    import torch
+
+    class StageModule(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, batch, step):
+            return stage.loss(self.model, batch, step)
+
+    return StageModule()
 
 
 def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,

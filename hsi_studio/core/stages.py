@@ -1,0 +1,253 @@
+"""The three ULDM training stages, run by :mod:`hsi_studio.core.training`.
+
+- ``rgb-pretrain``: the project's own small RGB latent diffusion model — first its AutoencoderKL (SpaAE) on
+  photo crops (phase ``vae``), then its UNet on the frozen VAE's latents (phase ``unet``).
+- ``stage1``: the SpeUAE on (cube, RGB) pairs: spectrum → u ∈ [−1, 1]³ → (y, u) → spectrum.
+- ``stage2``: the ULDM — the RGB-pretrained UNet with ``conv_in`` widened for ``[z_t ‖ z_y]`` learns to
+  denoise the SpaAE latents of the stage-1 codes ``u``, conditioned on the RGB latents ``z_y``.
+
+A stage object answers: ``build(cfg)``, ``prepare_data(cfg, rank, world)``, ``batch(step, micro, device)``,
+``loss(model, batch, step)``, ``phase(step)``, ``validate(model, device)``, ``export(model, dest, cfg, best)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .training import TrainConfig
+
+STAGES = ("rgb-pretrain", "stage1", "stage2")
+
+
+def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
+    """Settings that work out of the box on a 2-core CPU (tiny: a few seconds, for tests/smoke runs)."""
+    if name not in STAGES:
+        raise InputError(f"unknown training stage {name!r}; expected one of {', '.join(STAGES)}")
+    if name == "rgb-pretrain":
+        cfg = TrainConfig(steps=3000, batch_size=8, crop=64, lr=2e-4, val_every=250, ckpt_every=250,
+                          stage={"vae_steps": 1500, "builtin": False, "images": None, "tiny": tiny})
+        if tiny:
+            cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["vae_steps"] = 4, 16, 2, 2
+    elif name == "stage1":
+        cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
+                          stage={"response": "cie1964-srgb", "generated": 0.5, "data": None, "val": None,
+                                 "val_fraction": 0.2, "hidden": 64, "layers": 3, "tiny": tiny})
+        if tiny:
+            cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["hidden"], cfg.stage["layers"] = 4, 8, 2, 8, 1
+    else:
+        cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
+                          stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
+                                 "stage1": None, "base": None, "val_steps": 8, "val_crop": 64, "tiny": tiny})
+        if tiny:
+            cfg.steps, cfg.crop, cfg.batch_size = 4, 16, 2
+            cfg.stage.update(val_steps=2, val_crop=16)
+    if tiny:
+        cfg.val_every = cfg.ckpt_every = 2
+        cfg.warmup_steps = 1
+    return cfg
+
+
+def make_stage(name: str, cfg: TrainConfig):
+    cls = {"rgb-pretrain": RGBPretrainStage, "stage1": Stage1, "stage2": Stage2}.get(name)
+    if cls is None:
+        raise InputError(f"unknown training stage {name!r}; expected one of {', '.join(STAGES)}")
+    return cls(cfg)
+
+
+def _to_nchw(a: np.ndarray, device):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2))).to(device)
+
+
+def _spectral_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    from . import metrics
+
+    return {"mrae": metrics.mrae(pred, gt), "rmse": metrics.rmse(pred, gt),
+            "psnr": metrics.psnr(pred, gt, data_range=1.0), "sam": metrics.sam(pred, gt)}
+
+
+def _mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
+
+
+class _Stage:
+    name = ""
+    best_metric = "mrae"
+    find_unused_parameters = False
+
+    def __init__(self, cfg: TrainConfig):
+        self.opts: dict[str, Any] = dict(cfg.stage)
+        self.cfg = cfg
+
+    def phase(self, step: int) -> str:
+        return self.name
+
+
+class _SpectralDataMixin:
+    """Shared by stage 1 and stage 2: real cubes (+ generated scenes) → training pairs and a validation set."""
+
+    def _load_sources(self, cfg: TrainConfig, rank: int, response) -> None:
+        from .data import CubeFolder, SceneGenerator, TrainingSource, validation_pairs
+
+        opts = self.opts
+        cubes = CubeFolder.load(opts["data"]).cubes if opts.get("data") else []
+        if opts.get("data") and not cubes:
+            raise InputError(f"{opts['data']} holds no readable cubes; expected HSI cubes (any supported format)")
+        if opts.get("val"):
+            val = CubeFolder.load(list(opts["val"])).cubes
+        elif len(cubes) >= 2:
+            n_val = max(1, int(round(len(cubes) * float(opts.get("val_fraction", 0.2)))))
+            cubes, val = cubes[:-n_val], cubes[-n_val:]
+        else:
+            val = []
+        frac = float(opts.get("generated", 0.5)) if cubes else 1.0
+        gen = SceneGenerator.default(seed=cfg.seed) if frac > 0 else None
+        if not val:  # no real validation cube: fixed generated scenes
+            gen = gen or SceneGenerator.default(seed=cfg.seed)
+            val = [gen.generate(10_000_000 + i, 64) for i in range(2)]
+        self.source = TrainingSource(cubes, gen, frac, response, seed=cfg.seed + 1000 * rank,
+                                     sim=dict(opts.get("sim", {})))
+        self.val = validation_pairs(val, response, crop=int(opts.get("val_crop", 128)))
+        self.rank = rank
+
+
+# ---------------------------------------------------------------------------------------------------------
+class Stage1(_SpectralDataMixin, _Stage):
+    name = "stage1"
+
+    def build(self, cfg: TrainConfig):
+        from .models import SpeUAE
+        from .spectral import camera_response
+
+        self.response = camera_response(self.opts.get("response") or "cie1964-srgb")
+        return SpeUAE.from_response(self.response, hidden=int(self.opts["hidden"]),
+                                    layers=int(self.opts["layers"]))
+
+    def prepare_data(self, cfg: TrainConfig, rank: int, world: int) -> None:
+        self._load_sources(cfg, rank, self.response)
+
+    def batch(self, step: int, micro: int, device):
+        b = self.source.batch(step, micro, 0, self.cfg.batch_size, self.cfg.crop)
+        return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
+
+    def loss(self, model, batch, step):
+        x, y = batch
+        loss, _ = model.loss(x, y)
+        return loss
+
+    def validate(self, model, device, step: int) -> dict[str, float]:
+        rows = []
+        for pair in self.val:
+            x, y = _to_nchw(pair["cube"][None], device), _to_nchw(pair["rgb"][None], device)
+            xh, _ = model(x, y)
+            rows.append(_spectral_scores(xh[0].permute(1, 2, 0).cpu().numpy(), pair["cube"]))
+        return _mean_scores(rows)
+
+    def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
+        from .models.bundle import save_speuae
+
+        save_speuae(model, dest, extra={"training": cfg.to_dict(), "best": best})
+
+
+# ---------------------------------------------------------------------------------------------------------
+class RGBPretrainStage(_Stage):
+    name = "rgb-pretrain"
+    best_metric = "loss"
+    find_unused_parameters = True
+
+    def build(self, cfg: TrainConfig):
+        from .models import RGBLDM
+
+        return RGBLDM.create(tiny=bool(self.opts.get("tiny")))
+
+    def phase(self, step: int) -> str:
+        return "vae" if step < int(self.opts["vae_steps"]) else "unet"
+
+    def prepare_data(self, cfg: TrainConfig, rank: int, world: int) -> None:
+        from .data import PhotoSource, builtin_photos, folder_photos
+
+        if self.opts.get("images"):
+            photos, _ = folder_photos(self.opts["images"])
+        else:
+            photos = builtin_photos()
+        if len(photos) > 1:
+            self.val_photos, photos = photos[-1:], photos[:-1]
+        else:
+            self.val_photos = photos
+        self.source = PhotoSource(photos, seed=cfg.seed + 1000 * rank)
+        self.val = PhotoSource(self.val_photos, seed=12345).batch(0, 0, 0, 4, self.cfg.crop)
+
+    def batch(self, step: int, micro: int, device):
+        return _to_nchw(self.source.batch(step, micro, 0, self.cfg.batch_size, self.cfg.crop), device)
+
+    def loss(self, model, batch, step):
+        images = batch * 2 - 1
+        if self.phase(step) == "vae":
+            return model.vae_loss(images)
+        return model.denoise_loss(model.encode_latents(images))
+
+    def validate(self, model, device, step: int) -> dict[str, float]:
+        import torch
+
+        images = _to_nchw(self.val, device) * 2 - 1
+        recon = model.vae.decode(model.encode_latents(images) / model.vae.config.scaling_factor).sample
+        mse = float(torch.mean((recon.clamp(-1, 1) - images) ** 2) / 4)
+        gen = torch.Generator(device="cpu").manual_seed(0)
+        dn = float(model.denoise_loss(model.encode_latents(images), generator=gen))
+        return {"loss": dn if self.phase(step - 1) == "unet" else mse,
+                "vae_psnr": float(10 * np.log10(1 / max(mse, 1e-12))), "denoise_mse": dn}
+
+    def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
+        model.save(dest, extra={"training": cfg.to_dict(), "best": best})
+
+
+# ---------------------------------------------------------------------------------------------------------
+class Stage2(_SpectralDataMixin, _Stage):
+    name = "stage2"
+
+    def build(self, cfg: TrainConfig):
+        from .models import ULDM
+        from .models.base import load_base
+        from .models.bundle import load_bundle
+
+        if not self.opts.get("stage1") or not self.opts.get("base"):
+            raise InputError("stage2 needs --stage1 BUNDLE (stage 1's model/) and --base (an RGB LDM or SD folder)")
+        speuae = load_bundle(self.opts["stage1"])
+        base = load_base(self.opts["base"])
+        model = ULDM.from_parts(speuae, base)
+        for p in model.speuae.parameters():
+            p.requires_grad_(False)
+        for p in model.vae.parameters():
+            p.requires_grad_(False)
+        self.response = model.response
+        return model
+
+    def prepare_data(self, cfg: TrainConfig, rank: int, world: int) -> None:
+        self._load_sources(cfg, rank, self.response)
+
+    def batch(self, step: int, micro: int, device):
+        b = self.source.batch(step, micro, 0, self.cfg.batch_size, self.cfg.crop)
+        return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
+
+    def loss(self, model, batch, step):
+        x, y = batch
+        return model.training_loss(x, y)
+
+    def validate(self, model, device, step: int) -> dict[str, float]:
+        rows = []
+        for pair in self.val:
+            mean, _ = model.reconstruct(pair["rgb"], steps=int(self.opts.get("val_steps", 8)), samples=1,
+                                        seed=0, device=str(device))
+            rows.append(_spectral_scores(mean, pair["cube"]))
+        return _mean_scores(rows)
+
+    def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
+        model.save(dest, extra={"training": cfg.to_dict(), "best": best})
+
+
+__all__ = ["STAGES", "default_config", "make_stage", "Stage1", "Stage2", "RGBPretrainStage"]

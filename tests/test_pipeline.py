@@ -1,0 +1,70 @@
+"""The reconstruction pipeline: input checks, physics baselines, tiling with overlap blending."""
+
+import numpy as np
+import pytest
+
+from hsi_studio.core import pipeline
+from hsi_studio.core.cube import RGBImage
+from hsi_studio.core.errors import InputError
+from hsi_studio.core.jobs import Cancelled, CancelToken
+from hsi_studio.core.spectral import ObservableSplit, srgb_encode
+
+
+def _photo(h=40, w=56, seed=0):
+    rng = np.random.default_rng(seed)
+    return RGBImage(srgb_encode(rng.uniform(0.02, 0.9, (h, w, 3))), "srgb")
+
+
+def test_physics_baselines_reproduce_the_input():
+    img = _photo()
+    res = pipeline.reconstruct(img, "physics:minnorm")
+    assert res.cube.shape == (40, 56, 31) and res.std is None
+    split = ObservableSplit()
+    lin = pipeline.linear_rgb(img)
+    rel = np.abs(split.project(res.cube.data) - lin).max() / lin.max()
+    assert rel < 1e-4
+
+
+def test_tiled_equals_untiled_for_a_per_pixel_model():
+    lin = pipeline.linear_rgb(_photo(150, 170))
+    w = np.random.default_rng(1).normal(size=(3, 31)).astype(np.float32)
+
+    def fn(part, progress):
+        progress(1.0)
+        return part @ w, np.abs(part @ w) * 0.1
+
+    fracs = []
+    whole, whole_std = fn(lin, lambda f, m="": None)
+    tiled, tiled_std = pipeline.run_tiled(fn, lin, 31, tile=64, overlap=16,
+                                          progress=lambda f, m="": fracs.append(f), cancel=CancelToken())
+    np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tiled_std, whole_std, rtol=1e-4, atol=1e-5)
+    assert fracs[-1] == pytest.approx(1.0) and fracs == sorted(fracs)
+
+
+def test_tiling_can_be_cancelled():
+    lin = pipeline.linear_rgb(_photo(150, 170))
+    token = CancelToken()
+
+    def fn(part, progress):
+        token.cancel()
+        return np.zeros(part.shape[:2] + (31,), np.float32), None
+
+    with pytest.raises(Cancelled):
+        pipeline.run_tiled(fn, lin, 31, tile=64, overlap=16, progress=lambda f, m="": None, cancel=token)
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"model": "physics:nope"}, "nope"),
+    ({"model": "/no/such/bundle"}, "model_index.json"),
+])
+def test_bad_model_choice(kwargs, needle):
+    with pytest.raises(InputError, match=needle):
+        pipeline.reconstruct(_photo(), **kwargs)
+
+
+def test_bad_rgb_input():
+    with pytest.raises(InputError):
+        pipeline.reconstruct(np.full((8, 8, 3), np.nan), "physics:minnorm")
+    with pytest.raises(InputError, match="grayscale"):
+        pipeline.reconstruct(np.zeros((8, 8)), "physics:minnorm")
