@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from . import __version__
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
-COMMAND_MODULES = ("data", "relight", "train")
+COMMAND_MODULES = ("data", "relight", "reconstruct", "train")
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 
-PHYSICS_MODELS = ("physics:mallett2019", "physics:otsu2018", "physics:minnorm")
-CUBE_FORMATS = {"h5": ".h5", "envi": ".hdr", "mat": ".mat", "npy": ".npy"}
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_relight(sub)
     p = sub.add_parser("illuminants", help="list the illuminant catalogue (59 CIE/ISO illuminants + cct:/daylight:)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_illuminants)
-    _register_reconstruct(sub)
 
 
 def _register_relight(sub: argparse._SubParsersAction) -> None:
@@ -41,22 +37,6 @@ def _register_relight(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(func=cmd_relight)
-
-
-def _register_reconstruct(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reconstruct", help="RGB photo → 31-band cube (400–700 nm)")
-    p.add_argument("rgb", help="RGB image (.png, .jpg, .tif)")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the cube and its preview")
-    p.add_argument("--model", default="physics:mallett2019",
-                   help="physics:mallett2019 (default), physics:otsu2018 or physics:minnorm")
-    p.add_argument("--format", default="h5", choices=tuple(CUBE_FORMATS), help="cube format (default h5)")
-    p.add_argument("--response", default="cie1964-srgb",
-                   help="camera response for physics:minnorm (cie1964-srgb, cie1931-srgb, nikon-d5100, "
-                   "sigma-sdmerill, csv:PATH)")
-    p.add_argument("--no-preview", action="store_true", help="do not write <stem>_preview.png")
-    p.add_argument("--jsonl", action="store_true", help="progress and results as JSON lines on stdout")
-    p.add_argument("--force", action="store_true", help="replace existing outputs")
-    p.set_defaults(func=cmd_reconstruct)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -134,61 +114,4 @@ def cmd_illuminants(args) -> int:
         if r["kind"] != "catalogue":
             rng = f" ({r['range_K'][0]:g}–{r['range_K'][1]:g} K)" if "range_K" in r else ""
             print(f"{r['name']:<12} {r['description']}{rng}")
-    return 0
-
-
-# ---------------------------------------------------------------------------------------------------------
-# reconstruct
-# ---------------------------------------------------------------------------------------------------------
-def cmd_reconstruct(args) -> int:
-    from hsi_studio.core.errors import InputError
-
-    model = args.model.strip().lower()
-    if model.startswith("physics:"):
-        return reconstruct_physics(args)
-    raise InputError(f"unknown model {args.model!r}; expected one of {', '.join(PHYSICS_MODELS)}")
-
-
-def _outputs(args, stem: str):
-    from pathlib import Path
-
-    from hsi_studio.core.errors import OutputError
-
-    outdir = Path(args.output)
-    if outdir.exists() and not outdir.is_dir():
-        raise OutputError(f"{outdir} is a file; expected a folder for the reconstruction")
-    cube_path = outdir / f"{stem}{CUBE_FORMATS[args.format]}"
-    preview = None if args.no_preview else outdir / f"{stem}_preview.png"
-    for p in (cube_path, preview):
-        if p is not None and p.exists() and not args.force:
-            raise OutputError(f"{p} already exists; expected a new path (or pass --force to replace it)")
-    return cube_path, preview
-
-
-def reconstruct_physics(args) -> int:
-    """``reconstruct --model physics:*``: colour.recovery baselines or the minimum-norm estimate."""
-    from pathlib import Path
-
-    from hsi_studio.core import io, recovery, relight
-    from hsi_studio.core.cube import RGBImage
-
-    from .common import Reporter
-
-    method = recovery.check_method(args.model)
-    cube_path, preview = _outputs(args, Path(args.rgb).stem)
-    rgb = io.read_rgb(args.rgb)
-    reporter = Reporter(jsonl=args.jsonl, label=f"physics:{method}")
-    response = args.response if method == "minnorm" else None
-    cube = recovery.recover(rgb, method, response=response, progress=reporter)
-    cube.metadata["source"] = str(args.rgb)
-    cube_path.parent.mkdir(parents=True, exist_ok=True)
-    written = [io.write_cube(cube, cube_path)]
-    if preview is not None:
-        srgb = relight.render_srgb(cube, "D65")
-        written.append(io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": "D65"}), preview, bit_depth=8))
-    for path in written:
-        if args.jsonl:
-            reporter.event(event="wrote", path=str(path))
-        else:
-            print(f"wrote {path}")
     return 0

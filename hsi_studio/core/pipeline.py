@@ -157,10 +157,12 @@ def reconstruct(
     device: str = "auto",
     tile: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
+    response: str | None = None,
     progress=None,
     cancel: CancelToken | None = None,
 ) -> ReconstructionResult:
-    """Reconstruct a 31-band cube (relative radiance) from an RGB photo. See the module docstring."""
+    """Reconstruct a 31-band cube (relative radiance) from an RGB photo. See the module docstring.
+    ``response`` applies to ``physics:minnorm`` only (a learned model uses the response it was trained for)."""
     progress = progress or (lambda f, m="": None)
     cancel = cancel or NEVER_CANCEL
     t0 = time.monotonic()
@@ -170,7 +172,8 @@ def reconstruct(
         from .recovery import recover
 
         method = src.split(":", 1)[1]
-        cube = recover(RGBImage(lin, "linear"), method, progress=progress, cancel=cancel, encoding="linear")
+        cube = recover(RGBImage(lin, "linear"), method, response=response if method == "minnorm" else None,
+                       progress=progress, cancel=cancel, encoding="linear")
         return ReconstructionResult(cube, None, src, "cpu", time.monotonic() - t0)
     _check_sampling(steps, samples, scheduler, tile)
     return _reconstruct_learned(lin, src, steps=steps, samples=samples, seed=seed, scheduler=scheduler,
