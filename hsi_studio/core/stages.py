@@ -28,10 +28,12 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     if name not in STAGES:
         raise InputError(f"unknown training stage {name!r}; expected one of {', '.join(STAGES)}")
     if name == "rgb-pretrain":
-        cfg = TrainConfig(steps=3000, batch_size=8, crop=64, lr=2e-4, val_every=250, ckpt_every=250,
-                          stage={"vae_steps": 1500, "builtin": False, "images": None, "tiny": tiny})
+        cfg = TrainConfig(steps=3000, batch_size=8, crop=128, lr=3e-4, val_every=250, ckpt_every=250,
+                          ema_decay=0.995, stage={"vae_steps": 1500, "vae_crop": 64, "builtin": False,
+                                                  "images": None, "tiny": tiny})
         if tiny:
-            cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["vae_steps"] = 4, 16, 2, 2
+            cfg.steps, cfg.crop, cfg.batch_size = 4, 32, 2
+            cfg.stage.update(vae_steps=2, vae_crop=32)
     elif name == "stage1":
         cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
                           stage={"response": "cie1964-srgb", "generated": 0.5, "data": None, "val": None,
@@ -183,7 +185,8 @@ class RGBPretrainStage(_Stage):
         self.val = PhotoSource(self.val_photos, seed=12345).batch(0, 0, 0, 4, self.cfg.crop)
 
     def batch(self, step: int, micro: int, device):
-        return _to_nchw(self.source.batch(step, micro, 0, self.cfg.batch_size, self.cfg.crop), device)
+        crop = int(self.opts.get("vae_crop", self.cfg.crop)) if self.phase(step) == "vae" else self.cfg.crop
+        return _to_nchw(self.source.batch(step, micro, 0, self.cfg.batch_size, crop), device)
 
     def loss(self, model, batch, step):
         images = batch * 2 - 1

@@ -242,7 +242,6 @@ class Trainer:
                 rec = self._record(loss, t0, start_step)
                 if self.step % cfg.val_every == 0 or self.step == cfg.steps:
                     rec["val"] = self._validate()
-                    rec["phase"] = "validate"
                 self.history.append(rec)
                 self.log({"event": "step", **rec})
                 self.progress(self.step / cfg.steps, f"step {self.step}/{cfg.steps} loss {rec['loss']:.4g}")

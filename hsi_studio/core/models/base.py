@@ -1,0 +1,205 @@
+"""RGB pre-trained bases for the ULDM (DESIGN §2.4).
+
+(a) the project's own small RGB latent diffusion model (:class:`RGBLDM`: a compact 1/8-resolution
+``AutoencoderKL`` + a small attention-free ``UNet2DModel``), pre-trained by ``hsi-studio train rgb-pretrain``;
+(b) a Stable Diffusion checkpoint in diffusers layout that the user already has on disk (:func:`load_sd_base`:
+``vae/`` + ``unet/``, loaded with ``local_files_only=True, use_safetensors=True``, never downloaded), whose
+text-conditioned UNet gets a fixed null text embedding.
+
+:func:`expand_conv_in` widens a UNet's ``conv_in`` for the ULDM's ``[z_t ‖ z_y]`` input, zero-initialising the
+added input channels (as InstructPix2Pix does), so the adapted UNet starts as the pre-trained one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2DModel
+from torch import nn
+
+from ..errors import FileFormatError, InputError
+
+LATENT_CHANNELS = 4
+
+
+def small_vae_config() -> dict:
+    """≈1.3 M parameters, latents at 1/8 resolution (TAESD-sized: ~1–2 s to decode 512×512 on 2 cores)."""
+    return dict(in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS, layers_per_block=1,
+                block_out_channels=(32, 64, 96, 96), norm_num_groups=16,
+                down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                mid_block_add_attention=False, sample_size=256)
+
+
+def small_unet_config(in_channels: int = LATENT_CHANNELS) -> dict:
+    """A small attention-free UNet over 1/8-resolution latents (a few M parameters)."""
+    return dict(sample_size=32, in_channels=in_channels, out_channels=LATENT_CHANNELS, layers_per_block=1,
+                block_out_channels=(64, 128, 192), norm_num_groups=16,
+                down_block_types=("DownBlock2D", "DownBlock2D", "DownBlock2D"),
+                up_block_types=("UpBlock2D", "UpBlock2D", "UpBlock2D"), add_attention=False)
+
+
+def tiny_vae_config() -> dict:
+    return dict(in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS, layers_per_block=1,
+                block_out_channels=(8, 8, 8, 8), norm_num_groups=4,
+                down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                mid_block_add_attention=False, sample_size=32)
+
+
+def tiny_unet_config(in_channels: int = LATENT_CHANNELS) -> dict:
+    return dict(sample_size=8, in_channels=in_channels, out_channels=LATENT_CHANNELS, layers_per_block=1,
+                block_out_channels=(8, 16), norm_num_groups=4, down_block_types=("DownBlock2D", "DownBlock2D"),
+                up_block_types=("UpBlock2D", "UpBlock2D"), add_attention=False)
+
+
+def scheduler_config() -> dict:
+    return dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon",
+                clip_sample=False)
+
+
+class CondUNet(nn.Module):
+    """A text-conditioned SD UNet called like an unconditional one, with a fixed null text embedding."""
+
+    def __init__(self, unet: UNet2DConditionModel, null_embedding: torch.Tensor | None = None):
+        super().__init__()
+        self.unet = unet
+        if null_embedding is None:
+            null_embedding = torch.zeros(1, 77, int(unet.config.cross_attention_dim))
+        self.register_buffer("null_embedding", null_embedding)
+
+    @property
+    def config(self):
+        return self.unet.config
+
+    def forward(self, sample: torch.Tensor, timestep):
+        cond = self.null_embedding.to(sample.dtype).expand(sample.shape[0], -1, -1)
+        return self.unet(sample, timestep, encoder_hidden_states=cond)
+
+
+def unet_eps(unet: nn.Module, sample: torch.Tensor, timestep) -> torch.Tensor:
+    """Noise prediction of an unconditional UNet2DModel or a :class:`CondUNet`."""
+    return unet(sample, timestep).sample
+
+
+def expand_conv_in(unet: nn.Module, extra_channels: int) -> nn.Module:
+    """Widen ``conv_in`` by ``extra_channels`` inputs; new weights are zero so outputs are unchanged."""
+    inner = unet.unet if isinstance(unet, CondUNet) else unet
+    old = inner.conv_in
+    new = nn.Conv2d(old.in_channels + extra_channels, old.out_channels, old.kernel_size, old.stride,
+                    old.padding, bias=old.bias is not None)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.weight[:, : old.in_channels] = old.weight
+        if old.bias is not None:
+            new.bias.copy_(old.bias)
+    inner.conv_in = new
+    inner.register_to_config(in_channels=old.in_channels + extra_channels)
+    return unet
+
+
+def srgb_encode_t(linear: torch.Tensor) -> torch.Tensor:
+    x = linear.clamp(0, 1)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8).pow(1 / 2.4) - 0.055)
+
+
+class RGBLDM(nn.Module):
+    """The project's own small RGB latent diffusion model: ``vae`` + unconditional ``unet`` + DDPM schedule.
+
+    ``latent_scale`` (a buffer) is the factor that brings VAE latents to unit variance; it is measured once
+    on the first UNet-phase batch (like Stable Diffusion's ``scaling_factor``) and stored with the weights.
+    """
+
+    def __init__(self, vae: AutoencoderKL, unet: nn.Module, sched_config: dict | None = None):
+        super().__init__()
+        self.vae, self.unet = vae, unet
+        self.scheduler_config = dict(sched_config or scheduler_config())
+        self.noise_scheduler = DDPMScheduler(**self.scheduler_config)
+        self.register_buffer("latent_scale", torch.tensor(float(vae.config.scaling_factor)))
+        self.register_buffer("latent_scale_set", torch.tensor(False))
+
+    @classmethod
+    def create(cls, tiny: bool = False) -> RGBLDM:
+        vae = AutoencoderKL(**(tiny_vae_config() if tiny else small_vae_config()))
+        unet = UNet2DModel(**(tiny_unet_config() if tiny else small_unet_config()))
+        return cls(vae, unet)
+
+    def encode_latents(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [−1, 1] → scaled latent means (no gradient into the VAE)."""
+        with torch.no_grad():
+            z = self.vae.encode(images).latent_dist.mean
+            if not bool(self.latent_scale_set):
+                self.latent_scale.fill_(1.0 / float(z.std().clamp_min(1e-3)))
+                self.latent_scale_set.fill_(True)
+        return z * self.latent_scale
+
+    def decode_latents(self, z: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(z / self.latent_scale).sample
+
+    def vae_loss(self, images: torch.Tensor, kl_weight: float = 1e-5) -> torch.Tensor:
+        post = self.vae.encode(images).latent_dist
+        rec = self.vae.decode(post.sample()).sample
+        return (rec - images).abs().mean() + kl_weight * post.kl().mean()
+
+    def denoise_loss(self, latents: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(latents.shape, generator=generator, device="cpu").to(latents)
+        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
+                          generator=generator, device="cpu").to(latents.device)
+        noisy = self.noise_scheduler.add_noise(latents, noise, t)
+        return nn.functional.mse_loss(unet_eps(self.unet, noisy, t), noise)
+
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        from .bundle import save_bundle
+
+        self.vae.register_to_config(scaling_factor=float(self.latent_scale))
+        return save_bundle(path, "RGBLDM", {"vae": self.vae, "unet": self.unet},
+                           scheduler=self.scheduler_config, extra=extra)
+
+
+def load_sd_base(path: str | Path) -> RGBLDM:
+    """A Stable Diffusion checkpoint (diffusers layout) on the user's disk, offline, safetensors only."""
+    from .bundle import refuse_pickles
+
+    root = Path(path)
+    if not (root / "vae").is_dir() or not (root / "unet").is_dir():
+        raise InputError(f"{root} is not a Stable Diffusion folder; expected vae/ and unet/ (diffusers layout)")
+    refuse_pickles(root / "vae")
+    refuse_pickles(root / "unet")
+    try:
+        vae = AutoencoderKL.from_pretrained(root / "vae", local_files_only=True, use_safetensors=True)
+        unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True, use_safetensors=True)
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"cannot load the Stable Diffusion checkpoint ({' '.join(str(exc).split())[:200]}); "
+                              "expected safetensors weights in vae/ and unet/", path=str(root)) from None
+    sched = scheduler_config()
+    sched_file = root / "scheduler" / "scheduler_config.json"
+    if sched_file.is_file():
+        cfg = json.loads(sched_file.read_text())
+        sched.update({k: cfg[k] for k in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end",
+                                          "prediction_type") if k in cfg})
+    model = RGBLDM(vae, CondUNet(unet), sched)
+    model.latent_scale_set.fill_(True)  # SD's own scaling_factor
+    return model
+
+
+def load_base(path: str | Path) -> RGBLDM:
+    """``--base``: an HSI Studio RGB LDM bundle, or a local Stable Diffusion folder."""
+    root = Path(path)
+    index = root / "model_index.json"
+    if not index.is_file():
+        raise InputError(f"{root} has no model_index.json; expected an rgb-pretrain model folder or a "
+                         "Stable Diffusion folder in diffusers layout")
+    try:
+        kind = json.loads(index.read_text()).get("_class_name")
+    except ValueError:
+        raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
+    if kind == "RGBLDM":
+        from .bundle import load_bundle
+
+        return load_bundle(root)
+    return load_sd_base(root)
+
+
+__all__ = ["RGBLDM", "CondUNet", "expand_conv_in", "load_base", "load_sd_base", "scheduler_config",
+           "small_unet_config", "small_vae_config", "srgb_encode_t", "tiny_unet_config", "tiny_vae_config",
+           "unet_eps", "LATENT_CHANNELS"]

@@ -1,0 +1,209 @@
+"""Model bundles in the diffusers folder layout (DESIGN §4.4–4.5).
+
+::
+
+    model_index.json            {"_class_name": "ULDM"|"RGBLDM"|"SpeUAE", component: [library, class], …}
+    speuae/ vae/ unet/          config.json + diffusion_pytorch_model.safetensors (save_pretrained)
+    unet/null_embedding.safetensors   (Stable-Diffusion-based UNets only)
+    scheduler/scheduler_config.json
+    spectral.json               camera response, wavelengths, RGB normalisation the model was trained with
+    training.json               how it was made (optional)
+    manifest.json               sha256 of every file + versions — written last, verified on load
+
+Class names read from disk go through :data:`ALLOWED` (never ``importlib``); pickle files are refused.
+Writes go to a temporary folder beside the destination, which is then renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
+
+from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
+from ..errors import FileFormatError, InputError, UnsafeFileError
+from .speuae import SpeUAE
+
+ALLOWED_COMPONENTS = {
+    "SpeUAE": SpeUAE,
+    "AutoencoderKL": AutoencoderKL,
+    "UNet2DModel": UNet2DModel,
+    "UNet2DConditionModel": UNet2DConditionModel,
+}
+ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE")
+BUNDLE_VERSION = 1
+
+
+def refuse_pickles(folder: Path) -> None:
+    for p in Path(folder).rglob("*"):
+        if p.suffix.lower() in PICKLE_SUFFIXES:
+            raise UnsafeFileError(f"{p.name} is a pickle-based weights file; expected .safetensors weights "
+                                  "(HSI Studio never loads pickle)", path=str(folder))
+
+
+def _versions() -> dict:
+    import diffusers
+
+    from ... import __version__
+
+    return {"hsi_studio": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__}
+
+
+def _component_class(module) -> tuple[str, str]:
+    from .base import CondUNet
+
+    inner = module.unet if isinstance(module, CondUNet) else module
+    name = type(inner).__name__
+    if name not in ALLOWED_COMPONENTS:
+        raise InputError(f"cannot save a {name}; expected one of {sorted(ALLOWED_COMPONENTS)}")
+    return ("hsi_studio" if name == "SpeUAE" else "diffusers", name)
+
+
+def _save_component(module, folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    from .base import CondUNet
+
+    inner = module.unet if isinstance(module, CondUNet) else module
+    inner.save_pretrained(folder, safe_serialization=True)
+    if isinstance(module, CondUNet):
+        save_file({"null_embedding": module.null_embedding.detach().cpu().contiguous()},
+                  str(folder / "null_embedding.safetensors"))
+
+
+def save_bundle(path: str | Path, class_name: str, components: dict, *, scheduler: dict | None = None,
+                spectral: dict | None = None, extra: dict | None = None) -> Path:
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        index = {"_class_name": class_name, "_hsi_studio_bundle": BUNDLE_VERSION}
+        for name, module in components.items():
+            index[name] = list(_component_class(module))
+            _save_component(module, tmp / name)
+        if scheduler is not None:
+            index["scheduler"] = ["diffusers", "DDPMScheduler"]
+            (tmp / "scheduler").mkdir()
+            (tmp / "scheduler" / "scheduler_config.json").write_text(
+                json.dumps({"_class_name": "DDPMScheduler", **scheduler}, indent=2))
+        (tmp / "model_index.json").write_text(json.dumps(index, indent=2))
+        if spectral is not None:
+            (tmp / "spectral.json").write_text(json.dumps(spectral, indent=2))
+        if extra is not None:
+            (tmp / "training.json").write_text(json.dumps(extra, indent=2, default=str))
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                with open(p, "rb") as f:
+                    os.fsync(f.fileno())
+        write_manifest(tmp, {"kind": f"hsi-studio-{class_name}", "versions": _versions(),
+                             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(dest, old)
+            os.replace(tmp, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def save_speuae(model: SpeUAE, path: str | Path, extra: dict | None = None) -> Path:
+    resp = model.response
+    return save_bundle(path, "SpeUAE", {"speuae": model}, extra=extra,
+                       spectral={"response": resp.to_dict(), "wavelengths": resp.wavelengths.tolist()})
+
+
+def read_index(path: str | Path) -> dict:
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder; expected a model bundle folder")
+    index_file = root / "model_index.json"
+    if not index_file.is_file():
+        raise FileFormatError("model_index.json is missing; expected a model bundle", path=str(root))
+    try:
+        index = json.loads(index_file.read_text())
+    except ValueError:
+        raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
+    if index.get("_class_name") not in ALLOWED_BUNDLES:
+        raise FileFormatError(f"unknown bundle class {index.get('_class_name')!r}; expected one of "
+                              f"{', '.join(ALLOWED_BUNDLES)}", path=str(root))
+    return index
+
+
+def _load_component(root: Path, name: str, index: dict):
+    from safetensors.torch import load_file
+
+    from .base import CondUNet
+
+    entry = index.get(name)
+    cls_name = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
+    cls = ALLOWED_COMPONENTS.get(cls_name)
+    if cls is None:
+        raise FileFormatError(f"component {name!r} has class {cls_name!r}; expected one of "
+                              f"{sorted(ALLOWED_COMPONENTS)} (allow-list)", path=str(root))
+    try:
+        module = cls.from_pretrained(root / name, local_files_only=True, use_safetensors=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"cannot load component {name} ({' '.join(str(exc).split())[:160]})",
+                              path=str(root)) from None
+    null = root / name / "null_embedding.safetensors"
+    if cls is UNet2DConditionModel:
+        emb = load_file(str(null))["null_embedding"] if null.is_file() else None
+        module = CondUNet(module, emb)
+    return module
+
+
+def load_bundle(path: str | Path, device: str = "cpu"):
+    """Verify and load a bundle → :class:`SpeUAE`, :class:`RGBLDM` or :class:`ULDM` (on ``device``)."""
+    from .base import RGBLDM
+    from .uldm import ULDM
+
+    root = Path(path)
+    index = read_index(root)
+    refuse_pickles(root)
+    verify_manifest(root)
+    kind = index["_class_name"]
+    sched = {}
+    if (root / "scheduler" / "scheduler_config.json").is_file():
+        sched = json.loads((root / "scheduler" / "scheduler_config.json").read_text())
+        sched = {k: v for k, v in sched.items() if not k.startswith("_")}
+    if kind == "SpeUAE":
+        model = _load_component(root, "speuae", index)
+    elif kind == "RGBLDM":
+        vae = _load_component(root, "vae", index)
+        model = RGBLDM(vae, _load_component(root, "unet", index), sched or None)
+        model.latent_scale_set.fill_(True)
+    else:
+        vae = _load_component(root, "vae", index)
+        model = ULDM(_load_component(root, "speuae", index), vae, _load_component(root, "unet", index), sched,
+                     float(vae.config.scaling_factor))
+    return model.to(device).eval()
+
+
+def bundle_info(path: str | Path) -> dict:
+    root = Path(path)
+    index = read_index(root)
+    info = {"path": str(root), "class": index["_class_name"],
+            "components": {k: v for k, v in index.items() if not k.startswith("_")}}
+    for name in ("spectral.json", "training.json", "manifest.json"):
+        p = root / name
+        if p.is_file():
+            try:
+                info[name.removesuffix(".json")] = json.loads(p.read_text())
+            except ValueError:
+                info[name.removesuffix(".json")] = "unreadable"
+    return info
+
+
+__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "load_bundle", "read_index",
+           "refuse_pickles", "save_bundle", "save_speuae"]

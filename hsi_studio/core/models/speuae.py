@@ -1,0 +1,104 @@
+"""SpeUAE — the spectral unobservable-feature autoencoder (DESIGN §2.2).
+
+Encoder ``E(x) → u ∈ [−1, 1]³`` per pixel (1×1 convolutions plus one 3×3 layer of spatial context);
+decoder ``D(y, u) → ĉ ∈ R^(B−3)`` (null-space coordinates) and ``x̂ = x_obs(y) + ĉ Nᵀ``, so every
+reconstruction reprojects exactly to its RGB ``y``.
+
+Exposure: spectra scale linearly with exposure, so both halves work on intensity-normalised inputs — the
+per-pixel intensity ``I = mean(y)`` divides the spectrum (encoder) and the RGB (decoder), ``log I`` is an
+extra input, and ``ĉ`` is multiplied back by ``I``. A config stores the camera response and wavelengths the
+model was trained with, so a saved model is self-describing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+from ..spectral import CameraResponse, ObservableSplit
+
+EPS = 1e-4
+
+
+def _mlp(c_in: int, hidden: int, c_out: int, layers: int, spatial: bool) -> nn.Sequential:
+    mods: list[nn.Module] = [nn.Conv2d(c_in, hidden, 1), nn.GELU()]
+    for i in range(max(layers - 1, 0)):
+        k = 3 if (spatial and i == 0) else 1
+        mods += [nn.Conv2d(hidden, hidden, k, padding=k // 2, padding_mode="replicate"), nn.GELU()]
+    mods.append(nn.Conv2d(hidden, c_out, 1))
+    return nn.Sequential(*mods)
+
+
+class SpeUAE(ModelMixin, ConfigMixin):
+    config_name = "config.json"
+
+    @register_to_config
+    def __init__(self, wavelengths: list[float], response: list[list[float]], response_name: str = "custom",
+                 hidden: int = 64, layers: int = 3, spatial: bool = True):
+        super().__init__()
+        s = np.asarray(response, dtype=np.float64)
+        split = ObservableSplit(s)
+        b = s.shape[0]
+        self.register_buffer("S", torch.tensor(split.S, dtype=torch.float32))
+        self.register_buffer("pinv", torch.tensor(split.pinv, dtype=torch.float32))
+        self.register_buffer("N", torch.tensor(split.N, dtype=torch.float32))
+        self.encoder = _mlp(b + 1, hidden, 3, layers, spatial)
+        self.decoder = _mlp(3 + 1 + 3, hidden, b - 3, layers, spatial)
+
+    @classmethod
+    def from_response(cls, response: CameraResponse, hidden: int = 64, layers: int = 3,
+                      spatial: bool = True) -> SpeUAE:
+        return cls(wavelengths=response.wavelengths.tolist(), response=response.matrix.tolist(),
+                   response_name=response.name, hidden=hidden, layers=layers, spatial=spatial)
+
+    @property
+    def response(self) -> CameraResponse:
+        return CameraResponse(self.config.response_name, np.asarray(self.config.wavelengths),
+                              np.asarray(self.config.response))
+
+    @property
+    def bands(self) -> int:
+        return int(self.S.shape[0])
+
+    # -- pieces ------------------------------------------------------------------------------------------
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Spectra N×B×H×W → linear RGB N×3×H×W through the camera response."""
+        return torch.einsum("nbhw,bc->nchw", x, self.S)
+
+    @staticmethod
+    def intensity(y: torch.Tensor) -> torch.Tensor:
+        return y.mean(dim=1, keepdim=True).clamp_min(EPS)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """u ∈ [−1, 1]³ per pixel (N×3×H×W) from spectra N×B×H×W."""
+        inten = self.intensity(self.project(x))
+        return torch.tanh(self.encoder(torch.cat([x / inten, torch.log(inten)], dim=1)))
+
+    def decode(self, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Spectra N×B×H×W from linear RGB y and codes u; reprojects exactly to y."""
+        inten = self.intensity(y)
+        c = self.decoder(torch.cat([y / inten, torch.log(inten), u], dim=1)) * inten
+        x_obs = torch.einsum("nchw,cb->nbhw", y, self.pinv)
+        return x_obs + torch.einsum("nkhw,bk->nbhw", c, self.N)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        y = self.project(x) if y is None else y
+        u = self.encode(x)
+        return self.decode(y, u), u
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        """Relative L1 on the spectrum + a spread term (u uses [−1, 1]) + a small smoothness term on u."""
+        xh, u = self(x, y)
+        denom = x.mean(dim=1, keepdim=True).clamp_min(1e-3)
+        rel = ((xh - x).abs() / denom).mean()
+        std = u.flatten(2).transpose(0, 1).reshape(3, -1).std(dim=1)
+        spread = torch.relu(0.4 - std).pow(2).mean()
+        tv = (u[..., 1:, :] - u[..., :-1, :]).abs().mean() + (u[..., 1:] - u[..., :-1]).abs().mean()
+        loss = rel + 0.1 * spread + 0.002 * tv
+        return loss, {"rel_l1": float(rel.detach()), "u_std": float(std.mean().detach())}
+
+
+__all__ = ["SpeUAE"]
