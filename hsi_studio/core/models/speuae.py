@@ -4,9 +4,9 @@ Encoder ``E(x) → u ∈ [−1, 1]³`` per pixel (1×1 convolutions plus one 3×
 decoder ``D(y, u) → ĉ ∈ R^(B−3)`` (null-space coordinates) and ``x̂ = x_obs(y) + ĉ Nᵀ``, so every
 reconstruction reprojects exactly to its RGB ``y``.
 
-Exposure: spectra scale linearly with exposure, so both halves work on intensity-normalised inputs — the
-per-pixel intensity ``I = mean(y)`` divides the spectrum (encoder) and the RGB (decoder), ``log I`` is an
-extra input, and ``ĉ`` is multiplied back by ``I``. A config stores the camera response and wavelengths the
+Exposure: spectra scale linearly with exposure and a photo's absolute scale is unknown, so the model is
+exposure-equivariant by construction — the per-pixel intensity ``I = mean(y)`` divides the spectrum
+(encoder) and the RGB (decoder), and ``ĉ`` is multiplied back by ``I``: scaling the input scales the output. A config stores the camera response and wavelengths the
 model was trained with, so a saved model is self-describing.
 """
 
@@ -45,8 +45,8 @@ class SpeUAE(ModelMixin, ConfigMixin):
         self.register_buffer("S", torch.tensor(split.S, dtype=torch.float32))
         self.register_buffer("pinv", torch.tensor(split.pinv, dtype=torch.float32))
         self.register_buffer("N", torch.tensor(split.N, dtype=torch.float32))
-        self.encoder = _mlp(b + 1, hidden, 3, layers, spatial)
-        self.decoder = _mlp(3 + 1 + 3, hidden, b - 3, layers, spatial)
+        self.encoder = _mlp(b, hidden, 3, layers, spatial)
+        self.decoder = _mlp(3 + 3, hidden, b - 3, layers, spatial)
 
     @classmethod
     def from_response(cls, response: CameraResponse, hidden: int = 64, layers: int = 3,
@@ -75,12 +75,12 @@ class SpeUAE(ModelMixin, ConfigMixin):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """u ∈ [−1, 1]³ per pixel (N×3×H×W) from spectra N×B×H×W."""
         inten = self.intensity(self.project(x))
-        return torch.tanh(self.encoder(torch.cat([x / inten, torch.log(inten)], dim=1)))
+        return torch.tanh(self.encoder(x / inten))
 
     def decode(self, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Spectra N×B×H×W from linear RGB y and codes u; reprojects exactly to y."""
         inten = self.intensity(y)
-        c = self.decoder(torch.cat([y / inten, torch.log(inten), u], dim=1)) * inten
+        c = self.decoder(torch.cat([y / inten, u], dim=1)) * inten
         x_obs = torch.einsum("nchw,cb->nbhw", y, self.pinv)
         return x_obs + torch.einsum("nkhw,bk->nbhw", c, self.N)
 
