@@ -385,7 +385,7 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
     if not resume and latest_checkpoint(out) is not None:
         raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
     if os.environ.get("LOCAL_RANK", "0") == "0":
-        (out / "config.json").write_text(json.dumps({"stage": stage.name, **cfg.to_dict()}, indent=2))
+        (out / "config.json").write_text(json.dumps({"stage_name": stage.name, **cfg.to_dict()}, indent=2))
     return Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log).run(resume=resume)
 
 

@@ -1,0 +1,115 @@
+"""The three training stages end to end through the CLI with tiny models: rgb-pretrain → stage1 → stage2 →
+reconstruct; JSON lines; SIGTERM saves a checkpoint and exits 130; resume; DDP on two CPU processes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hsi_studio.cli import main
+from hsi_studio.core import pipeline
+from hsi_studio.core.cube import RGBImage
+from hsi_studio.core.models import load_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _jsonl(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """rgb-pretrain, stage 1 and stage 2 with tiny configs (a few steps each)."""
+    tmp = tmp_path_factory.mktemp("stages")
+    base = ["--tiny", "--device", "cpu", "--jsonl", "--threads", "1"]
+    assert main(["train", "rgb-pretrain", "--builtin", "--out", str(tmp / "rgb"), *base]) == 0
+    assert main(["train", "stage1", "--out", str(tmp / "s1"), "--steps", "6", *base]) == 0
+    assert main(["train", "stage2", "--stage1", str(tmp / "s1" / "model"), "--base", str(tmp / "rgb" / "model"),
+                 "--out", str(tmp / "s2"), *base]) == 0
+    return tmp
+
+
+def test_stage_outputs_and_reconstruction(trained, capsys):
+    s1 = load_bundle(trained / "s1" / "model")
+    assert type(s1).__name__ == "SpeUAE"
+    uldm = load_bundle(trained / "s2" / "model")
+    assert type(uldm).__name__ == "ULDM" and uldm.unet.config.in_channels == 8
+    rgb = RGBImage(np.random.default_rng(0).uniform(0, 1, (20, 24, 3)).astype(np.float32))
+    res = pipeline.reconstruct(rgb, trained / "s2" / "model", steps=2, samples=2)
+    assert res.cube.shape == (20, 24, 31) and res.std is not None and res.device == "cpu"
+    lin = pipeline.linear_rgb(rgb)
+    assert np.abs(res.cube.data @ uldm.speuae.S.numpy() - lin).max() / lin.max() <= 1e-4
+    training = json.loads((trained / "s2" / "model" / "training.json").read_text())
+    assert training["training"]["steps"] == 4
+
+
+def test_jsonl_records(trained):
+    cfg = json.loads((trained / "s1" / "config.json").read_text())
+    assert cfg["stage_name"] == "stage1" and cfg["steps"] == 6 and cfg["stage"]["tiny"] is True
+
+
+def _train_cmd(out, *extra):
+    return [sys.executable, "-m", "hsi_studio", "train", "stage1", "--tiny", "--device", "cpu", "--jsonl",
+            "--threads", "1", "--out", str(out), *extra]
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_completes(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(_train_cmd(tmp_path / "run", "--steps", "400"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    seen = []
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:
+        seen.append(line)
+        if '"event": "step"' in line and json.loads(line)["step"] >= 3:
+            proc.send_signal(signal.SIGTERM)
+            break
+        assert time.monotonic() < deadline
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    records = _jsonl("".join(seen) + out)
+    assert any(r["event"] == "cancelled" for r in records)
+    ckpts = sorted((tmp_path / "run" / "checkpoints").glob("step-*"))
+    assert ckpts, "no checkpoint saved on SIGTERM"
+    stopped = int(ckpts[-1].name.split("-")[1])
+    done = subprocess.run(_train_cmd(tmp_path / "run", "--steps", str(stopped + 2), "--resume"),
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+    assert done.returncode == 0, done.stderr
+    recs = _jsonl(done.stdout)
+    assert recs[0]["event"] == "resumed" and recs[0]["step"] == stopped
+    assert recs[-1]["event"] == "done" and recs[-1]["step"] == stopped + 2
+
+
+def test_bad_training_input_exits_2(tmp_path, capsys):
+    code = main(["train", "stage1", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--tiny"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "missing" in err and len(err.strip().splitlines()) == 1
+    bad = tmp_path / "cfg.json"
+    bad.write_text('{"steps": -1}')
+    code = main(["train", "stage1", "--config", str(bad), "--out", str(tmp_path / "o2"), "--tiny"])
+    assert code == 2
+    code = main(["train", "stage2", "--stage1", str(tmp_path), "--base", str(tmp_path), "--out",
+                 str(tmp_path / "o3"), "--tiny"])
+    assert code == 2
+
+
+def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
+    """``accelerate launch`` with 2 processes on the CPU (gloo). In accelerate 1.x ``--cpu`` alone starts a
+    single process, so the multi-process launcher is selected with ``--multi_gpu``, which uses gloo on CPU."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "hsi_studio",
+           "train", "stage1", "--tiny", "--device", "cpu", "--jsonl", "--threads", "1", "--steps", "3",
+           "--out", str(tmp_path / "ddp")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    done = [r for r in _jsonl(out.stdout) if r["event"] == "done"]
+    assert sorted(r["rank"] for r in done) == [0, 1]
+    assert done[0]["weights_sha256"] == done[1]["weights_sha256"]
