@@ -1,8 +1,9 @@
 """Regenerate the bundled sample data in hsi_studio/resources/samples/ (made by this project, no outside data).
 
-- colorchecker.h5: a 31-band reflectance cube (400–700 nm) of the 24-patch ColorChecker (colour-science's
-  "ColorChecker N Ohta" measured reflectances) with a soft illumination falloff and slight per-pixel noise.
-- colorchecker.png: its sRGB photo (CIE 1964 10° → sRGB, D65 light), the input of the README's demo.
+- colorchecker_radiance.h5: the 31-band radiance (400–700 nm) of the 24-patch ColorChecker (colour-science's
+  "ColorChecker N Ohta" measured reflectances, soft illumination falloff, slight noise) under D65, scaled to
+  the photo's exposure — the ground truth of the photo below.
+- colorchecker.png: its 8-bit sRGB photo (CIE 1964 10° → sRGB), the input of the README's demo.
 
 Run: .venv/bin/python resources/make_samples.py
 """
@@ -45,13 +46,16 @@ def colorchecker_cube(seed: int = 0) -> HSCube:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     cube = colorchecker_cube()
-    io.write_cube(cube, OUT / "colorchecker.h5")
     d65 = colour.SDS_ILLUMINANTS["D65"]
-    light = np.interp(STANDARD_WAVELENGTHS, d65.wavelengths, d65.values)
-    light = light / light.max()
-    rgb = project(cube.data * light.astype(np.float32), camera_response("cie1964-srgb"))
-    rgb = rgb / np.percentile(rgb, 99.9)
-    io.write_rgb(RGBImage(srgb_encode(np.clip(rgb, 0, 1)), "srgb"), OUT / "colorchecker.png")
+    light = np.interp(STANDARD_WAVELENGTHS, d65.wavelengths, d65.values).astype(np.float32)
+    radiance = cube.data * (light / light.max())
+    rgb = project(radiance, camera_response("cie1964-srgb"))
+    scale = 1.0 / float(np.percentile(rgb, 99.9))
+    radiance *= scale
+    meta = {"description": "ColorChecker N Ohta (colour-science) under D65, HSI Studio sample",
+            "exposure": "scaled so the photo's 99.9th-percentile linear RGB is 1"}
+    io.write_cube(HSCube(radiance, STANDARD_WAVELENGTHS, meta, kind="radiance"), OUT / "colorchecker_radiance.h5")
+    io.write_rgb(RGBImage(srgb_encode(np.clip(rgb * scale, 0, 1)), "srgb"), OUT / "colorchecker.png")
     print("wrote", sorted(p.name for p in OUT.iterdir()))
 
 

@@ -43,10 +43,11 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
                           stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
-                                 "stage1": None, "base": None, "val_steps": 8, "val_crop": 64, "tiny": tiny})
+                                 "stage1": None, "base": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 500,
+                                 "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size = 4, 16, 2
-            cfg.stage.update(val_steps=2, val_crop=16)
+            cfg.stage.update(val_steps=2, val_crop=16, spaae_steps=2)
     if tiny:
         cfg.val_every = cfg.ckpt_every = 2
         cfg.warmup_steps = 1
@@ -211,7 +212,14 @@ class RGBPretrainStage(_Stage):
 
 # ---------------------------------------------------------------------------------------------------------
 class Stage2(_SpectralDataMixin, _Stage):
+    """Phase ``spaae`` (first ``spaae_steps``): fine-tune the SpaAE on code images so decoding u loses little
+    spectral information; phase ``uldm``: train the UNet (SpaAE and SpeUAE frozen)."""
+
     name = "stage2"
+    find_unused_parameters = True
+
+    def phase(self, step: int) -> str:
+        return "spaae" if step < int(self.opts.get("spaae_steps", 0)) else "uldm"
 
     def build(self, cfg: TrainConfig):
         from .models import ULDM
@@ -225,8 +233,9 @@ class Stage2(_SpectralDataMixin, _Stage):
         model = ULDM.from_parts(speuae, base)
         for p in model.speuae.parameters():
             p.requires_grad_(False)
-        for p in model.vae.parameters():
-            p.requires_grad_(False)
+        if not int(self.opts.get("spaae_steps", 0)):
+            for p in model.vae.parameters():
+                p.requires_grad_(False)
         self.response = model.response
         return model
 
@@ -239,6 +248,8 @@ class Stage2(_SpectralDataMixin, _Stage):
 
     def loss(self, model, batch, step):
         x, y = batch
+        if self.phase(step) == "spaae":
+            return model.spaae_loss(x, y)
         return model.training_loss(x, y)
 
     def validate(self, model, device, step: int) -> dict[str, float]:

@@ -1,0 +1,69 @@
+"""Reconstruction speed and memory: seconds per megapixel and peak RSS for each method on this machine.
+
+Each method runs in its own process on a 512×512 real photo (scikit-image's astronaut), so peak RSS is its
+own; the table also prints each time as a ratio to ``physics:minnorm`` measured in the same run (a matrix
+product: the floor any method pays).
+
+    python benchmarks/speed.py [--model models/default] [--steps 8] [--size 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+import numpy as np, skimage.data
+from skimage.transform import resize
+from hsi_studio.core import pipeline
+from hsi_studio.core.cube import RGBImage
+size, method, steps, model = {size}, {method!r}, {steps}, {model!r}
+img = resize(skimage.data.astronaut(), (size, size), anti_aliasing=True).astype(np.float32)
+rgb = RGBImage(img, "srgb")
+kw = dict(steps=steps) if method == "uldm" else {{}}
+target = model if method == "uldm" else method
+pipeline.reconstruct(RGBImage(img[:64, :64], "srgb"), target, **kw)  # warm-up
+t = time.perf_counter()
+res = pipeline.reconstruct(rgb, target, **kw)
+secs = time.perf_counter() - t
+print(json.dumps({{"seconds": secs, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "device": res.device}}))
+"""
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--no-uldm", action="store_true")
+    args = ap.parse_args(argv)
+    methods = ["physics:minnorm", "physics:mallett2019", "physics:otsu2018"] + ([] if args.no_uldm else ["uldm"])
+    mp = args.size * args.size / 1e6
+    rows = {}
+    for m in methods:
+        code = CHILD.format(root=str(ROOT), size=args.size, method=m, steps=args.steps, model=args.model)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            print(f"{m}: failed: {out.stderr.strip().splitlines()[-1:]}")
+            continue
+        rows[m] = json.loads(out.stdout.strip().splitlines()[-1])
+    ref = rows.get("physics:minnorm", {}).get("seconds")
+    print(f"{args.size}×{args.size} sRGB photo → 31 bands, {Path(sys.executable).name}, this machine")
+    print(f"{'method':<22} {'s/image':>9} {'s/MP':>9} {'× minnorm':>10} {'peak RSS MB':>12}")
+    for m, r in rows.items():
+        label = f"uldm ({args.steps} steps)" if m == "uldm" else m
+        ratio = f"{r['seconds'] / ref:10.1f}" if ref else "       n/a"
+        print(f"{label:<22} {r['seconds']:9.3f} {r['seconds'] / mp:9.3f} {ratio} {r['rss_mb']:12.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
