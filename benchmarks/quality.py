@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-uldm", action="store_true", help="baselines only")
     ap.add_argument("--json", default="quality.json", help="where to write the results")
     args = ap.parse_args(argv)
-    src = args.data.split(",") if "," in args.data else args.data
+    src = [s for s in args.data.split(",") if s] if "," in args.data else args.data
     folder = CubeFolder.load(src)
     for r in folder.refused:
         print(f"refused {r['file']}: {r['reason']}", file=sys.stderr)

@@ -62,9 +62,11 @@ def list_models() -> list[Path]:
 
 def resolve_model(model: str) -> str | Path:
     if model.startswith("physics:"):
-        from .recovery import check_method
+        from .recovery import METHODS
 
-        check_method(model.split(":", 1)[1])
+        if model.split(":", 1)[1] not in METHODS:
+            raise InputError(f"unknown model {model!r}; expected default, a bundle folder, or "
+                             f"{', '.join('physics:' + m for m in METHODS)}")
         return model
     path = default_model_path() if model in ("default", "") else Path(model)
     if not (path / "model_index.json").is_file():

@@ -79,48 +79,83 @@ def _save_component(module, folder: Path) -> None:
 
 def save_bundle(path: str | Path, class_name: str, components: dict, *, scheduler: dict | None = None,
                 spectral: dict | None = None, extra: dict | None = None) -> Path:
+    """Write a bundle atomically: everything goes into a temporary folder beside ``path`` (each file
+    fsynced, ``manifest.json`` last), which then replaces ``path`` — an existing bundle survives a failure."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        index = {"_class_name": class_name, "_hsi_studio_bundle": BUNDLE_VERSION}
-        for name, module in components.items():
-            index[name] = list(_component_class(module))
-            _save_component(module, tmp / name)
-        if scheduler is not None:
-            index["scheduler"] = ["diffusers", "DDPMScheduler"]
-            (tmp / "scheduler").mkdir()
-            (tmp / "scheduler" / "scheduler_config.json").write_text(
-                json.dumps({"_class_name": "DDPMScheduler", **scheduler}, indent=2))
-        (tmp / "model_index.json").write_text(json.dumps(index, indent=2))
-        if spectral is not None:
-            (tmp / "spectral.json").write_text(json.dumps(spectral, indent=2))
-        if extra is not None:
-            (tmp / "training.json").write_text(json.dumps(extra, indent=2, default=str))
-        for p in tmp.rglob("*"):
-            if p.is_file():
-                with open(p, "rb") as f:
-                    os.fsync(f.fileno())
+        _write_contents(tmp, class_name, components, scheduler, spectral, extra)
+        _fsync_tree(tmp)
         write_manifest(tmp, {"kind": f"hsi-studio-{class_name}", "versions": _versions(),
                              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
+        _swap_into_place(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
 
 
+def _write_contents(tmp: Path, class_name: str, components: dict, scheduler, spectral, extra) -> None:
+    index = {"_class_name": class_name, "_diffusers_version": _versions()["diffusers"],
+             "_hsi_studio_bundle": BUNDLE_VERSION}
+    for name, module in components.items():
+        index[name] = list(_component_class(module))
+        _save_component(module, tmp / name)
+    if scheduler is not None:
+        index["scheduler"] = ["diffusers", "DDPMScheduler"]
+        (tmp / "scheduler").mkdir()
+        sched = {k: v for k, v in scheduler.items() if not k.startswith("_")}
+        (tmp / "scheduler" / "scheduler_config.json").write_text(
+            json.dumps({"_class_name": "DDPMScheduler", **sched}, indent=2))
+    (tmp / "model_index.json").write_text(json.dumps(index, indent=2))
+    if spectral is not None:
+        (tmp / "spectral.json").write_text(json.dumps(spectral, indent=2))
+    if extra is not None:
+        (tmp / "training.json").write_text(json.dumps(extra, indent=2, default=str))
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(tmp: Path, dest: Path) -> None:
+    """``os.replace`` the finished folder into place; an existing bundle is moved aside first and restored
+    if the final rename fails."""
+    if not dest.exists():
+        os.replace(tmp, dest)
+    else:
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        try:
+            os.replace(tmp, dest)
+        except BaseException:
+            os.replace(old, dest)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(dest.parent)
+
+
 def save_speuae(model: SpeUAE, path: str | Path, extra: dict | None = None) -> Path:
-    resp = model.response
-    return save_bundle(path, "SpeUAE", {"speuae": model}, extra=extra,
-                       spectral={"response": resp.to_dict(), "wavelengths": resp.wavelengths.tolist()})
+    """Stage 1's bundle: the SpeUAE alone (+ spectral.json, manifest)."""
+    return save_bundle(path, "SpeUAE", {"speuae": model}, extra=extra, spectral=model.spectral_info())
 
 
 def read_index(path: str | Path) -> dict:
@@ -134,10 +169,34 @@ def read_index(path: str | Path) -> dict:
         index = json.loads(index_file.read_text())
     except ValueError:
         raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
-    if index.get("_class_name") not in ALLOWED_BUNDLES:
-        raise FileFormatError(f"unknown bundle class {index.get('_class_name')!r}; expected one of "
-                              f"{', '.join(ALLOWED_BUNDLES)}", path=str(root))
+    if not isinstance(index, dict) or index.get("_class_name") not in ALLOWED_BUNDLES:
+        got = index.get("_class_name") if isinstance(index, dict) else type(index).__name__
+        raise FileFormatError(f"unknown bundle class {got!r}; expected one of {', '.join(ALLOWED_BUNDLES)} "
+                              "(allow-list)", path=str(root))
+    for name, entry in index.items():
+        if not name.startswith("_") and name != "scheduler":
+            _allowed_class(root, name, entry)
     return index
+
+
+def _allowed_class(root: Path, name: str, entry):
+    """The class for a ``model_index.json`` entry — only ever looked up in :data:`ALLOWED_COMPONENTS`."""
+    cls_name = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
+    cls = ALLOWED_COMPONENTS.get(cls_name) if isinstance(cls_name, str) else None
+    if cls is None:
+        raise FileFormatError(f"component {name!r} has class {entry!r}; expected one of "
+                              f"{', '.join(sorted(ALLOWED_COMPONENTS))} (allow-list)", path=str(root))
+    return cls
+
+
+def check_unlisted(root: Path, manifest: dict) -> None:
+    """Every weights/config file in the bundle must be covered by the manifest."""
+    listed = set(manifest.get("files", {}))
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and rel != "manifest.json" and rel not in listed and not p.name.startswith("."):
+            raise FileFormatError(f"{rel} is not listed in manifest.json (added after the bundle was written); "
+                                  "expected only the files the manifest lists", path=str(root))
 
 
 def _load_component(root: Path, name: str, index: dict):
@@ -145,12 +204,10 @@ def _load_component(root: Path, name: str, index: dict):
 
     from .base import CondUNet
 
-    entry = index.get(name)
-    cls_name = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
-    cls = ALLOWED_COMPONENTS.get(cls_name)
-    if cls is None:
-        raise FileFormatError(f"component {name!r} has class {cls_name!r}; expected one of "
-                              f"{sorted(ALLOWED_COMPONENTS)} (allow-list)", path=str(root))
+    if name not in index:
+        raise FileFormatError(f"model_index.json has no {name!r} component; expected it in a "
+                              f"{index['_class_name']} bundle", path=str(root))
+    cls = _allowed_class(root, name, index[name])
     try:
         module = cls.from_pretrained(root / name, local_files_only=True, use_safetensors=True)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -171,7 +228,7 @@ def load_bundle(path: str | Path, device: str = "cpu"):
     root = Path(path)
     index = read_index(root)
     refuse_pickles(root)
-    verify_manifest(root)
+    check_unlisted(root, verify_manifest(root))
     kind = index["_class_name"]
     sched = {}
     if (root / "scheduler" / "scheduler_config.json").is_file():
@@ -205,5 +262,5 @@ def bundle_info(path: str | Path) -> dict:
     return info
 
 
-__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "load_bundle", "read_index",
-           "refuse_pickles", "save_bundle", "save_speuae"]
+__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_bundle",
+           "read_index", "refuse_pickles", "save_bundle", "save_speuae"]

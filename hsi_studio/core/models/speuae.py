@@ -5,9 +5,11 @@ decoder ``D(y, u) → ĉ ∈ R^(B−3)`` (null-space coordinates) and ``x̂ = x_
 reconstruction reprojects exactly to its RGB ``y``.
 
 Exposure: spectra scale linearly with exposure and a photo's absolute scale is unknown, so the model is
-exposure-equivariant by construction — the per-pixel intensity ``I = mean(y)`` divides the spectrum
-(encoder) and the RGB (decoder), and ``ĉ`` is multiplied back by ``I``: scaling the input scales the output. A config stores the camera response and wavelengths the
-model was trained with, so a saved model is self-describing.
+exposure-equivariant by construction — the per-pixel intensity ``I = mean(y)`` (clamped at 1e-4) divides the
+spectrum (encoder) and the RGB (decoder), and ``ĉ`` is multiplied back by ``I``: scaling the input scales the
+output, and ``u`` depends on the spectral shape only. A config stores the camera response and wavelengths the
+model was trained with, and ``S``, ``pinv`` and ``N`` are float32 buffers built from it, so a saved model is
+self-describing. Layout: N×C×H×W tensors (B spectral channels, 3 RGB / code channels).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from ..errors import ShapeError
 from ..spectral import CameraResponse, ObservableSplit
 
 EPS = 1e-4
@@ -63,6 +66,14 @@ class SpeUAE(ModelMixin, ConfigMixin):
     def bands(self) -> int:
         return int(self.S.shape[0])
 
+    def spectral_info(self) -> dict:
+        """What a bundle's ``spectral.json`` records: camera response, wavelengths, RGB normalisation."""
+        resp = self.response
+        return {"response": resp.to_dict(), "wavelengths": resp.wavelengths.tolist(),
+                "rgb": {"input": "linear RGB through the response (photos are sRGB-decoded first)",
+                        "speuae": f"per-pixel intensity I = mean(y) (clamped at {EPS:g}) divides x and y; "
+                                  "ĉ is multiplied back by I"}}
+
     # -- pieces ------------------------------------------------------------------------------------------
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """Spectra N×B×H×W → linear RGB N×3×H×W through the camera response."""
@@ -72,13 +83,20 @@ class SpeUAE(ModelMixin, ConfigMixin):
     def intensity(y: torch.Tensor) -> torch.Tensor:
         return y.mean(dim=1, keepdim=True).clamp_min(EPS)
 
+    def _check(self, t: torch.Tensor, channels: int, what: str) -> None:
+        if t.ndim != 4 or t.shape[1] != channels:
+            raise ShapeError(f"{what} has shape {tuple(t.shape)}; expected N×{channels}×H×W")
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """u ∈ [−1, 1]³ per pixel (N×3×H×W) from spectra N×B×H×W."""
+        self._check(x, self.bands, "spectra")
         inten = self.intensity(self.project(x))
         return torch.tanh(self.encoder(x / inten))
 
     def decode(self, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Spectra N×B×H×W from linear RGB y and codes u; reprojects exactly to y."""
+        self._check(y, 3, "RGB")
+        self._check(u, 3, "code image u")
         inten = self.intensity(y)
         c = self.decoder(torch.cat([y / inten, u], dim=1)) * inten
         x_obs = torch.einsum("nchw,cb->nbhw", y, self.pinv)
