@@ -1,0 +1,535 @@
+"""One small reader and writer per cube format; :mod:`hsi_studio.core.io` dispatches to them by extension.
+
+Readers take ``(path, key, wavelengths)`` and return an :class:`HSCube`; they check the header (shape, size
+budget, band count, wavelengths) before decoding any data. Writers take ``(cube, path)`` and write atomically.
+The heavy libraries (h5py, scipy.io, spectral, tifffile) are imported on first use.
+
+Layouts on disk:
+
+* ENVI ``.hdr`` + ``.img``: BIP float32, ``wavelength = {…}`` and ``wavelength units = nm`` in the header.
+* HDF5: dataset ``cube`` (H×W×B float32) with attributes ``wavelengths``, ``wavelength_units``, ``kind``,
+  ``layout`` = ``"HWB"`` and ``metadata_json``.
+* MATLAB: ``cube`` (H×W×B single), ``wavelengths`` (1×B double), ``kind``, ``metadata_json``; v5 via
+  scipy, or v7.3 (HDF5 with MATLAB's 512-byte header and column-major, i.e. transposed, datasets) when the
+  cube is too large for v5's 2 GiB variable limit.
+* ``.npy``: the bare H×W×B float32 array (no wavelengths: a 31-band file reads back on the standard grid).
+* ``.npz``: ``cube``, ``wavelengths``, ``kind``, ``metadata_json`` (all loadable with ``allow_pickle=False``).
+* TIFF: one float32 page per band, JSON ``{"wavelengths": […], …}`` in the first page's ImageDescription.
+* PNG band folder (CAVE layout): ``<name>_01.png … <name>_31.png``, 16-bit grayscale; the sidecar
+  ``hsi_studio_cube.json`` holds ``scale`` (value = counts / 65535 × scale), wavelengths, kind, metadata.
+  A folder without the sidecar is read as counts / 65535 (8-bit PNGs: / 255).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .cube import HSCube
+from .errors import ColorModeError, FileFormatError, OutputError, ShapeError
+from .io_base import (
+    KIND_BY_KEY,
+    STANDARD_GRID,
+    WAVELENGTH_KEYS,
+    as_text,
+    atomic_folder,
+    atomic_pair,
+    atomic_write,
+    cube_layout,
+    find_wavelength_key,
+    kind_of,
+    meta_json,
+    npy_header,
+    parse_meta_json,
+    pick_key,
+    require_file,
+    resolve_wavelengths,
+    to_float32,
+    to_hwb,
+)
+
+MAT_V5_MAX_BYTES = 2**31 - 1  # a MATLAB v5 variable cannot exceed this; larger cubes are written as v7.3
+CAVE_SIDECAR = "hsi_studio_cube.json"
+CAVE_BAND_RE = re.compile(r".*_(\d+)\.png", re.IGNORECASE)
+CAVE_REPLACEABLE = re.compile(rf"(.*_\d+\.png|{re.escape(CAVE_SIDECAR)})", re.IGNORECASE)
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _finish(data: np.ndarray, wl: np.ndarray, meta: dict[str, Any], kind: str, stored: dict[str, Any]) -> HSCube:
+    md = {**stored, **meta}
+    return HSCube(to_float32(data, md), wl, md, kind)
+
+
+def _wl_list(cube: HSCube) -> list[float]:
+    return [float(x) for x in cube.wavelengths]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ENVI (.hdr + .img) through spectral (SPy)
+# ---------------------------------------------------------------------------------------------------------
+ENVI_ITEMSIZE = {"1": 1, "2": 2, "3": 4, "4": 4, "5": 8, "6": 8, "9": 16, "12": 2, "13": 4, "14": 8, "15": 8}
+ENVI_DATA_EXTS = ("img", "IMG", "dat", "DAT", "raw", "RAW", "bin", "BIN", "bsq", "bil", "bip", "")
+
+
+def envi_paths(path: Path) -> tuple[Path, Path | None]:
+    """(header, data file or None) for a ``.hdr`` or ``.img`` path."""
+    if path.suffix.lower() == ".hdr":
+        stem = str(path.with_suffix(""))
+        for ext in ENVI_DATA_EXTS:
+            data = Path(f"{stem}.{ext}" if ext else stem)
+            if data.is_file():
+                return path, data
+        return path, None
+    candidates = [path.with_suffix(".hdr"), path.with_suffix(".HDR"), Path(f"{path}.hdr")]
+    hdr = next((c for c in candidates if c.is_file()), candidates[0])
+    return hdr, path
+
+
+def _envi_int(header: dict[str, Any], name: str) -> int:
+    try:
+        return int(str(header[name]).strip())
+    except (KeyError, ValueError):
+        raise FileFormatError(f"ENVI header has no valid '{name}' ({header.get(name)!r}); expected an "
+                              "integer") from None
+
+
+def _envi_wavelengths(header: dict[str, Any]) -> np.ndarray | None:
+    if "wavelength" not in header:
+        return None
+    try:
+        wl = np.array([float(v) for v in header["wavelength"]], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FileFormatError("ENVI header 'wavelength' is not a list of numbers; expected {v1, v2, …}") from None
+    unit = str(header.get("wavelength units", "nm")).strip().lower()
+    if unit in ("micrometers", "micrometer", "microns", "micron", "um", "µm"):
+        wl = wl * 1000.0
+    return wl
+
+
+def read_envi(path: Path, key: str | None, wavelengths: Any) -> HSCube:
+    from spectral.io import envi
+
+    hdr, data_file = envi_paths(path)
+    require_file(hdr, "ENVI header", (b"ENVI",))
+    header = envi.read_envi_header(str(hdr))
+    h, w, b = (_envi_int(header, k) for k in ("lines", "samples", "bands"))
+    cube_layout((h, w, b), band_axis=2, what="ENVI cube")
+    meta: dict[str, Any] = {"format": "ENVI"}
+    wl = resolve_wavelengths(_envi_wavelengths(header), b, wavelengths, meta)
+    if data_file is None or not data_file.is_file():
+        raise FileFormatError(f"ENVI header without its data file; expected {hdr.with_suffix('.img').name} "
+                              "next to it")
+    dtype_code = str(header.get("data type", "")).strip()
+    if dtype_code not in ENVI_ITEMSIZE:
+        raise FileFormatError(f"ENVI 'data type' {dtype_code!r}; expected one of {', '.join(ENVI_ITEMSIZE)}")
+    need = int(header.get("header offset", 0)) + h * w * b * ENVI_ITEMSIZE[dtype_code]
+    have = data_file.stat().st_size
+    if have < need:
+        raise FileFormatError(f"ENVI data file {data_file.name} holds {have:,} bytes; expected {need:,} for "
+                              f"{h}×{w}×{b} samples (truncated?)")
+    img = envi.open(str(hdr), str(data_file))
+    arr = np.array(img.open_memmap(interleave="bip", writable=False))
+    kind = kind_of(header.get("hsi studio kind"))
+    factor = float(header.get("reflectance scale factor", 0) or 0)
+    if factor > 0 and factor != 1:  # ENVI's own scaling (e.g. int16 reflectance × 10000) wins over dtype max
+        meta["reflectance_scale_factor"] = factor
+        arr = arr.astype(np.float32) / np.float32(factor)
+        kind = "reflectance"
+    return _finish(arr, wl, meta, kind, {})
+
+
+def write_envi(cube: HSCube, path: Path) -> Path:
+    from spectral.io import envi
+
+    if path.suffix.lower() == ".hdr":
+        hdr, img = path, path.with_suffix(".img")
+    else:
+        hdr, img = path.with_suffix(".hdr"), path
+    md = {"wavelength": _wl_list(cube), "wavelength units": "nm", "hsi studio kind": cube.kind,
+          "description": "HSI Studio cube"}
+    with atomic_pair(img, hdr) as base:
+        envi.save_image(f"{base}{hdr.suffix}", cube.data, dtype=np.float32, interleave="bip",
+                        ext=img.suffix, metadata=md, force=True)
+    return hdr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HDF5 (.h5 / .hdf5) and MATLAB v7.3 (which is HDF5 with transposed arrays)
+# ---------------------------------------------------------------------------------------------------------
+def _h5_datasets(f: Any, skip_matlab: bool) -> dict[str, Any]:
+    import h5py
+
+    found: dict[str, Any] = {}
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset) and len(found) < 1000:
+            if not (skip_matlab and name.startswith("#")):
+                found[name] = obj
+
+    f.visititems(visit)
+    return found
+
+
+def _h5_wavelengths(ds: Any, f: Any, datasets: dict[str, Any]) -> np.ndarray | None:
+    for attrs in (ds.attrs, f.attrs):
+        lower = {k.lower(): k for k in attrs}
+        for k in WAVELENGTH_KEYS:
+            if k in lower:
+                return np.asarray(attrs[lower[k]], dtype=np.float64).ravel()
+    name = find_wavelength_key(list(datasets))
+    if name is not None and datasets[name].size <= 100_000:
+        return np.asarray(datasets[name][()], dtype=np.float64).ravel()
+    return None
+
+
+def read_hdf5(path: Path, key: str | None, wavelengths: Any, *, matlab: bool = False) -> HSCube:
+    import h5py
+
+    fmt = "MATLAB v7.3" if matlab else "HDF5"
+    require_file(path, fmt)
+    if not h5py.is_hdf5(str(path)):
+        raise FileFormatError(f"not an HDF5 file; expected {fmt} content")
+    with h5py.File(path, "r") as f:
+        datasets = _h5_datasets(f, matlab)
+        shapes = {n: (d.shape[::-1] if matlab else d.shape) for n, d in datasets.items()}
+        name = pick_key(shapes, key, "dataset")
+        ds = datasets[name]
+        file_wl = _h5_wavelengths(ds, f, datasets)
+        layout = as_text(ds.attrs.get("layout"))
+        axis = cube_layout(shapes[name], None if file_wl is None else file_wl.size,
+                           band_axis={"HWB": 2, "BHW": 0}.get(layout or ""), what=f"{fmt} dataset '{name}'")
+        meta: dict[str, Any] = {"format": fmt, "key": name}
+        wl = resolve_wavelengths(file_wl, shapes[name][axis], wavelengths, meta)
+        arr = ds[()]
+        arr = arr.T if matlab else arr
+        kind = _stored_kind(f, datasets, ds, name)
+        stored = parse_meta_json(ds.attrs["metadata_json"] if "metadata_json" in ds.attrs
+                                 else _h5_text(datasets.get("metadata_json")))
+    return _finish(to_hwb(arr, axis, meta), wl, meta, kind, stored)
+
+
+def _h5_text(ds: Any) -> str | None:
+    """A string attribute or a MATLAB char dataset (uint16 code units)."""
+    if ds is None or ds.size > 1_000_000:
+        return None
+    value = ds[()]
+    if as_text(ds.attrs.get("MATLAB_class")) == "char":
+        return np.asarray(value, dtype=np.uint16).T.ravel().tobytes().decode("utf-16-le", "replace")
+    return as_text(value)
+
+
+def _stored_kind(f: Any, datasets: dict[str, Any], ds: Any, name: str) -> str:
+    kind = ds.attrs["kind"] if "kind" in ds.attrs else _h5_text(datasets.get("kind"))
+    return kind_of(kind, KIND_BY_KEY.get(name.lower().rsplit("/", 1)[-1], "unknown"))
+
+
+def write_hdf5(cube: HSCube, path: Path) -> Path:
+    import h5py
+
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        ds = f.create_dataset("cube", data=cube.data)
+        ds.attrs["wavelengths"] = cube.wavelengths
+        ds.attrs["wavelength_units"] = "nm"
+        ds.attrs["kind"] = cube.kind
+        ds.attrs["layout"] = "HWB"
+        ds.attrs["metadata_json"] = meta_json(cube.metadata)
+        f.attrs["creator"] = "HSI Studio"
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# MATLAB .mat: v5 through scipy.io, v7.3 through h5py
+# ---------------------------------------------------------------------------------------------------------
+def read_mat(path: Path, key: str | None, wavelengths: Any) -> HSCube:
+    import h5py
+
+    require_file(path, "MATLAB .mat")
+    if h5py.is_hdf5(str(path)):
+        return read_hdf5(path, key, wavelengths, matlab=True)
+    import scipy.io
+
+    variables = scipy.io.whosmat(str(path))
+    shapes = {name: tuple(shape) for name, shape, _cls in variables}
+    name = pick_key(shapes, key, "variable")
+    wl_key = find_wavelength_key(list(shapes))
+    meta: dict[str, Any] = {"format": "MATLAB v5", "key": name}
+    wanted = [name] + [k for k in (wl_key, "kind", "metadata_json") if k in shapes]
+    if wl_key is not None and int(np.prod(shapes[wl_key])) > 100_000:
+        wanted.remove(wl_key)
+    # the size check runs on whosmat's header shapes first, before loadmat decodes anything
+    nwl = int(np.prod(shapes[wl_key])) if wl_key in wanted else None
+    axis = cube_layout(shapes[name], nwl, what=f".mat variable '{name}'")
+    mat = scipy.io.loadmat(str(path), variable_names=wanted)
+    file_wl = np.asarray(mat[wl_key], dtype=np.float64).ravel() if wl_key in wanted else None
+    wl = resolve_wavelengths(file_wl, shapes[name][axis], wavelengths, meta)
+    arr = np.asarray(mat[name])
+    kind = kind_of(mat.get("kind"), KIND_BY_KEY.get(name.lower(), "unknown"))
+    return _finish(to_hwb(arr, axis, meta), wl, meta, kind, parse_meta_json(mat.get("metadata_json")))
+
+
+def write_mat(cube: HSCube, path: Path) -> Path:
+    if cube.data.nbytes > MAT_V5_MAX_BYTES:
+        return _write_mat73(cube, path)
+    import scipy.io
+
+    variables = {"cube": cube.data, "wavelengths": cube.wavelengths[None, :], "kind": cube.kind,
+                 "metadata_json": meta_json(cube.metadata)}
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        scipy.io.savemat(f, variables, format="5", do_compression=False, oned_as="row")
+    return path
+
+
+def _mat73_header() -> bytes:
+    text = (f"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: {time.strftime('%a %b %d %H:%M:%S %Y')} "
+            "HDF5 schema 1.00 .").encode("ascii")
+    return text.ljust(116, b" ") + b"\x00" * 8 + struct.pack("<H", 0x0200) + b"IM"
+
+
+def _write_mat73(cube: HSCube, path: Path) -> Path:
+    """MATLAB v7.3: HDF5 with a 512-byte user block holding the MAT header; arrays stored column-major."""
+    import h5py
+
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w", userblock_size=512, libver="earliest") as f:
+            ds = f.create_dataset("cube", data=cube.data.T)  # MATLAB H×W×B single ⇒ HDF5 (B, W, H)
+            ds.attrs["MATLAB_class"] = np.bytes_("single")
+            wl = f.create_dataset("wavelengths", data=cube.wavelengths[None, :].T)  # 1×B double
+            wl.attrs["MATLAB_class"] = np.bytes_("double")
+            for name, text in (("kind", cube.kind), ("metadata_json", meta_json(cube.metadata))):
+                codes = np.frombuffer(text.encode("utf-16-le"), dtype="<u2")[:, None] if text else np.zeros((0, 1))
+                cd = f.create_dataset(name, data=codes.astype(np.uint16))
+                cd.attrs["MATLAB_class"] = np.bytes_("char")
+                cd.attrs["MATLAB_int_decode"] = np.int32(2)
+        with open(tmp, "r+b") as raw:
+            raw.write(_mat73_header())
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NumPy .npy / .npz (never with pickle)
+# ---------------------------------------------------------------------------------------------------------
+def read_npy(path: Path, key: str | None, wavelengths: Any) -> HSCube:
+    require_file(path, ".npy", (b"\x93NUMPY",))
+    with open(path, "rb") as f:
+        shape, dtype, offset = npy_header(f)
+    axis = cube_layout(shape, what=".npy array")
+    need = offset + int(np.prod(shape)) * dtype.itemsize
+    have = path.stat().st_size
+    if have < need:
+        raise FileFormatError(f".npy file holds {have:,} bytes; expected {need:,} for shape {shape} "
+                              f"{dtype} (truncated?)")
+    meta: dict[str, Any] = {"format": "NPY"}
+    wl = resolve_wavelengths(None, shape[axis], wavelengths, meta)
+    arr = np.load(path, allow_pickle=False)
+    return _finish(to_hwb(arr, axis, meta), wl, meta, "unknown", {})
+
+
+def write_npy(cube: HSCube, path: Path) -> Path:
+    if not (cube.bands == STANDARD_GRID.size and np.allclose(cube.wavelengths, STANDARD_GRID)):
+        warnings.warn(f"{path.name}: .npy stores no wavelengths; this {cube.bands}-band cube needs them passed "
+                      "as wavelengths=… when read back (use .npz, .h5 or .hdr to keep them)",
+                      UserWarning, stacklevel=3)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, cube.data, allow_pickle=False)
+    return path
+
+
+def _npz_headers(zf: zipfile.ZipFile) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    out = {}
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with zf.open(info) as member:
+            shape, dtype, _ = npy_header(member, what=f".npz member '{info.filename[:-4]}'")
+        out[info.filename[:-4]] = (shape, dtype)
+    return out
+
+
+def read_npz(path: Path, key: str | None, wavelengths: Any) -> HSCube:
+    require_file(path, ".npz", (b"PK\x03\x04", b"PK\x05\x06"))
+    with zipfile.ZipFile(path) as zf:
+        headers = _npz_headers(zf)  # refuses any member that would need pickle
+    name = pick_key({k: v[0] for k, v in headers.items()}, key, "array")
+    wl_key = find_wavelength_key([k for k in headers if int(np.prod(headers[k][0])) <= 100_000])
+    axis = cube_layout(headers[name][0], int(np.prod(headers[wl_key][0])) if wl_key else None,
+                       what=f".npz array '{name}'")
+    meta: dict[str, Any] = {"format": "NPZ", "key": name}
+    with np.load(path, allow_pickle=False) as npz:
+        file_wl = np.asarray(npz[wl_key], dtype=np.float64).ravel() if wl_key else None
+        wl = resolve_wavelengths(file_wl, headers[name][0][axis], wavelengths, meta)
+        kind = kind_of(npz["kind"], KIND_BY_KEY.get(name.lower(), "unknown")) if "kind" in headers else "unknown"
+        stored = parse_meta_json(npz["metadata_json"]) if "metadata_json" in headers else {}
+        arr = npz[name]
+    return _finish(to_hwb(arr, axis, meta), wl, meta, kind, stored)
+
+
+def write_npz(cube: HSCube, path: Path) -> Path:
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, cube=cube.data, wavelengths=cube.wavelengths, kind=np.str_(cube.kind),
+                 metadata_json=np.str_(meta_json(cube.metadata)))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Multi-page TIFF (tifffile)
+# ---------------------------------------------------------------------------------------------------------
+def tiff_description(tf: Any) -> dict[str, Any]:
+    desc = tf.pages[0].description if len(tf.pages) else ""
+    try:
+        info = json.loads(desc) if desc.lstrip().startswith("{") else {}
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def tiff_band_axis(axes: str) -> int:
+    """Index of the one axis that is not Y or X (pages, samples or planes)."""
+    return next(i for i, a in enumerate(axes) if a not in "YX")
+
+
+def read_tiff_cube(path: Path, key: str | None, wavelengths: Any) -> HSCube:
+    import tifffile
+
+    require_file(path, "TIFF", TIFF_MAGIC)
+    with tifffile.TiffFile(path) as tf:
+        series = tf.series[0]
+        shape, axes = tuple(series.shape), series.axes
+        if len(shape) != 3:
+            raise ShapeError(f"TIFF holds an image of shape {shape} (axes {axes}); expected 3 axes: one page "
+                             "or channel per band")
+        bax = tiff_band_axis(axes)
+        hw = [s for i, s in enumerate(shape) if i != bax]
+        cube_layout((hw[0], hw[1], shape[bax]), band_axis=2, what="TIFF cube")
+        info = tiff_description(tf)
+        meta: dict[str, Any] = {"format": "TIFF"}
+        wl = resolve_wavelengths(info.get("wavelengths"), shape[bax], wavelengths, meta)
+        arr = np.moveaxis(series.asarray(), bax, -1)
+    stored = info.get("metadata") if isinstance(info.get("metadata"), dict) else {}
+    return _finish(arr, wl, meta, kind_of(info.get("kind")), stored)
+
+
+def write_tiff(cube: HSCube, path: Path) -> Path:
+    import tifffile
+
+    desc = json.dumps({"wavelengths": _wl_list(cube), "wavelength_units": "nm", "kind": cube.kind,
+                       "layout": "one page per band", "metadata": json.loads(meta_json(cube.metadata))})
+    pages = np.ascontiguousarray(np.moveaxis(cube.data, -1, 0))
+    with atomic_write(path) as tmp:
+        tifffile.imwrite(tmp, pages, photometric="minisblack", description=desc, metadata=None)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CAVE-style folder of per-band PNGs
+# ---------------------------------------------------------------------------------------------------------
+def _cave_bands(folder: Path) -> list[Path]:
+    numbered: dict[int, Path] = {}
+    for p in folder.iterdir():
+        m = CAVE_BAND_RE.fullmatch(p.name)
+        if m and p.is_file():
+            n = int(m.group(1))
+            if n in numbered:
+                raise ShapeError(f"two band PNGs are numbered {n} ({numbered[n].name}, {p.name}); expected one "
+                                 "file per band")
+            numbered[n] = p
+    if not numbered:
+        raise FileFormatError("folder holds no band PNGs; expected a CAVE-style folder of PNGs named "
+                              "<name>_01.png … <name>_31.png")
+    lo, hi = min(numbered), max(numbered)
+    missing = sorted(set(range(lo, hi + 1)) - set(numbered))
+    if missing:
+        raise ShapeError(f"band PNG numbers {lo}–{hi} lack {missing[:8]}; expected consecutively numbered "
+                         "band files")
+    return [numbered[n] for n in sorted(numbered)]
+
+
+def _cave_band(p: Path, size: tuple[int, int]) -> np.ndarray:
+    with Image.open(p) as im:
+        if im.size != size:
+            raise ShapeError(f"band PNGs have mixed sizes ({p.name} is {im.size[0]}×{im.size[1]}, others "
+                             f"{size[0]}×{size[1]}); expected one size")
+        arr = np.asarray(im)
+        mode = im.mode
+    if arr.ndim == 3:
+        if not (arr[..., :3] == arr[..., :1]).all():
+            raise ColorModeError(f"band PNG {p.name} holds colour ({mode}); expected grayscale band images")
+        arr = arr[..., 0]
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.bool_): 1.0}.get(arr.dtype, 65535.0)
+    return arr.astype(np.float32) / np.float32(top)
+
+
+def read_cave_folder(path: Path, key: str | None, wavelengths: Any) -> HSCube:
+    files = _cave_bands(path)
+    sizes = set()
+    for p in files:
+        with Image.open(p) as im:  # lazy: only the header is read
+            sizes.add(im.size)
+    if len(sizes) > 1:
+        raise ShapeError(f"band PNGs have mixed sizes ({sorted(sizes)[:4]}); expected one width×height")
+    (w, h), = sizes
+    cube_layout((h, w, len(files)), band_axis=2, what="PNG band folder")
+    side = _cave_sidecar(path / CAVE_SIDECAR)
+    meta: dict[str, Any] = {"format": "PNG band folder", "png_scale": float(side.get("scale", 1.0))}
+    wl = resolve_wavelengths(side.get("wavelengths"), len(files), wavelengths, meta)
+    data = np.empty((h, w, len(files)), dtype=np.float32)
+    for i, p in enumerate(files):
+        data[:, :, i] = _cave_band(p, (w, h))
+    data *= np.float32(meta["png_scale"])
+    stored = side.get("metadata") if isinstance(side.get("metadata"), dict) else {}
+    return _finish(data, wl, meta, kind_of(side.get("kind")), stored)
+
+
+def _cave_sidecar(p: Path) -> dict[str, Any]:
+    if not p.is_file():
+        return {}
+    try:
+        info = json.loads(p.read_text(encoding="utf-8"))
+        scale = float(info.get("scale", 1.0))
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"sidecar {p.name} is not valid ({exc}); expected JSON with 'scale' and "
+                              "'wavelengths'") from None
+    if not (np.isfinite(scale) and scale > 0):
+        raise FileFormatError(f"sidecar {p.name} has scale {scale}; expected a positive number")
+    return info
+
+
+def write_cave_folder(cube: HSCube, path: Path) -> Path:
+    folder = Path(path)  # Path drops a trailing "/"
+    lo, peak = float(cube.data.min()), float(cube.data.max())
+    if lo < 0:
+        raise OutputError(f"cube has negative values (min {lo:g}); expected values ≥ 0 for 16-bit PNG bands "
+                          "(write .h5, .npz or .hdr instead)")
+    scale = peak if peak > 1.0 else 1.0
+    counts = np.round(cube.data * np.float32(65535.0 / scale)).astype(np.uint16)
+    digits = max(2, len(str(cube.bands)))
+    side = {"format": "hsi-studio PNG band folder", "version": 1, "scale": scale,
+            "value": "counts / 65535 * scale", "wavelengths": _wl_list(cube), "wavelength_units": "nm",
+            "kind": cube.kind, "metadata": json.loads(meta_json(cube.metadata))}
+    with atomic_folder(folder, CAVE_REPLACEABLE) as tmp:
+        for i in range(cube.bands):
+            Image.fromarray(np.ascontiguousarray(counts[:, :, i])).save(
+                tmp / f"{folder.name}_{i + 1:0{digits}d}.png", format="PNG")
+        (tmp / CAVE_SIDECAR).write_text(json.dumps(side, indent=1), encoding="utf-8")
+    return folder
+
+
+CUBE_READERS = {
+    ".hdr": read_envi, ".img": read_envi, ".h5": read_hdf5, ".hdf5": read_hdf5, ".mat": read_mat,
+    ".npy": read_npy, ".npz": read_npz, ".tif": read_tiff_cube, ".tiff": read_tiff_cube,
+}
+CUBE_WRITERS = {
+    ".hdr": write_envi, ".img": write_envi, ".h5": write_hdf5, ".hdf5": write_hdf5, ".mat": write_mat,
+    ".npy": write_npy, ".npz": write_npz, ".tif": write_tiff, ".tiff": write_tiff,
+}
+FORMAT_NAMES = {".hdr": "ENVI", ".img": "ENVI", ".h5": "HDF5", ".hdf5": "HDF5", ".mat": "MATLAB .mat",
+                ".npy": ".npy", ".npz": ".npz", ".tif": "TIFF", ".tiff": "TIFF"}
