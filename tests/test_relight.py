@@ -292,7 +292,7 @@ def test_cli_illuminants(capsys):
 
 
 def test_cli_relight(tmp_path, capsys):
-    io = pytest.importorskip("hsi_studio.core.io")
+    from hsi_studio.core import io
     rng = np.random.default_rng(9)
     cube_path = tmp_path / "scene.npy"
     io.write_cube(HSCube(rng.uniform(0.05, 0.9, (12, 10, 31)).astype(np.float32), WL, kind="reflectance"),
@@ -310,7 +310,7 @@ def test_cli_relight(tmp_path, capsys):
 
 
 def test_cli_reconstruct_physics(tmp_path, capsys):
-    io = pytest.importorskip("hsi_studio.core.io")
+    from hsi_studio.core import io
     from hsi_studio.core.cube import RGBImage
 
     rng = np.random.default_rng(10)
