@@ -242,8 +242,6 @@ class CubeFolder:
             self._cubes[i] = cube
         return cube
 
-    __getitem__ = get
-
     def _read(self, i: int) -> HSCube:
         from . import io
 
@@ -273,8 +271,7 @@ class CubeFolder:
         for i in range(len(self)):
             if i not in self._info and i not in self._refused:
                 try:
-                    cube = self.get(i)
-                    del cube
+                    self.get(i)
                 except InputError:
                     pass
             tracker.step(self.name(i))
@@ -357,6 +354,7 @@ class PairFolder:
         return len(self.pairs)
 
     def get(self, i: int) -> tuple[HSCube, RGBImage]:
+        """Pair ``i``: the cube on the standard grid and the RGB image as read (sRGB-encoded for photos)."""
         from . import io
 
         cube, rgb = self._cubes.get(i), io.read_rgb(self.pairs[i][0])
@@ -447,10 +445,11 @@ class TrainingSource:
         sub._val = {}
         return sub
 
-    def split(self, val_fraction: float = 0.2, val_files: Sequence[str | Path] | None = None
-              ) -> tuple[TrainingSource, TrainingSource]:
-        """(train, val): ``val_files`` (names / stems / paths of cubes in this source) go to val; else a seeded
-        ``val_fraction`` of the cubes (at least one when there are two or more). With no real val cube,
+    def split(self, val_fraction: float = 0.2, val_files: Sequence[str | Path] | None = None, *,
+              split_seed: int = 0) -> tuple[TrainingSource, TrainingSource]:
+        """(train, val): ``val_files`` (names / stems / paths of cubes in this source) go to val; else a
+        ``val_fraction`` of the cubes (at least one when there are two or more) chosen by ``split_seed`` — not the
+        sampling seed, so every rank and every resumed run gets the same split. With no real val cube,
         ``val.val_batches`` serves fixed generated scenes."""
         n = len(self)
         if val_files:
@@ -465,7 +464,7 @@ class TrainingSource:
         elif n >= 2 and val_fraction > 0:
             order = np.argsort(self.names, kind="stable")
             k = min(n - 1, max(1, int(round(n * float(val_fraction)))))
-            val = sorted(order[_rng(self.seed, 0x5A11).permutation(n)[:k]].tolist())
+            val = sorted(order[_rng(split_seed, 0x5A11).permutation(n)[:k]].tolist())
         else:
             val = []
         train = [j for j in range(n) if j not in val]
@@ -564,10 +563,9 @@ class TrainingSource:
 
 
 def _val_pair(x: np.ndarray, name: str, crop, response) -> dict[str, Any]:
-    x = np.maximum(centre_crop(x, crop), 0)
-    sim = simulate_rgb(x, response, exposure="max")
-    cube = (x * np.float32(sim.scale)).astype(np.float32)
-    return {"cube": cube, "rgb": project(cube, response), "name": name}
+    x = np.maximum(centre_crop(x, crop), 0, dtype=np.float32)
+    x *= np.float32(1 / max(float(project(x, response).max()), 1e-12))
+    return {"cube": x, "rgb": project(x, response), "name": name}
 
 
 def validation_pairs(cubes: Sequence[HSCube], response: CameraResponse, crop: int | None = None
