@@ -167,8 +167,6 @@ def test_batch_is_a_pure_function_of_the_step(generator):
     assert not np.array_equal(first["cube"], src.batch(7, 3, 16, rank=1)["cube"])
     assert not np.array_equal(first["cube"], src.batch(7, 3, 16, micro=1)["cube"])
     assert np.array_equal(first["cube"][:2], src.batch(7, 2, 16)["cube"])  # independent of the batch size
-    legacy = src.batch(7, 1, 0, 3, 16)  # the old positional form (step, micro, rank, n, crop)
-    assert np.array_equal(legacy["cube"], src.batch(7, 3, 16, micro=1)["cube"])
     px, px2 = src.pixels(4, 100), src.pixels(4, 100)
     assert px["cube"].shape == (100, 31) and px["rgb"].shape == (100, 3)
     assert np.array_equal(px["cube"], px2["cube"])
@@ -330,7 +328,7 @@ def test_photo_source_crops():
     src = PhotoSource([_photo()], seed=0)
     b = src.batch(0, 4, 32)
     assert b.shape == (4, 32, 32, 3) and 0 <= b.min() and b.max() <= 1
-    assert np.array_equal(b, src.batch(0, 4, 32)) and np.array_equal(b, src.batch(0, 0, 0, 4, 32))
+    assert np.array_equal(b, src.batch(0, 4, 32))
     with pytest.raises(InputError):
         PhotoSource([])
     with pytest.raises(InputError, match="no training data"):

@@ -78,15 +78,6 @@ def _hw(crop: int | Sequence[int]) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def _legacy(step, batch_size, crop, legacy, micro, rank):
-    """``batch(step, micro, rank, n, crop)`` (the old positional form stages.py uses) → new arguments."""
-    if len(legacy) == 2:
-        return legacy[0], legacy[1], batch_size, crop
-    if legacy:
-        raise TypeError("batch(step, batch_size, crop, *, micro=0, rank=0) takes 3 positional arguments")
-    return batch_size, crop, micro, rank
-
-
 def augment(arr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random flips and 90° rotations of the first two axes (rotations by 90° only for square arrays).
     Apply it to a cube *before* projecting it to RGB and the pair stays aligned."""
@@ -129,9 +120,9 @@ class PhotoSource:
         self.photos = [check_photo(p, i) for i, p in enumerate(photos)]
         self.seed = int(seed)
 
-    def batch(self, step: int, batch_size: int, crop: int, *legacy: int, micro: int = 0, rank: int = 0
+    def batch(self, step: int, batch_size: int, crop: int, *, micro: int = 0, rank: int = 0
               ) -> np.ndarray:
-        n, crop, micro, rank = _legacy(step, batch_size, crop, legacy, micro, rank)
+        n = batch_size
         rng = _rng(self.seed, step, micro, rank)
         h, w = _hw(crop)
         out = np.empty((n, h, w, 3), np.float32)
@@ -508,12 +499,12 @@ class TrainingSource:
                                jpeg_quality=_draw_opt(o["jpeg_quality"], noise_rng)).rgb
         return x.astype(np.float32, copy=False), rgb.astype(np.float32, copy=False)
 
-    def batch(self, step: int, batch_size: int, crop: int | Sequence[int], *legacy: int, micro: int = 0,
+    def batch(self, step: int, batch_size: int, crop: int | Sequence[int], *, micro: int = 0,
               rank: int = 0) -> dict[str, np.ndarray]:
         """``cube`` float32 (B, H, W, 31) and linear ``rgb`` float32 (B, H, W, 3) for global step ``step``
         (``micro``: gradient-accumulation index, ``rank``: process) — a pure function of (seed, step, micro,
         rank)."""
-        n, crop, micro, rank = _legacy(step, batch_size, crop, legacy, micro, rank)
+        n = batch_size
         h, w = _hw(crop)
         cubes = np.empty((n, h, w, WL.size), np.float32)
         rgbs = np.empty((n, h, w, 3), np.float32)

@@ -113,8 +113,7 @@ class _SpectralDataMixin:
         if not val:  # no real validation cube: fixed generated scenes
             gen = gen or SceneGenerator.default(seed=cfg.seed)
             val = [gen.generate(10_000_000 + i, 64) for i in range(2)]
-        self.source = TrainingSource(cubes, gen, frac, response, seed=cfg.seed + 1000 * rank,
-                                     sim=dict(opts.get("sim", {})))
+        self.source = TrainingSource(cubes, gen, frac, response, seed=cfg.seed, sim=dict(opts.get("sim", {})))
         self.val = validation_pairs(val, response, crop=int(opts.get("val_crop", 128)))
         self.rank = rank
 
@@ -135,7 +134,7 @@ class Stage1(_SpectralDataMixin, _Stage):
         self._load_sources(cfg, rank, self.response)
 
     def batch(self, step: int, micro: int, device):
-        b = self.source.batch(step, micro, 0, self.cfg.batch_size, self.cfg.crop)
+        b = self.source.batch(step, self.cfg.batch_size, self.cfg.crop, micro=micro, rank=self.rank)
         return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
 
     def loss(self, model, batch, step):
@@ -182,12 +181,12 @@ class RGBPretrainStage(_Stage):
             self.val_photos, photos = photos[-1:], photos[:-1]
         else:
             self.val_photos = photos
-        self.source = PhotoSource(photos, seed=cfg.seed + 1000 * rank)
-        self.val = PhotoSource(self.val_photos, seed=12345).batch(0, 0, 0, 4, self.cfg.crop)
+        self.source, self.rank = PhotoSource(photos, seed=cfg.seed), rank
+        self.val = PhotoSource(self.val_photos, seed=12345).batch(0, 4, self.cfg.crop)
 
     def batch(self, step: int, micro: int, device):
         crop = int(self.opts.get("vae_crop", self.cfg.crop)) if self.phase(step) == "vae" else self.cfg.crop
-        return _to_nchw(self.source.batch(step, micro, 0, self.cfg.batch_size, crop), device)
+        return _to_nchw(self.source.batch(step, self.cfg.batch_size, crop, micro=micro, rank=self.rank), device)
 
     def loss(self, model, batch, step):
         images = batch * 2 - 1
@@ -243,7 +242,7 @@ class Stage2(_SpectralDataMixin, _Stage):
         self._load_sources(cfg, rank, self.response)
 
     def batch(self, step: int, micro: int, device):
-        b = self.source.batch(step, micro, 0, self.cfg.batch_size, self.cfg.crop)
+        b = self.source.batch(step, self.cfg.batch_size, self.cfg.crop, micro=micro, rank=self.rank)
         return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
 
     def loss(self, model, batch, step):
