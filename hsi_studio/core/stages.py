@@ -43,7 +43,8 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
                           stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
-                                 "stage1": None, "base": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 500,
+                                 "stage1": None, "base": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300,
+                                 "spaae_crop": 64,
                                  "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size = 4, 16, 2
@@ -242,7 +243,8 @@ class Stage2(_SpectralDataMixin, _Stage):
         self._load_sources(cfg, rank, self.response)
 
     def batch(self, step: int, micro: int, device):
-        b = self.source.batch(step, self.cfg.batch_size, self.cfg.crop, micro=micro, rank=self.rank)
+        crop = int(self.opts.get("spaae_crop", self.cfg.crop)) if self.phase(step) == "spaae" else self.cfg.crop
+        b = self.source.batch(step, self.cfg.batch_size, crop, micro=micro, rank=self.rank)
         return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
 
     def loss(self, model, batch, step):
