@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from contextlib import contextmanager
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -27,4 +28,14 @@ def _drop_matplotlib_stand_ins() -> None:
 
 _drop_matplotlib_stand_ins()
 
-__all__ = ["colour"]
+@contextmanager
+def quiet():
+    """Silence colour-science's informational warnings (shape alignment, interpolation) inside our calls."""
+    with warnings.catch_warnings():
+        u = colour.utilities
+        for category in (u.ColourWarning, u.ColourRuntimeWarning, u.ColourUsageWarning):
+            warnings.simplefilter("ignore", category)
+        yield
+
+
+__all__ = ["colour", "quiet"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FileFormatError, UnsafeFileError
+from .io_base import swap_folder
 
 TENSORS, STATE, MANIFEST = "tensors.safetensors", "state.json", "manifest.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -133,14 +134,7 @@ def save_checkpoint(folder: str | Path, state: dict, *, extra_manifest: dict | N
             os.fsync(f.fileno())
         _fsync_write(tmp / STATE, json.dumps(tree).encode())
         write_manifest(tmp, extra_manifest)
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        swap_folder(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

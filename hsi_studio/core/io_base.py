@@ -221,14 +221,16 @@ def atomic_folder(dest: Path, replaceable: re.Pattern[str]) -> Iterator[Path]:
         yield tmp
         for p in tmp.iterdir():
             _fsync_path(p)
-        _swap_folder(tmp, dest)
+        swap_folder(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(parent)
 
 
-def _swap_folder(tmp: Path, dest: Path) -> None:
+def swap_folder(tmp: Path, dest: Path) -> None:
+    """Rename a finished folder ``tmp`` onto ``dest``; an existing ``dest`` is moved aside first and put back
+    if the rename fails."""
     if not dest.exists():
         os.replace(tmp, dest)
         return

@@ -30,7 +30,6 @@ equals colour-science's spectral distribution at that wavelength.
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -51,14 +50,10 @@ def _colour():
     return colour
 
 
-@contextmanager
 def _quiet():
-    """Silence colour-science's informational warnings (shape alignment, interpolation) inside our calls."""
-    with warnings.catch_warnings():
-        u = _colour().utilities
-        for category in (u.ColourWarning, u.ColourRuntimeWarning, u.ColourUsageWarning):
-            warnings.simplefilter("ignore", category)
-        yield
+    from ._colour import quiet
+
+    return quiet()
 
 
 def check_method(method: str) -> str:

@@ -35,11 +35,7 @@ into the render matrix: no extra pass over the cube.
 
 from __future__ import annotations
 
-import csv
-import io as _io
 import re
-import warnings
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,14 +64,10 @@ def _colour():
     return colour
 
 
-@contextmanager
 def _quiet():
-    """Silence colour-science's informational warnings (shape alignment etc.) inside our calls."""
-    with warnings.catch_warnings():
-        u = _colour().utilities
-        for category in (u.ColourWarning, u.ColourRuntimeWarning, u.ColourUsageWarning):
-            warnings.simplefilter("ignore", category)
-        yield
+    from ._colour import quiet
+
+    return quiet()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -129,26 +121,10 @@ def canonical_spec(spec: str) -> str:
 
 def read_spd_csv(path) -> tuple[np.ndarray, np.ndarray]:
     """(wavelengths, values) from a two-column CSV (nm, value); a header line and # comments are allowed."""
+    from .spectral import read_numeric_csv
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read illuminant CSV ({exc.__class__.__name__}); expected a text file",
-                         path=str(p)) from None
-    rows: list[list[float]] = []
-    for row in csv.reader(_io.StringIO(text)):
-        cells = [c.strip() for c in row if c.strip()]
-        if not cells or cells[0].startswith("#"):
-            continue
-        try:
-            rows.append([float(c) for c in cells])
-        except ValueError:
-            if rows:
-                raise InputError(f"non-numeric row {row!r} in illuminant CSV; expected nm,value numbers",
-                                 path=str(p)) from None
-    if len(rows) < 2 or any(len(r) != 2 for r in rows):
-        raise InputError("illuminant CSV needs at least 2 rows of exactly 2 numbers (nm, value)", path=str(p))
-    arr = np.asarray(rows, dtype=np.float64)
+    arr = read_numeric_csv(p, 2, "illuminant CSV (nm, value)")
     try:
         wl = validate_wavelengths(arr[:, 0])
     except InputError as exc:

@@ -203,14 +203,14 @@ def camera_response(name: str = DEFAULT_RESPONSE, wavelengths=STANDARD_WAVELENGT
     raise InputError(f"unknown camera response {name!r}; expected one of {', '.join(RESPONSE_NAMES)} or csv:PATH")
 
 
-def load_response_csv(path, wavelengths=None) -> CameraResponse:
-    """Read a response CSV (columns: wavelength nm, R, G, B; an optional header line), resampled to
-    ``wavelengths`` when given and normalised so ΣG = 1."""
+def read_numeric_csv(path, columns: int, what: str, min_rows: int = 2) -> np.ndarray:
+    """Rows of exactly ``columns`` numbers from a CSV (a header line and ``#`` comments allowed), float64.
+    ``what`` names the table in error messages (e.g. "camera response CSV (nm, R, G, B)")."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read camera response CSV ({exc.__class__.__name__}); expected a text file",
+        raise InputError(f"cannot read {what} ({exc.__class__.__name__}); expected a text file",
                          path=str(p)) from None
     rows = []
     for row in csv.reader(_io.StringIO(text)):
@@ -221,13 +221,18 @@ def load_response_csv(path, wavelengths=None) -> CameraResponse:
             rows.append([float(c) for c in cells])
         except ValueError:
             if rows:
-                raise InputError(f"non-numeric row {row!r} in camera response CSV; expected nm,R,G,B numbers",
+                raise InputError(f"non-numeric row {row!r} in {what}; expected {columns} numbers per row",
                                  path=str(p)) from None
-            continue  # header line
-    if len(rows) < 4 or any(len(r) != 4 for r in rows):
-        raise InputError("camera response CSV needs at least 4 rows of exactly 4 numbers (nm, R, G, B)",
-                         path=str(p))
-    arr = np.asarray(rows, dtype=np.float64)
+    if len(rows) < min_rows or any(len(r) != columns for r in rows):
+        raise InputError(f"{what} needs at least {min_rows} rows of exactly {columns} numbers", path=str(p))
+    return np.asarray(rows, dtype=np.float64)
+
+
+def load_response_csv(path, wavelengths=None) -> CameraResponse:
+    """Read a response CSV (columns: wavelength nm, R, G, B; an optional header line), resampled to
+    ``wavelengths`` when given and normalised so ΣG = 1."""
+    p = Path(path)
+    arr = read_numeric_csv(p, 4, "camera response CSV (nm, R, G, B)", min_rows=4)
     src_wl = validate_wavelengths(arr[:, 0])
     m = arr[:, 1:]
     if wavelengths is not None:

@@ -28,6 +28,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
 from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
 from ..errors import FileFormatError, InputError, UnsafeFileError
+from ..io_base import swap_folder
 from .speuae import SpeUAE
 
 ALLOWED_COMPONENTS = {
@@ -136,20 +137,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _swap_into_place(tmp: Path, dest: Path) -> None:
-    """``os.replace`` the finished folder into place; an existing bundle is moved aside first and restored
-    if the final rename fails."""
-    if not dest.exists():
-        os.replace(tmp, dest)
-    else:
-        old = dest.with_name(f".{dest.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
-        try:
-            os.replace(tmp, dest)
-        except BaseException:
-            os.replace(old, dest)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+    swap_folder(tmp, dest)
     _fsync_dir(dest.parent)
 
 
