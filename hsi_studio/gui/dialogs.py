@@ -1,0 +1,125 @@
+"""Dialogs: error boxes (never a traceback in the user's face: it goes in a details box), the About box,
+and file-dialog filters built from core's reader / writer extension lists."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from hsi_studio import __version__
+
+_FALLBACK_CUBE_READ = (".h5", ".hdf5", ".mat", ".hdr", ".npy", ".npz", ".tif", ".tiff")
+_FALLBACK_CUBE_WRITE = (".h5", ".hdr", ".mat", ".npy", ".tif")
+_FALLBACK_RGB = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+
+def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
+    """A non-blocking (window-modal) error box: one-line message, optional details (e.g. a traceback)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("error_dialog")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    if details:
+        box.setDetailedText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.open()
+    return box
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions() -> dict[str, str]:
+    """Versions for the About box, read from package metadata: nothing heavy (torch) is imported."""
+    import numpy
+    import pyqtgraph
+    import PySide6
+
+    torch = _version("torch")
+    if "torch" not in sys.modules and torch != "not installed":
+        torch += " (not loaded yet)"
+    return {
+        "HSI Studio": __version__,
+        "Python": platform.python_version(),
+        "Qt": qVersion(),
+        "PySide6": PySide6.__version__,
+        "pyqtgraph": pyqtgraph.__version__,
+        "NumPy": numpy.__version__,
+        "colour-science": _version("colour-science"),
+        "PyTorch": torch,
+        "diffusers": _version("diffusers"),
+        "Platform": platform.platform(terse=True),
+    }
+
+
+def about_html() -> str:
+    rows = "".join(f"<tr><td>{k}</td><td>&nbsp;{v}</td></tr>" for k, v in versions().items())
+    return ("<h3>HSI Studio</h3><p>Reconstruct 31-band hyperspectral cubes (400–700 nm) from RGB photos, "
+            "explore them and relight them under any illuminant.</p>"
+            f"<table>{rows}</table>")
+
+
+def show_about(parent: QWidget | None) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Information, "About HSI Studio", about_html(),
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("about_dialog")
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.open()
+    return box
+
+
+def _extensions(name: str, fallback: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        from hsi_studio.gui.tasks import io_module
+
+        return tuple(getattr(io_module(), name))
+    except Exception:  # noqa: BLE001 — io missing or incomplete: fall back to the documented formats
+        return fallback
+
+
+def _patterns(exts) -> str:
+    return " ".join(f"*{e}" for e in exts)
+
+
+def open_filter() -> str:
+    cubes = _extensions("CUBE_READ_EXTENSIONS", _FALLBACK_CUBE_READ)
+    rgb = _extensions("RGB_EXTENSIONS", _FALLBACK_RGB)
+    everything = sorted(set(cubes) | set(rgb))
+    return ";;".join([f"Images and cubes ({_patterns(everything)})", f"RGB images ({_patterns(rgb)})",
+                      f"Cubes ({_patterns(cubes)})", "All files (*)"])
+
+
+def cube_filter() -> str:
+    cubes = _extensions("CUBE_READ_EXTENSIONS", _FALLBACK_CUBE_READ)
+    return ";;".join([f"Cubes ({_patterns(cubes)})", "All files (*)"])
+
+
+FOLDER_FILTER = "Folder of 16-bit PNG bands (*)"
+_FORMAT_LABELS = {".h5": "HDF5", ".hdr": "ENVI", ".mat": "MATLAB", ".npz": "NumPy archive", ".npy": "NumPy",
+                  ".tif": "Multi-page TIFF"}
+
+
+def cube_write_filters() -> list[str]:
+    """One filter per writer (the chosen filter implies the format), then the PNG band folder."""
+    exts = _extensions("CUBE_WRITE_EXTENSIONS", _FALLBACK_CUBE_WRITE)
+    return [f"{_FORMAT_LABELS.get(e, e.lstrip('.').upper())} cube (*{e})" for e in exts] + [FOLDER_FILTER]
+
+
+def extension_from_filter(selected: str) -> str:
+    """``"H5 cube (*.h5)"`` → ``".h5"`` (empty when the filter names no single extension)."""
+    if "(*" in selected and selected.endswith(")"):
+        ext = selected.rsplit("(*", 1)[1][:-1]
+        return ext if ext.startswith(".") and " " not in ext else ""
+    return ""
+
+
+__all__ = ["about_html", "cube_filter", "cube_write_filters", "extension_from_filter", "open_filter",
+           "show_about", "show_error", "versions"]

@@ -1,0 +1,465 @@
+"""The main window: menus and shortcuts, drag-and-drop, the Explore / Relight / Compare tabs, the
+Reconstruct dock, exports, the status bar and settings. Every file read / write and every long computation
+runs on a worker (:mod:`.workers`); failures become dialogs, never tracebacks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QTabWidget,
+)
+
+from hsi_studio.core.cube import HSCube, RGBImage
+
+from . import dialogs, tasks
+from .band_view import BandView
+from .compare import CompareWidget
+from .reconstruct_dock import ReconstructDock
+from .relight_panel import RelightPanel
+from .spectrum_plot import SpectrumPlot
+from .workers import JobSet, one_line
+
+MAX_RECENT = 10
+TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE = range(3)
+
+
+def process_memory_bytes() -> int | None:
+    """Resident memory of this process (psutil when installed, else /proc), None when unknown."""
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # noqa: BLE001 — optional dependency / platform without it
+        pass
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError, IndexError):
+        return None
+
+
+class MainWindow(QMainWindow):
+    """HSI Studio's window. ``settings`` defaults to the application's QSettings."""
+
+    file_loaded = Signal(object)  # tasks.Loaded
+    cube_changed = Signal()
+    error_shown = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None, *, warm_up: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
+        self.jobs = JobSet(self)
+        self.rgb: RGBImage | None = None
+        self.cube: HSCube | None = None
+        self.std: HSCube | None = None
+        self.gt: HSCube | None = None
+        self.source: Path | None = None
+        self.last_error: str | None = None
+        self._closing = False
+        self.setWindowTitle("HSI Studio")
+        self.setAcceptDrops(True)
+        self._build_views()
+        self._build_actions()
+        self._build_menus()
+        self._build_status()
+        self._restore_settings()
+        if warm_up:
+            QTimer.singleShot(200, self._warm_up)
+        QTimer.singleShot(0, self.dock.probe_gpu_names)
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.band_view = BandView()
+        self.spectrum = SpectrumPlot()
+        self.relight = RelightPanel(self.jobs)
+        self.compare = CompareWidget(self.jobs)
+        explore = QSplitter(Qt.Orientation.Horizontal)
+        explore.addWidget(self.band_view)
+        explore.addWidget(self.spectrum)
+        explore.setStretchFactor(0, 3)
+        explore.setStretchFactor(1, 2)
+        self.explore = explore
+        self.tabs = QTabWidget()
+        self.tabs.addTab(explore, "Explore")
+        self.tabs.addTab(self.relight, "Relight")
+        self.tabs.addTab(self.compare, "Compare")
+        self.setCentralWidget(self.tabs)
+        self.dock = ReconstructDock(self.jobs, self.settings, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+
+        self.band_view.hovered.connect(self.spectrum.on_hover)
+        self.band_view.clicked.connect(self.spectrum.on_click)
+        self.band_view.roi_changed.connect(self.spectrum.set_roi_mask)
+        self.relight.views.hovered.connect(self.spectrum.on_hover)
+        self.compare.canvas.hovered.connect(self.spectrum.on_hover)
+        self.compare.load_requested.connect(self.load_ground_truth)
+        self.compare.failed.connect(lambda m, d: self.show_error("Cannot compare", m, d))
+        self.dock.result_ready.connect(self._reconstructed)
+        self.dock.job_failed.connect(lambda m, d: self.show_error("Reconstruction failed", m, d))
+        self.dock.job_cancelled.connect(lambda: self.statusBar().showMessage("Reconstruction cancelled", 5000))
+        self.dock.devices_found.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.addAction(act)  # shortcuts work even while a menu is closed
+        return act
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.act_open = a("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an RGB photo or a cube")
+        self.act_gt = a("Load &ground truth…", self.load_ground_truth, "Ctrl+G", "A cube to compare against")
+        self.act_export_cube = a("Export &cube…", self.export_cube, QKeySequence.StandardKey.Save,
+                                 "Write the cube (HDF5, ENVI, MAT, NPY, …)")
+        self.act_export_band = a("Export current &band PNG…", self.export_band_png, "Ctrl+E",
+                                 "Save what the band view shows")
+        self.act_export_relit = a("Export &relit PNG…", self.export_relit_png, "Ctrl+Shift+E",
+                                  "Save the relit image")
+        self.act_export_csv = a("Export &spectra CSV…", self.export_spectra_csv, "Ctrl+Shift+S",
+                                "Save the plotted spectra")
+        self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_run = a("&Reconstruct", self.dock.run, "Ctrl+R", "Reconstruct the cube from the photo")
+        self.act_cancel = a("&Cancel job", self.dock.cancel, "Esc", "Stop the reconstruction")
+        self.act_prev = a("Previous band", lambda: self.band_view.step_band(-1), "Ctrl+[")
+        self.act_next = a("Next band", lambda: self.band_view.step_band(1), "Ctrl+]")
+        self.act_tabs = [a(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
+                         for i, name in enumerate(("&Explore", "Re&light", "Co&mpare"))]
+        self.act_about = a("&About HSI Studio", self.about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addAction(self.act_open)
+        self.recent_menu = QMenu("Open &recent", self)
+        m.addMenu(self.recent_menu)
+        m.addAction(self.act_gt)
+        m.addSeparator()
+        for act in (self.act_export_cube, self.act_export_band, self.act_export_relit, self.act_export_csv):
+            m.addAction(act)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        v = bar.addMenu("&View")
+        for act in (*self.act_tabs, self.act_prev, self.act_next):
+            v.addAction(act)
+        v.addSeparator()
+        v.addAction(self.dock.toggleViewAction())
+        r = bar.addMenu("&Reconstruct")
+        r.addAction(self.act_run)
+        r.addAction(self.act_cancel)
+        h = bar.addMenu("&Help")
+        h.addAction(self.act_about)
+        self._rebuild_recent()
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.cube_label = QLabel("")
+        self.device_label = QLabel("Device: auto")
+        self.memory_label = QLabel("")
+        for w in (self.cube_label, self.device_label, self.memory_label):
+            sb.addPermanentWidget(w)
+        self._mem_timer = QTimer(self)
+        self._mem_timer.setInterval(2000)
+        self._mem_timer.timeout.connect(self._update_memory)
+        self._mem_timer.start()
+        self._update_memory()
+        self._sync_actions()
+
+    def _update_memory(self) -> None:
+        rss = process_memory_bytes()
+        self.memory_label.setText(f"Memory: {rss / 1024**2:,.0f} MB" if rss else "")
+
+    def _sync_actions(self) -> None:
+        has_cube = self.cube is not None
+        for act in (self.act_export_cube, self.act_export_band, self.act_gt):
+            act.setEnabled(has_cube)
+        self.act_export_band.setEnabled(has_cube or self.rgb is not None)
+        self.act_export_relit.setEnabled(has_cube)
+        self.act_export_csv.setEnabled(has_cube)
+
+    # -- settings -----------------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        cmap = s.value("view/colormap", "", str)
+        if cmap:
+            self.band_view.set_colormap(cmap)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("view/colormap", self.band_view.cmap_combo.currentText())
+        self.dock.save_settings()
+        s.sync()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [r for r in self.recent_files() if r != p]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self.settings.setValue("last_dir", str(Path(p).parent))
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for i, path in enumerate(recent):
+            act = self.recent_menu.addAction(f"&{(i + 1) % 10} {Path(path).name}")
+            act.setToolTip(path)
+            act.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent", [])
+        self._rebuild_recent()
+
+    def _last_dir(self) -> str:
+        return self.settings.value("last_dir", str(Path.home()), str)
+
+    # -- opening ------------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an RGB photo or a cube", self._last_dir(),
+                                              dialogs.open_filter())
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path, *, as_ground_truth: bool = False):
+        """Read a file on a worker; RGB images go to the Reconstruct dock, cubes to the views."""
+        if self.jobs.closed:
+            return None
+        p = Path(path)
+        self.statusBar().showMessage(f"Opening {p.name}…")
+        return self.jobs.start(tasks.load_file, p, want="cube" if as_ground_truth else "any", name="open",
+                               on_finished=lambda r: self._loaded(r, as_ground_truth),
+                               on_failed=lambda m, d: self._open_failed(p, m, d))
+
+    def _open_failed(self, path: Path, message: str, details: str) -> None:
+        self.statusBar().showMessage(f"Could not open {path.name}", 5000)
+        self.show_error("Could not open file", message, details)
+
+    def _loaded(self, loaded: tasks.Loaded, as_ground_truth: bool) -> None:
+        if self._closing:
+            return
+        self._add_recent(loaded.path)
+        if as_ground_truth:
+            self.set_ground_truth(loaded.cube, loaded.path.name)
+        elif loaded.rgb is not None:
+            self.set_rgb(loaded.rgb, loaded.path)
+        else:
+            self.set_cube(loaded.cube, render=loaded.render, source=loaded.path)
+        self.statusBar().showMessage(f"Opened {loaded.path.name} in {loaded.seconds:.2f} s", 5000)
+        self.file_loaded.emit(loaded)
+
+    def load_ground_truth(self, path: str | Path | None = None):
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Ground-truth cube", self._last_dir(), dialogs.cube_filter())
+            if not path:
+                return None
+        return self.open_path(path, as_ground_truth=True)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 — Qt override
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, event) -> None:  # noqa: N802 — Qt override
+        files = _local_files(event.mimeData())
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_path(files[0])
+        if len(files) > 1:
+            self.statusBar().showMessage(f"Opened the first of {len(files)} dropped files", 5000)
+
+    # -- the document -------------------------------------------------------------------------------------
+    def set_rgb(self, rgb: RGBImage, path: Path | None = None) -> None:
+        self.rgb, self.cube, self.std, self.source = rgb, None, None, path
+        self.band_view.set_rgb(rgb)
+        self.spectrum.set_cube(None)
+        self.relight.set_cube(None)
+        self.compare.set_cube(None)
+        self.dock.set_input(rgb, path.name if path else "")
+        self.dock.show()
+        self.cube_label.setText(f"Photo {rgb.width}×{rgb.height}")
+        self.setWindowTitle(f"HSI Studio — {path.name}" if path else "HSI Studio")
+        self.tabs.setCurrentIndex(TAB_EXPLORE)
+        self.statusBar().showMessage("Photo loaded: press Run (Ctrl+R) to reconstruct its cube", 8000)
+        self._sync_actions()
+        self.cube_changed.emit()
+
+    def set_cube(self, cube: HSCube, *, std: HSCube | None = None, render=None, source: Path | None = None,
+                 keep_input: bool = False) -> None:
+        if not keep_input:
+            self.rgb = None
+            self.dock.set_input(None)
+        self.cube, self.std = cube, std
+        if source is not None:
+            self.source = source
+        self.band_view.set_cube(cube, render)
+        if self.band_view.mode == "rgb" and self.band_view.render() is None:
+            self.band_view.set_mode("band")
+        self.spectrum.set_cube(cube, std)
+        if self.gt is not None and self.gt.shape[:2] != cube.shape[:2]:
+            self.set_ground_truth(None)
+        self.spectrum.set_ground_truth(self.gt)
+        self.relight.set_cube(cube)
+        self.compare.set_cube(cube)
+        name = Path(self.source).name if self.source else "cube"
+        self.setWindowTitle(f"HSI Studio — {name}")
+        self.cube_label.setText(f"Cube {cube.width}×{cube.height}×{cube.bands} "
+                                f"({cube.wavelengths[0]:g}–{cube.wavelengths[-1]:g} nm)")
+        self._sync_actions()
+        self.cube_changed.emit()
+
+    def set_ground_truth(self, gt: HSCube | None, name: str = "") -> None:
+        if gt is not None and self.cube is not None and gt.shape[:2] != self.cube.shape[:2]:
+            self.show_error("Cannot compare", f"the ground truth is {gt.height}×{gt.width} but the cube is "
+                            f"{self.cube.height}×{self.cube.width}; expected the same image size")
+            return
+        self.gt = gt
+        self.spectrum.set_ground_truth(gt if gt is None or self.cube is None or gt.same_grid(self.cube) else None)
+        self.compare.set_ground_truth(gt, name)
+        if gt is not None:
+            self.tabs.setCurrentIndex(TAB_COMPARE)
+
+    def _reconstructed(self, result: tasks.Reconstruction) -> None:
+        if self._closing:
+            return
+        self.set_cube(result.cube, std=result.std, render=result.render, keep_input=True)
+        self.band_view.set_mode("rgb" if result.render is not None else "band")
+        self.statusBar().showMessage(f"Reconstructed with {result.model} on {result.device} in "
+                                     f"{result.seconds:.1f} s", 8000)
+
+    # -- exports ------------------------------------------------------------------------------------------
+    def _save_path(self, title: str, suffix: str, filters: str) -> str:
+        stem = Path(self.source).stem if self.source else "hsi"
+        default = str(Path(self._last_dir()) / f"{stem}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, default, filters)
+        return path
+
+    def export_cube(self, path: str | Path | None = None):
+        if self.cube is None or self.jobs.closed:
+            return None
+        if path is None:
+            filters = dialogs.cube_write_filters()
+            default = str(Path(self._last_dir()) / f"{Path(self.source).stem if self.source else 'cube'}")
+            path, chosen = QFileDialog.getSaveFileName(self, "Export cube", default, ";;".join(filters))
+            if not path:
+                return None
+            if not Path(path).suffix:
+                path += dialogs.extension_from_filter(chosen)
+        self.statusBar().showMessage(f"Writing {Path(path).name}…")
+        return self.jobs.start(tasks.write_cube, self.cube, path, name="export",
+                               on_finished=lambda p: self.statusBar().showMessage(f"Wrote {p}", 8000),
+                               on_failed=lambda m, d: self.show_error("Could not write the cube", m, d))
+
+    def _write_png(self, array, path: str | Path, what: str) -> Path | None:
+        try:
+            out = Path(tasks.io_module().write_rgb(array, path))
+        except Exception as exc:  # noqa: BLE001 — shown to the user, the app stays alive
+            from .workers import describe_error
+
+            self.show_error(f"Could not write the {what}", *describe_error(exc))
+            return None
+        self.statusBar().showMessage(f"Wrote {out}", 8000)
+        return out
+
+    def export_band_png(self, path: str | Path | None = None) -> Path | None:
+        image = self.band_view.shown_rgb()
+        if image is None:
+            return None
+        suffix = f"_{self.cube.wavelengths[self.band_view.band]:g}nm" if self.band_view.mode == "band" else ""
+        path = path or self._save_path("Export band image", f"{suffix}.png", "PNG image (*.png)")
+        return self._write_png(image, path, "image") if path else None
+
+    def export_relit_png(self, path: str | Path | None = None) -> Path | None:
+        if self.relight.relit is None or self.relight.stale:
+            self.relight.update_now(force=True)
+        if self.relight.relit is None:
+            return None
+        spec = (self.relight.illuminant_spec() or "relit").replace(":", "")
+        path = path or self._save_path("Export relit image", f"_{spec}.png", "PNG image (*.png)")
+        return self._write_png(self.relight.relit, path, "relit image") if path else None
+
+    def export_spectra_csv(self, path: str | Path | None = None) -> Path | None:
+        if not self.spectrum.curves():
+            self.show_error("Nothing to export", "no spectra shown: hover over or click a pixel, Shift+click to "
+                            "pin spectra, or draw a region")
+            return None
+        path = path or self._save_path("Export spectra", "_spectra.csv", "CSV (*.csv)")
+        if not path:
+            return None
+        try:
+            out = self.spectrum.export_csv(path)
+        except (OSError, ValueError) as exc:
+            self.show_error("Could not write the spectra", one_line(exc))
+            return None
+        self.statusBar().showMessage(f"Wrote {out}", 8000)
+        return out
+
+    # -- misc ---------------------------------------------------------------------------------------------
+    def show_error(self, title: str, message: str, details: str = ""):
+        self.last_error = message
+        self.error_shown.emit(message)
+        if self._closing:
+            return None
+        return dialogs.show_error(self, title, message, details)
+
+    def about(self):
+        return dialogs.show_about(self)
+
+    def _warm_up(self) -> None:
+        if not self.jobs.closed:
+            self.jobs.start(tasks.warm_up, name="warm-up")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
+        """Cancel running jobs and join their threads before the window goes."""
+        self._closing = True
+        self._mem_timer.stop()
+        self.relight.stop()
+        self.dock.stop_gpu_probe()
+        self._save_settings()
+        self.jobs.shutdown()
+        super().closeEvent(event)
+
+
+def _local_files(mime) -> list[str]:
+    if mime is None or not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+__all__ = ["MainWindow", "process_memory_bytes"]

@@ -1,0 +1,343 @@
+"""The Reconstruct dock: model picker (default model, bundles from the models folder(s), training-free
+baselines), steps / samples / seed / device, Run / Cancel, a progress bar with ETA. The job runs on a
+worker (``tasks.reconstruct`` by default; ``job_fn`` can be replaced, e.g. by tests).
+
+Devices: "auto" and "cpu" always; accelerators are found by ``tasks.probe_devices`` on a worker the first
+time they matter (the device list is opened, a learned model is picked or run) — torch is never imported at
+start-up. ``nvidia-smi`` (when present) is asked asynchronously for GPU names at start-up for the status bar.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsi_studio.core.cube import RGBImage
+
+from . import tasks
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "—"
+    seconds = int(round(seconds))
+    m, s = divmod(seconds, 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class DeviceCombo(QComboBox):
+    """A combo box that announces when its list is about to open (to probe devices lazily)."""
+
+    about_to_show = Signal()
+
+    def showPopup(self) -> None:  # noqa: N802 — Qt override
+        self.about_to_show.emit()
+        super().showPopup()
+
+
+class ReconstructDock(QDockWidget):
+    """Runs reconstructions of the current RGB image."""
+
+    result_ready = Signal(object)  # tasks.Reconstruction
+    job_failed = Signal(str, str)
+    job_cancelled = Signal()
+    devices_found = Signal(str)  # a one-line description for the status bar
+    running_changed = Signal(bool)
+
+    def __init__(self, jobs, settings=None, parent=None) -> None:
+        super().__init__("Reconstruct", parent)
+        self.setObjectName("reconstruct_dock")
+        self.jobs = jobs
+        self.settings = settings
+        self.rgb: RGBImage | None = None
+        self.source_name = ""
+        self.job = None
+        self.job_fn = tasks.reconstruct
+        self.extra_model_dirs: list[str] = []
+        self.devices: list[tuple[str, str]] | None = None  # None: not probed yet
+        self._probe_job = None
+        self._smi: QProcess | None = None
+        self._t0 = 0.0
+        self.last_fraction = 0.0
+        self._build()
+        self._load_settings()
+        self.refresh_models()
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.input_label = QLabel("Open an RGB photo to reconstruct it.")
+        self.input_label.setWordWrap(True)
+        self.model = QComboBox()
+        self.model.setToolTip("Learned ULDM models (default and bundles) or a training-free baseline")
+        self.models_btn = QToolButton()
+        self.models_btn.setText("…")
+        self.models_btn.setToolTip("Choose a folder with model bundles (folders holding model_index.json)")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 1000)
+        self.steps.setValue(8)
+        self.steps.setToolTip("Diffusion solver steps")
+        self.samples = QSpinBox()
+        self.samples.setRange(1, 64)
+        self.samples.setToolTip("Samples per image; more than one also gives an uncertainty (std) cube")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.device = DeviceCombo()
+        self.device.addItem("auto", "auto")
+        self.device.addItem("cpu", "cpu")
+        self.device.setToolTip("auto: the first GPU when there is one, else the CPU")
+        self.run_btn = QPushButton("Run")
+        self.run_btn.setToolTip("Reconstruct the cube (Ctrl+R)")
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setToolTip("Stop the reconstruction (Esc)")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.models_btn)
+        form = QFormLayout()
+        form.addRow("Model", model_row)
+        form.addRow("Steps", self.steps)
+        form.addRow("Samples", self.samples)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_btn)
+        buttons.addWidget(self.cancel_btn)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.addWidget(self.input_label)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.message)
+        lay.addStretch(1)
+        self.setWidget(body)
+
+        self.model.currentIndexChanged.connect(self._model_changed)
+        self.models_btn.clicked.connect(self.choose_models_folder)
+        self.device.about_to_show.connect(self.probe_devices)
+        self.run_btn.clicked.connect(self.run)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self._sync()
+
+    # -- settings -----------------------------------------------------------------------------------------
+    def _load_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        folder = s.value("reconstruct/models_dir", "", str)
+        self.extra_model_dirs = [folder] if folder else []
+        self.steps.setValue(int(s.value("reconstruct/steps", 8)))
+        self.samples.setValue(int(s.value("reconstruct/samples", 1)))
+        self.seed.setValue(int(s.value("reconstruct/seed", 0)))
+
+    def save_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.setValue("reconstruct/model", self.model.currentData() or "")
+        s.setValue("reconstruct/models_dir", self.extra_model_dirs[0] if self.extra_model_dirs else "")
+        s.setValue("reconstruct/steps", self.steps.value())
+        s.setValue("reconstruct/samples", self.samples.value())
+        s.setValue("reconstruct/seed", self.seed.value())
+        s.setValue("reconstruct/device", self.device.currentData() or "auto")
+
+    # -- models -------------------------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        previous = self.model.currentData() or (self.settings.value("reconstruct/model", "", str)
+                                                if self.settings is not None else "")
+        self.model.blockSignals(True)
+        self.model.clear()
+        first_available = -1
+        for label, spec, available in tasks.model_choices(self.extra_model_dirs):
+            self.model.addItem(label, spec)
+            item = self.model.model().item(self.model.count() - 1)
+            item.setEnabled(available)
+            if not available:
+                item.setToolTip("Install the default model into the models folder, or train one")
+            elif first_available < 0:
+                first_available = self.model.count() - 1
+        index = self.model.findData(previous) if previous else -1
+        if index < 0 or not self.model.model().item(index).isEnabled():
+            index = first_available
+        self.model.setCurrentIndex(max(index, 0))
+        self.model.blockSignals(False)
+        self._model_changed()
+
+    def choose_models_folder(self, folder: str | None = None) -> None:
+        if not folder:
+            start = self.extra_model_dirs[0] if self.extra_model_dirs else str(Path.home())
+            folder = QFileDialog.getExistingDirectory(self, "Folder with model bundles", start)
+        if folder:
+            self.extra_model_dirs = [str(folder)]
+            self.refresh_models()
+
+    def is_learned(self) -> bool:
+        spec = self.model.currentData() or ""
+        return not str(spec).startswith("physics:")
+
+    def _model_changed(self, *_args) -> None:
+        self._sync()
+        if self.is_learned() and self.model.currentData():
+            self.probe_devices()
+
+    # -- devices ------------------------------------------------------------------------------------------
+    def probe_gpu_names(self) -> None:
+        """Ask ``nvidia-smi`` (asynchronously, if installed) for GPU names: no torch import."""
+        exe = shutil.which("nvidia-smi")
+        if exe is None or self._smi is not None:
+            return
+        self._smi = QProcess(self)
+        self._smi.finished.connect(self._smi_finished)
+        self._smi.start(exe, ["--query-gpu=name,memory.total", "--format=csv,noheader"])
+
+    def _smi_finished(self, code: int, _status) -> None:
+        proc, self._smi = self._smi, None
+        if proc is None:
+            return
+        text = bytes(proc.readAllStandardOutput().data()).decode(errors="replace").strip()
+        proc.deleteLater()
+        if code == 0 and text and self.devices is None:
+            names = [line.split(",")[0].strip() for line in text.splitlines() if line.strip()]
+            self.devices_found.emit("GPU: " + "; ".join(names))
+
+    def stop_gpu_probe(self) -> None:
+        if self._smi is not None:
+            proc, self._smi = self._smi, None
+            proc.kill()
+            proc.waitForFinished(2000)
+
+    def probe_devices(self) -> None:
+        """Find accelerators with torch, on a worker, once."""
+        if self.devices is not None or self._probe_job is not None or self.jobs.closed:
+            return
+        self._probe_job = self.jobs.start(tasks.probe_devices, name="devices", on_finished=self._devices,
+                                          on_failed=lambda m, d: self._devices([]))
+        self._probe_job.done.connect(lambda: setattr(self, "_probe_job", None))
+
+    def _devices(self, found: list) -> None:
+        self.devices = list(found)
+        current = self.device.currentData()
+        self.device.blockSignals(True)
+        while self.device.count() > 2:
+            self.device.removeItem(2)
+        for dev, desc in self.devices:
+            self.device.addItem(f"{dev} — {desc}", dev)
+        self.device.setItemText(1, "cpu" if self.devices else "cpu (CPU only: no GPU found)")
+        wanted = current or (self.settings.value("reconstruct/device", "auto", str) if self.settings else "auto")
+        self.device.setCurrentIndex(max(self.device.findData(wanted), 0))
+        self.device.blockSignals(False)
+        if self.devices:
+            self.devices_found.emit("; ".join(f"{d} {desc}" for d, desc in self.devices))
+        else:
+            self.devices_found.emit("CPU only")
+
+    # -- input and running --------------------------------------------------------------------------------
+    def set_input(self, rgb: RGBImage | None, name: str = "") -> None:
+        self.rgb, self.source_name = rgb, name
+        if rgb is None:
+            self.input_label.setText("Open an RGB photo to reconstruct it.")
+        else:
+            self.input_label.setText(f"Input: {name or 'RGB image'} ({rgb.width}×{rgb.height})")
+        self._sync()
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def _sync(self) -> None:
+        learned = self.is_learned()
+        for w in (self.steps, self.samples, self.seed, self.device):
+            w.setEnabled(learned and not self.running)
+        self.model.setEnabled(not self.running)
+        self.models_btn.setEnabled(not self.running)
+        self.run_btn.setEnabled(self.rgb is not None and not self.running and bool(self.model.currentData()))
+        self.cancel_btn.setEnabled(self.running)
+
+    def options(self) -> dict:
+        return {"steps": self.steps.value(), "samples": self.samples.value(), "seed": self.seed.value(),
+                "device": self.device.currentData() or "auto"}
+
+    def run(self) -> bool:
+        """Start a reconstruction of the current input; False when there is nothing to run."""
+        if self.rgb is None or self.running or not self.model.currentData() or self.jobs.closed:
+            return False
+        spec = str(self.model.currentData())
+        self._t0 = time.monotonic()
+        self.last_fraction = 0.0
+        self.progress.setValue(0)
+        self.progress.setFormat("starting…")
+        self.message.setText(f"{self.model.currentText()} on {self.source_name or 'the image'}")
+        self.job = self.jobs.start(self.job_fn, self.rgb, spec, name="reconstruct", **self.options(),
+                                   on_progress=self._progress, on_finished=self._finished,
+                                   on_failed=self._failed, on_cancelled=self._cancelled)
+        self.job.done.connect(self._job_done)
+        self._sync()
+        self.running_changed.emit(True)
+        return True
+
+    def cancel(self) -> None:
+        if self.running:
+            self.job.cancel()
+            self.progress.setFormat("cancelling…")
+
+    def _progress(self, fraction: float, message: str) -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        self.last_fraction = fraction
+        self.progress.setValue(int(round(fraction * 1000)))
+        elapsed = time.monotonic() - self._t0
+        eta = elapsed * (1.0 - fraction) / fraction if fraction > 0.01 else None
+        self.progress.setFormat(f"{fraction * 100:.0f} %  ETA {format_eta(eta)}")
+        if message:
+            self.message.setText(message)
+
+    def _finished(self, result) -> None:
+        elapsed = time.monotonic() - self._t0
+        self.progress.setValue(1000)
+        self.progress.setFormat(f"100 %  done in {elapsed:.1f} s")
+        notes = " ".join(getattr(result, "messages", []) or [])
+        self.message.setText(f"Done on {getattr(result, 'device', 'cpu')}. {notes}".strip())
+        self.result_ready.emit(result)
+
+    def _failed(self, message: str, details: str) -> None:
+        self.progress.setFormat("failed")
+        self.message.setText(message)
+        self.job_failed.emit(message, details)
+
+    def _cancelled(self) -> None:
+        self.progress.setFormat("cancelled")
+        self.message.setText("Cancelled.")
+        self.job_cancelled.emit()
+
+    def _job_done(self) -> None:
+        self.job = None
+        self._sync()
+        self.running_changed.emit(False)
+
+
+__all__ = ["ReconstructDock", "format_eta"]

@@ -1,0 +1,407 @@
+"""The relight panel: the cube rendered under a reference illuminant and under any illuminant of the
+catalogue (searchable), a black body or CIE daylight at a chosen CCT, with a capture illuminant and a
+chromatic adaptation; side by side, plus the ΔE2000 map between the two.
+
+Renders are calls into core (``relight.render_uint8``, cached matrices); the ΔE map (``relight.delta_e_map``,
+~0.7 s at 512²) runs on a worker so the panel stays live. Changes are coalesced: dragging the CCT slider
+renders only the latest value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsi_studio.core.cube import HSCube
+from hsi_studio.core.errors import InputError
+
+from .band_view import colormap
+
+PARAMETRIC = {"cct": ("Black body at CCT", (1000, 25000)), "daylight": ("CIE daylight at CCT", (4000, 25000))}
+ADAPT_LABELS = {"none": "None", "bradford": "Bradford", "cat16": "CAT16"}
+DELTA_E_LEVELS = (0.0, 10.0)
+
+
+class _Views(pg.GraphicsLayoutWidget):
+    """Original | relit on top, the ΔE map and the two illuminants' SPDs below; pan/zoom linked."""
+
+    hovered = Signal(int, int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, pg.ImageItem] = {}
+        self.labels: dict[str, pg.LabelItem] = {}
+        places = {"original": (0, 0), "relit": (0, 1), "delta_e": (2, 0)}
+        first = None
+        for key, (row, col) in places.items():
+            self.labels[key] = self.addLabel("", row=row, col=col)
+            if key == "delta_e":
+                sub = self.addLayout(row=row + 1, col=col)
+                vb = sub.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+            else:
+                vb = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMenu=False)
+            item = pg.ImageItem(axisOrder="row-major")
+            vb.addItem(item)
+            self.items[key] = item
+            if first is None:
+                first = vb
+            else:
+                vb.setXLink(first)
+                vb.setYLink(first)
+        self.vb = first
+        self.bar = pg.ColorBarItem(values=DELTA_E_LEVELS, width=12, interactive=True, rounding=0.1,
+                                   colorMap=colormap("inferno"), label="ΔE2000")
+        self.bar.setImageItem(self.items["delta_e"])
+        sub.addItem(self.bar)
+        self.labels["spd"] = self.addLabel("Illuminant spectra (max = 1)", row=2, col=1)
+        self.spd = self.addPlot(row=3, col=1)
+        self.spd.setLabel("bottom", "Wavelength", units="nm")
+        self.spd.setMenuEnabled(False)
+        self.spd.setYRange(0, 1.05)
+        self.spd.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.spd_ref = self.spd.plot([], [], pen=pg.mkPen((170, 170, 170), width=1.5, style=Qt.PenStyle.DashLine),
+                                     name="reference")
+        self.spd_new = self.spd.plot([], [], pen=pg.mkPen((255, 170, 0), width=2), name="relit")
+        self.shape: tuple[int, int] | None = None
+        self.scene().sigMouseMoved.connect(self._moved)
+
+    def _moved(self, pos) -> None:
+        if self.shape is None:
+            return
+        for item in self.items.values():
+            vb = item.getViewBox()
+            if vb is not None and vb.sceneBoundingRect().contains(pos):
+                p = vb.mapSceneToView(pos)
+                row, col = int(np.floor(p.y())), int(np.floor(p.x()))
+                if 0 <= row < self.shape[0] and 0 <= col < self.shape[1]:
+                    self.hovered.emit(row, col)
+                return
+
+    def set_shape(self, h: int, w: int) -> None:
+        if self.shape != (h, w):
+            self.shape = (h, w)
+            self.vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+
+class RelightPanel(QWidget):
+    """Live relighting of the current cube."""
+
+    rendered = Signal()  # the relit image was updated
+    delta_e_ready = Signal()
+
+    def __init__(self, jobs=None, parent=None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs  # a workers.JobSet for the ΔE map (None: computed inline)
+        self.cube: HSCube | None = None
+        self.original: np.ndarray | None = None
+        self.relit: np.ndarray | None = None
+        self.delta_e: np.ndarray | None = None
+        self._original_key = None
+        self._populated = False
+        self.stale = False
+        self._de_job = None
+        self._de_pending = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.update_now)
+        self._build()
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search illuminants…")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget()
+        self.list.setToolTip("Render the scene under this illuminant")
+        self.cct = QSlider(Qt.Orientation.Horizontal)
+        self.cct.setRange(10, 250)  # hundreds of kelvin: 1000–25000 K in 100 K steps
+        self.cct.setValue(50)
+        self.cct_label = QLabel("5000 K")
+        self.capture = QComboBox()
+        self.capture.setToolTip("The light the cube was captured under; the cube is divided by it to get "
+                                "reflectance. None: treat the cube as reflectance (as reconstructions are)")
+        self.adapt = QComboBox()
+        for key, label in ADAPT_LABELS.items():
+            self.adapt.addItem(label, key)
+        self.adapt.setToolTip("Chromatic adaptation from the illuminant's white to the display's D65 white")
+        self.reference = QComboBox()
+        self.reference.setToolTip("The original view and the ΔE map use this illuminant")
+        self.exposure = QDoubleSpinBox()
+        self.exposure.setRange(0.05, 50.0)
+        self.exposure.setSingleStep(0.1)
+        self.exposure.setValue(1.0)
+        self.auto_exposure = QCheckBox("Auto")
+        self.auto_exposure.setToolTip("Map the 99th percentile of luminance to white")
+        self.show_de = QCheckBox("ΔE2000 map against the reference")
+        self.show_de.setChecked(True)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        cct_row = QHBoxLayout()
+        cct_row.addWidget(self.cct, 1)
+        cct_row.addWidget(self.cct_label)
+        exp_row = QHBoxLayout()
+        exp_row.addWidget(self.exposure, 1)
+        exp_row.addWidget(self.auto_exposure)
+        form = QFormLayout()
+        form.addRow("CCT", cct_row)
+        form.addRow("Capture", self.capture)
+        form.addRow("Adaptation", self.adapt)
+        form.addRow("Reference", self.reference)
+        form.addRow("Exposure", exp_row)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(2, 2, 2, 2)
+        ll.addWidget(QLabel("Illuminant"))
+        ll.addWidget(self.search)
+        ll.addWidget(self.list, 1)
+        ll.addLayout(form)
+        ll.addWidget(self.show_de)
+        ll.addWidget(self.status)
+        left.setMinimumWidth(230)
+        left.setMaximumWidth(330)
+        self.views = _Views()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.views)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+        self.search.textChanged.connect(self._filter)
+        self.list.currentItemChanged.connect(lambda *_: self.schedule())
+        self.cct.valueChanged.connect(self._cct_changed)
+        for combo in (self.capture, self.adapt, self.reference):
+            combo.currentIndexChanged.connect(lambda *_: self.schedule())
+        self.exposure.valueChanged.connect(lambda *_: self.schedule())
+        self.auto_exposure.toggled.connect(self._auto_toggled)
+        self.show_de.toggled.connect(lambda *_: self.schedule())
+        self._sync_enabled()
+
+    def populate(self) -> None:
+        """Fill the catalogue (imports colour-science: done when the panel first renders a cube, not at
+        start-up)."""
+        if self._populated:
+            return
+        from hsi_studio.core import relight
+
+        names = relight.list_illuminants()
+        for widget in (self.list, self.capture, self.reference):
+            widget.blockSignals(True)
+        for key, (label, _) in PARAMETRIC.items():
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.list.addItem(item)
+        for name in names:
+            item = QListWidgetItem(name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            self.list.addItem(item)
+        self.capture.addItem("None (cube is reflectance)", None)
+        for name in names:
+            self.capture.addItem(name, name)
+            self.reference.addItem(name, name)
+        self.reference.setCurrentText("D65")
+        self.search.setPlaceholderText(f"Search {len(names)} illuminants…")
+        for widget in (self.list, self.capture, self.reference):
+            widget.blockSignals(False)
+        self._populated = True
+        self.select_illuminant("A")
+
+    # -- state --------------------------------------------------------------------------------------------
+    def select_illuminant(self, spec: str) -> bool:
+        """Select a catalogue name, ``cct:K`` or ``daylight:K``; False when it is not in the list."""
+        self.populate()
+        kind, _, arg = spec.partition(":")
+        key = kind if kind in PARAMETRIC and arg else spec
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == key:
+                if key in PARAMETRIC:
+                    self.cct.setValue(round(float(arg) / 100))
+                item.setHidden(False)
+                self.list.setCurrentItem(item)
+                return True
+        return False
+
+    def illuminant_spec(self) -> str | None:
+        item = self.list.currentItem()
+        if item is None:
+            return None
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if key in PARAMETRIC:
+            lo, hi = PARAMETRIC[key][1]
+            return f"{key}:{min(max(self.cct.value() * 100, lo), hi)}"
+        return key
+
+    def render_options(self) -> dict:
+        return {"adapt": self.adapt.currentData(), "capture_illuminant": self.capture.currentData(),
+                "exposure": "auto" if self.auto_exposure.isChecked() else float(self.exposure.value())}
+
+    def set_cube(self, cube: HSCube | None) -> None:
+        self.cube = cube
+        self._original_key = None
+        self.delta_e = None
+        self._sync_enabled()
+        self.schedule()
+
+    def _sync_enabled(self) -> None:
+        has = self.cube is not None
+        item = self.list.currentItem()
+        parametric = item is not None and item.data(Qt.ItemDataRole.UserRole) in PARAMETRIC
+        self.cct.setEnabled(has and parametric)
+        self.cct_label.setEnabled(has and parametric)
+        self.capture.setEnabled(has and self.cube.kind != "reflectance")
+        if has and self.cube.kind == "reflectance" and self.capture.currentIndex() > 0:
+            self.capture.setCurrentIndex(0)
+        self.exposure.setEnabled(not self.auto_exposure.isChecked())
+
+    def _filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(needle) and needle not in item.text().lower())
+
+    def _cct_changed(self, value: int) -> None:
+        self.cct_label.setText(f"{value * 100} K")
+        self.schedule()
+
+    def _auto_toggled(self, _on: bool) -> None:
+        self._sync_enabled()
+        self.schedule()
+
+    # -- rendering ----------------------------------------------------------------------------------------
+    def schedule(self) -> None:
+        """Render on the next turn of the event loop (many changes in a row give one render)."""
+        self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().showEvent(event)
+        if self.stale:
+            self.schedule()
+
+    def stop(self) -> None:
+        """No more renders (the window is closing)."""
+        self._timer.stop()
+        self.cube = None
+
+    def update_now(self, force: bool = False) -> None:
+        """Render now (while hidden the work waits until the panel is shown, unless ``force``)."""
+        self._timer.stop()
+        if not (force or self.isVisible()):
+            self.stale = True
+            return
+        self.stale = False
+        if self.cube is not None:
+            self.populate()
+        self._sync_enabled()
+        spec = self.illuminant_spec()
+        if self.cube is None or spec is None:
+            self._clear()
+            return
+        from hsi_studio.core import relight
+
+        opts = self.render_options()
+        reference = self.reference.currentData() or "D65"
+        try:
+            key = (reference, opts["capture_illuminant"], opts["exposure"])
+            if key != self._original_key or self.original is None:
+                # The reference view: no adaptation (the display's own white, D65 by default).
+                self.original = relight.render_uint8(self.cube, reference, **{**opts, "adapt": "none"})
+                self._original_key = key
+            self.relit = relight.render_uint8(self.cube, spec, **opts)
+        except InputError as exc:
+            self.status.setText(f"<span style='color:#d33'>{exc}</span>")
+            return
+        self._show(reference, spec)
+        self._show_spds(reference, spec)
+        self.rendered.emit()
+        if self.show_de.isChecked():
+            self._request_delta_e()
+        else:
+            self.views.items["delta_e"].clear()
+            self.views.labels["delta_e"].setText("ΔE2000 (off)")
+
+    def _show(self, reference: str, spec: str) -> None:
+        h, w = self.relit.shape[:2]
+        self.views.set_shape(h, w)
+        self.views.items["original"].setImage(self.original, autoLevels=False, levels=(0, 255))
+        self.views.items["relit"].setImage(self.relit, autoLevels=False, levels=(0, 255))
+        adapt = self.adapt.currentText()
+        self.views.labels["original"].setText(f"Reference: {reference}")
+        self.views.labels["relit"].setText(f"Relit: {spec}" + (f" ({adapt})" if adapt != "None" else ""))
+        self.status.setText("")
+
+    def _show_spds(self, reference: str, spec: str) -> None:
+        from hsi_studio.core import relight
+
+        wl = self.cube.wavelengths
+        try:
+            self.views.spd_ref.setData(wl, relight.illuminant_spd(reference, wl))
+            self.views.spd_new.setData(wl, relight.illuminant_spd(spec, wl))
+        except InputError:
+            self.views.spd_new.setData([], [])
+
+    def _clear(self) -> None:
+        self.original = self.relit = self.delta_e = None
+        for key, item in self.views.items.items():
+            item.clear()
+            self.views.labels[key].setText("")
+        self.views.spd_ref.setData([], [])
+        self.views.spd_new.setData([], [])
+        self.status.setText("Open a cube (or reconstruct one) to relight it." if self.cube is None else "")
+
+    def _request_delta_e(self) -> None:
+        from hsi_studio.core import relight
+
+        if self.jobs is None:
+            self._delta_e_done(relight.delta_e_map(self.relit, self.original))
+            return
+        if self.jobs.closed:
+            return
+        if self._de_job is not None:
+            self._de_pending = True  # recompute with the newest renders when this one finishes
+            return
+        self.views.labels["delta_e"].setText("ΔE2000: computing…")
+        self._de_job = self.jobs.start(relight.delta_e_map, self.relit, self.original, name="delta-e",
+                                       pass_progress=False, on_finished=self._delta_e_done,
+                                       on_failed=self._delta_e_failed)
+        self._de_job.done.connect(self._delta_e_job_done)
+
+    def _delta_e_job_done(self) -> None:
+        self._de_job = None
+        if self._de_pending and self.relit is not None:
+            self._de_pending = False
+            self._request_delta_e()
+
+    def _delta_e_failed(self, message: str, _details: str) -> None:
+        self.views.labels["delta_e"].setText("ΔE2000 failed")
+        self.status.setText(message)
+
+    def _delta_e_done(self, de: np.ndarray) -> None:
+        if self._de_pending or self.relit is None or de.shape != self.relit.shape[:2]:
+            return  # stale: a newer request follows
+        self.delta_e = de
+        self.views.items["delta_e"].setImage(de, autoLevels=False, levels=self.views.bar.levels())
+        self.views.labels["delta_e"].setText(f"ΔE2000 mean {float(de.mean()):.2f}, max {float(de.max()):.1f}")
+        self.delta_e_ready.emit()
+
+
+__all__ = ["RelightPanel", "PARAMETRIC"]

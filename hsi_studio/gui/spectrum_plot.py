@@ -1,0 +1,274 @@
+"""The spectrum plot: the spectrum under the cursor / at the clicked pixel, pinned spectra (Shift+click),
+a region's mean ± std, and — when present — the ground truth and the uncertainty band at that pixel.
+
+Values come from simple numpy indexing and reductions over the cube (no numerics beyond that).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from hsi_studio.core.cube import HSCube
+
+MAX_PINNED = 12
+
+
+@dataclass
+class Spectrum:
+    """One curve: a label, its values (B,) and optionally a ± band (B,)."""
+
+    label: str
+    values: np.ndarray
+    spread: np.ndarray | None = None
+
+
+def pixel_label(row: int, col: int) -> str:
+    return f"(x={col}, y={row})"
+
+
+class SpectrumPlot(QWidget):
+    """Curves over wavelength for the current cube; ``export_csv`` writes everything shown."""
+
+    pinned_changed = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.cube: HSCube | None = None
+        self.std: HSCube | None = None
+        self.gt: HSCube | None = None
+        self.current: tuple[int, int] | None = None
+        self.clicked_px: tuple[int, int] | None = None
+        self.pinned: list[tuple[tuple[int, int], pg.PlotDataItem]] = []
+        self.roi: Spectrum | None = None
+        self._build()
+
+    def _build(self) -> None:
+        self.plot = pg.PlotWidget()
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "Wavelength", units="nm")
+        pi.setLabel("left", "Value")
+        pi.getAxis("left").enableAutoSIPrefix(False)
+        pi.showGrid(x=True, y=True, alpha=0.25)
+        for side in ("left", "bottom"):  # major grid lines only: alpha-blended lines are slow to paint
+            pi.getAxis(side).setStyle(maxTickLevel=0)
+        pi.setMenuEnabled(False)
+        self.legend = pi.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 170))
+        self.curve = pi.plot([], [], pen=pg.mkPen("w", width=2), name="pixel")
+        self.gt_curve = pi.plot([], [], pen=pg.mkPen((255, 170, 0), width=2, style=Qt.PenStyle.DashLine),
+                                name="ground truth")
+        self.std_hi = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self.std_lo = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self.std_fill = pg.FillBetweenItem(self.std_lo, self.std_hi, brush=pg.mkBrush(255, 255, 255, 50))
+        self.roi_curve = pi.plot([], [], pen=pg.mkPen((80, 220, 255), width=2), name="ROI mean")
+        self.roi_hi = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self.roi_lo = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self.roi_fill = pg.FillBetweenItem(self.roi_lo, self.roi_hi, brush=pg.mkBrush(80, 220, 255, 60))
+        for item in (self.std_fill, self.roi_fill):
+            pi.addItem(item)
+        self.info = QLabel("Hover over the image; click to hold a pixel, Shift+click to pin it.")
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setWordWrap(True)  # long pixel read-outs wrap instead of widening the window
+        self.clear_btn = QPushButton("Clear pinned")
+        self.clear_btn.setToolTip("Remove every pinned spectrum")
+        self.clear_btn.clicked.connect(self.clear_pinned)
+        row = QHBoxLayout()
+        row.addWidget(self.info, 1)
+        row.addWidget(self.clear_btn)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.plot, 1)
+        lay.addLayout(row)
+        self._update_legend()
+
+    # -- data ---------------------------------------------------------------------------------------------
+    def set_cube(self, cube: HSCube | None, std: HSCube | None = None) -> None:
+        reset = self.cube is None or cube is None or self.cube.shape != cube.shape
+        self.cube, self.std = cube, std
+        if self.gt is not None and cube is not None and self.gt.shape != cube.shape:
+            self.gt = None
+        if cube is not None:
+            wl = cube.wavelengths
+            self.plot.setXRange(float(wl[0]), float(wl[-1]), padding=0.02)
+        if reset:
+            self.clear_pinned()
+            self.current = self.clicked_px = None
+            self.roi = None
+        self._refresh_all()
+
+    def set_ground_truth(self, gt: HSCube | None) -> None:
+        self.gt = gt
+        self._refresh_all()
+
+    def _refresh_all(self) -> None:
+        px = self.clicked_px or self.current
+        self.show_pixel(*px) if px else self._clear_pixel()
+        for (r, c), item in self.pinned:
+            if self.cube is not None:
+                item.setData(self.cube.wavelengths, self.cube.data[r, c, :])
+        self._draw_roi()
+        self._update_legend()
+
+    def pixel_spectrum(self, row: int, col: int) -> np.ndarray:
+        return self.cube.data[row, col, :]
+
+    # -- interaction (slots for the band view's signals) --------------------------------------------------
+    def on_hover(self, row: int, col: int) -> None:
+        if self.cube is None or self.clicked_px is not None:
+            return
+        if row < 0:
+            return
+        self.current = (row, col)
+        self.show_pixel(row, col)
+
+    def on_click(self, row: int, col: int, shift: bool) -> None:
+        if self.cube is None:
+            return
+        if shift:
+            self.pin(row, col)
+            return
+        # A click holds that pixel (hover stops following); clicking the held pixel again releases it.
+        self.clicked_px = None if self.clicked_px == (row, col) else (row, col)
+        self.current = (row, col)
+        self.show_pixel(row, col)
+
+    def show_pixel(self, row: int, col: int) -> None:
+        cube = self.cube
+        if cube is None or not (0 <= row < cube.height and 0 <= col < cube.width):
+            return
+        wl = cube.wavelengths
+        values = cube.data[row, col, :]
+        self.curve.setData(wl, values)
+        held = " (held — click again to release)" if self.clicked_px == (row, col) else ""
+        text = f"{pixel_label(row, col)}{held}  max {values.max():.4g} at {wl[int(values.argmax())]:g} nm"
+        if self.gt is not None:
+            self.gt_curve.setData(wl, self.gt.data[row, col, :])
+        else:
+            self.gt_curve.setData([], [])
+        if self.std is not None:
+            s = self.std.data[row, col, :]
+            self.std_hi.setData(wl, values + s)
+            self.std_lo.setData(wl, values - s)
+            text += f"  mean σ {s.mean():.3g}"
+        else:
+            self.std_hi.setData([], [])
+            self.std_lo.setData([], [])
+        self.info.setText(text)
+        self._update_legend()
+
+    def _clear_pixel(self) -> None:
+        for item in (self.curve, self.gt_curve, self.std_hi, self.std_lo):
+            item.setData([], [])
+
+    def pin(self, row: int, col: int) -> None:
+        if self.cube is None:
+            return
+        if len(self.pinned) >= MAX_PINNED:
+            _, old = self.pinned.pop(0)
+            self.plot.removeItem(old)
+        used = {p.opts["pen"].color().name() for _, p in self.pinned}
+        colour = next(c for c in (pg.intColor(i, hues=MAX_PINNED) for i in range(MAX_PINNED))
+                      if c.name() not in used)
+        item = self.plot.plot(self.cube.wavelengths, self.cube.data[row, col, :], pen=pg.mkPen(colour, width=1.5),
+                              name=f"pinned {pixel_label(row, col)}")
+        self.pinned.append(((row, col), item))
+        self._update_legend()
+        self.pinned_changed.emit(len(self.pinned))
+
+    def clear_pinned(self) -> None:
+        for _, item in self.pinned:
+            self.plot.removeItem(item)
+        self.pinned.clear()
+        self._update_legend()
+        self.pinned_changed.emit(0)
+
+    def set_roi_mask(self, mask: np.ndarray | None) -> None:
+        """Mean ± std over the region's pixels (``mask``: boolean H×W) or clear it (None)."""
+        if mask is None or self.cube is None or not mask.any():
+            self.roi = None
+        else:
+            pixels = self.cube.data[mask]  # (N, B)
+            n = int(mask.sum())
+            self.roi = Spectrum(f"ROI mean ± std ({n} px)", pixels.mean(axis=0), pixels.std(axis=0))
+        self._draw_roi()
+        self._update_legend()
+
+    def _draw_roi(self) -> None:
+        if self.roi is None or self.cube is None or self.roi.values.shape[0] != self.cube.bands:
+            for item in (self.roi_curve, self.roi_hi, self.roi_lo):
+                item.setData([], [])
+            return
+        wl = self.cube.wavelengths
+        self.roi_curve.setData(wl, self.roi.values)
+        self.roi_hi.setData(wl, self.roi.values + self.roi.spread)
+        self.roi_lo.setData(wl, self.roi.values - self.roi.spread)
+
+    def _update_legend(self) -> None:
+        """Legend entries only for curves that show something."""
+        self.legend.clear()
+        entries = [(self.curve, "pixel" + (f" {pixel_label(*self.current)}" if self.current else ""))]
+        if self.gt is not None:
+            entries.append((self.gt_curve, "ground truth"))
+        if self.roi is not None:
+            entries.append((self.roi_curve, self.roi.label))
+        entries += [(item, f"pinned {pixel_label(r, c)}") for (r, c), item in self.pinned]
+        for item, name in entries:
+            if item.xData is not None and len(item.xData):
+                self.legend.addItem(item, name)
+        self.clear_btn.setEnabled(bool(self.pinned))
+
+    # -- export -------------------------------------------------------------------------------------------
+    def curves(self) -> list[Spectrum]:
+        """Every spectrum currently shown, for CSV export."""
+        out: list[Spectrum] = []
+        if self.cube is None:
+            return out
+        px = self.clicked_px or self.current
+        if px is not None:
+            r, c = px
+            std = self.std.data[r, c, :] if self.std is not None else None
+            out.append(Spectrum(f"pixel x={c} y={r}", self.cube.data[r, c, :], std))
+            if self.gt is not None:
+                out.append(Spectrum(f"ground truth x={c} y={r}", self.gt.data[r, c, :]))
+        for (r, c), _item in self.pinned:
+            out.append(Spectrum(f"pinned x={c} y={r}", self.cube.data[r, c, :]))
+        if self.roi is not None:
+            out.append(self.roi)
+        return out
+
+    def export_csv(self, path: str | Path) -> Path:
+        """Write ``wavelength_nm`` and one column per curve (plus ``… std`` columns) atomically."""
+        curves = self.curves()
+        if self.cube is None or not curves:
+            raise ValueError("no spectra to export: hover over or click a pixel, pin spectra or draw a region")
+        header = ["wavelength_nm"]
+        columns = [self.cube.wavelengths]
+        for s in curves:
+            header.append(s.label)
+            columns.append(s.values)
+            if s.spread is not None:
+                header.append(f"{s.label} std")
+                columns.append(s.spread)
+        return write_csv_atomic(path, header, np.column_stack(columns))
+
+
+def write_csv_atomic(path: str | Path, header: list[str], rows: np.ndarray) -> Path:
+    """CSV written through core's atomic writer (temp file in the same folder, fsync, ``os.replace``)."""
+    from .tasks import io_module
+
+    target = Path(path)
+    with io_module().atomic_write(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for row in rows:
+            w.writerow([f"{float(v):.6g}" for v in row])
+    return target
+
+
+__all__ = ["SpectrumPlot", "Spectrum", "write_csv_atomic", "pixel_label"]

@@ -1,0 +1,63 @@
+"""Screenshots for the README (docs/main_window.png, docs/relight.png) with a cube loaded. The checks are
+about content (the chart is shown, spectra are plotted, the legend lists them), not pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hsi_studio.gui import tasks
+from hsi_studio.gui.band_view import qimage_to_rgb
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _patch_centre(index: int, patch: int = 40, border: int = 8) -> tuple[int, int]:
+    r, c = divmod(index, 6)
+    step = patch + border
+    return border + r * step + patch // 2, border + c * step + patch // 2
+
+
+def test_main_window_screenshot(window, qtbot, make_chart):
+    cube = make_chart(patch=40, border=8)
+    window.set_cube(cube, render=tasks.preview_render(cube), source=Path("colorchecker.h5"))
+    for index in (14, 13, 12):  # red, green, blue patches pinned
+        window.spectrum.on_click(*_patch_centre(index), True)
+    window.spectrum.on_click(*_patch_centre(11), False)  # yellow-orange held
+    roi = window.band_view.add_roi("rect")
+    top, left = _patch_centre(18)  # the white patch
+    roi.setPos((left - 15, top - 15))
+    roi.setSize((30, 30))
+    qtbot.wait(100)
+    DOCS.mkdir(exist_ok=True)
+    path = DOCS / "main_window.png"
+    image = window.grab()
+    assert image.save(str(path))
+    rgb = qimage_to_rgb(image.toImage())
+    assert rgb.shape[0] >= 700 and rgb.shape[1] >= 1200
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 200  # a colourful chart, not a blank window
+    labels = [label.text for _, label in window.spectrum.legend.items]
+    assert sum("pinned" in t for t in labels) == 3 and any("ROI" in t for t in labels)
+    assert window.spectrum.roi is not None and window.spectrum.roi.values.mean() > 0.8  # white patch
+
+
+def test_relight_screenshot(window, qtbot, make_chart):
+    cube = make_chart(patch=40, border=8)
+    window.set_cube(cube, render=tasks.preview_render(cube), source=Path("colorchecker.h5"))
+    window.tabs.setCurrentIndex(1)
+    panel = window.relight
+    panel.select_illuminant("FL11")
+    panel.adapt.setCurrentIndex(panel.adapt.findData("bradford"))
+    with qtbot.waitSignal(panel.delta_e_ready, timeout=20000):
+        panel.update_now()
+    qtbot.waitUntil(lambda: panel._de_job is None, timeout=10000)
+    if panel.delta_e is None or panel.delta_e.shape != cube.shape[:2]:
+        with qtbot.waitSignal(panel.delta_e_ready, timeout=20000):
+            panel.update_now()
+    qtbot.wait(50)
+    DOCS.mkdir(exist_ok=True)
+    image = window.grab()
+    assert image.save(str(DOCS / "relight.png"))
+    assert "FL11" in panel.views.labels["relit"].text and "ΔE2000 mean" in panel.views.labels["delta_e"].text
+    assert 0 < float(panel.delta_e.mean()) < 30
