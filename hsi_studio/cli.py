@@ -54,9 +54,10 @@ def _run_gui(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-psn_"):
-        return _run_gui(argv)
     parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
+    if not argv or argv[0].startswith("-psn_") or (not argv[0].startswith("-") and argv[0] not in commands):
+        return _run_gui(argv)  # no subcommand: the desktop app, opening any files given
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()

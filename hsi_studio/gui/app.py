@@ -53,7 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     app = create_application([a for a in argv if a.startswith("-")])
     from .main_window import MainWindow
 
-    window = MainWindow(warm_up=not smoke)
+    settings = None
+    if smoke:  # a smoke run must not touch the user's settings (window geometry, recent files)
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        scratch = tempfile.TemporaryDirectory(prefix="hsi-smoke-")
+        settings = QSettings(os.path.join(scratch.name, "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, warm_up=not smoke)
     window.show()
     for path in file_arguments(argv):
         window.open_path(path)
@@ -66,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
 
         QTimer.singleShot(0, report)
-    return int(app.exec())
+    code = int(app.exec())
+    if smoke:
+        del settings
+        scratch.cleanup()
+    return code
 
 
 __all__ = ["main", "create_application", "file_arguments", "ORGANIZATION", "APPLICATION"]

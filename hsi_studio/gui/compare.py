@@ -86,7 +86,7 @@ class CompareWidget(QWidget):
 
     def set_ground_truth(self, gt: HSCube | None, name: str = "") -> None:
         self.gt = gt
-        self.gt_label.setText(f"Ground truth: {name or 'cube'} ({gt.height}×{gt.width}×{gt.bands})" if gt
+        self.gt_label.setText(f"Ground truth: {name or 'cube'} ({gt.width}×{gt.height}×{gt.bands})" if gt
                               else "No ground truth loaded.")
         self._recompute()
 

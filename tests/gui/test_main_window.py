@@ -116,6 +116,9 @@ def test_click_gives_that_pixels_spectrum_and_shift_click_pins(window, qtbot, cc
     window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
     qtbot.wait(50)
     canvas = window.band_view.canvas
+    qtbot.mouseMove(canvas.viewport(), canvas.widget_pos_of(5, 8))  # hover follows the cursor
+    qtbot.wait(20)
+    np.testing.assert_allclose(window.spectrum.curve.yData, cc_cube.data[5, 8])
     row, col = 20, 40  # inside the second patch of the second row
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.widget_pos_of(row, col))
     curve = window.spectrum.curve

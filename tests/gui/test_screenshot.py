@@ -61,3 +61,20 @@ def test_relight_screenshot(window, qtbot, make_chart):
     assert image.save(str(DOCS / "relight.png"))
     assert "FL11" in panel.views.labels["relit"].text and "ΔE2000 mean" in panel.views.labels["delta_e"].text
     assert 0 < float(panel.delta_e.mean()) < 30
+
+
+def test_compare_screenshot(window, qtbot, make_chart):
+    from hsi_studio.core import recovery
+    from hsi_studio.core.cube import RGBImage
+
+    gt = make_chart(patch=40, border=8)
+    photo = RGBImage(tasks.preview_render(gt).astype(np.float32) / 255)
+    cube = recovery.recover(photo, "mallett2019")  # a baseline reconstruction of the chart's photo
+    window.set_cube(cube, render=tasks.preview_render(cube), source=Path("colorchecker_mallett2019.h5"))
+    with qtbot.waitSignal(window.compare.computed, timeout=20000):
+        window.set_ground_truth(gt, "colorchecker.h5")
+    qtbot.wait(50)
+    image = window.grab()
+    assert image.save(str(DOCS / "compare.png"))
+    assert 0 < float(window.compare.metric_text("mrae")) < 1 and float(window.compare.metric_text("sam")) > 0
+    assert window.compare.canvas.image.image.shape == gt.shape[:2]
