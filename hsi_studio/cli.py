@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
-    if not argv or argv[0].startswith("-psn_") or (not argv[0].startswith("-") and argv[0] not in commands):
+    if not argv or argv[0].startswith("-psn_") or (argv[0] not in commands and Path(argv[0]).exists()):
         return _run_gui(argv)  # no subcommand: the desktop app, opening any files given
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -57,9 +57,12 @@ class ULDM(nn.Module):
     # -- construction ------------------------------------------------------------------------------------
     @classmethod
     def from_parts(cls, speuae: SpeUAE, base: RGBLDM) -> ULDM:
-        """Adapt an RGB LDM: widen its UNet's ``conv_in`` for the RGB latents (zero-initialised)."""
+        """Adapt an RGB LDM: widen its UNet's ``conv_in`` for the RGB latents (zero-initialised), and train it
+        with v-prediction: with few trailing solver steps the first step sits at ᾱ ≈ 0, where turning an
+        ε-prediction into a clean-latent estimate divides by √ᾱ and diverges; v-prediction stays stable."""
         unet = expand_conv_in(base.unet, int(base.vae.config.latent_channels))
-        return cls(speuae, base.vae, unet, base.scheduler_config, float(base.latent_scale))
+        sched = {**base.scheduler_config, "prediction_type": "v_prediction"}
+        return cls(speuae, base.vae, unet, sched, float(base.latent_scale))
 
     @classmethod
     def from_base(cls, base: RGBLDM | str | Path, speuae: SpeUAE) -> ULDM:
