@@ -68,3 +68,14 @@ def test_bad_rgb_input():
         pipeline.reconstruct(np.full((8, 8, 3), np.nan), "physics:minnorm")
     with pytest.raises(InputError, match="grayscale"):
         pipeline.reconstruct(np.zeros((8, 8)), "physics:minnorm")
+
+
+def test_shipped_default_model_loads_and_reproduces_the_input():
+    assert (pipeline.default_model_path() / "model_index.json").is_file(), "models/default is part of the product"
+    img = _photo(40, 48, seed=3)
+    res = pipeline.reconstruct(img, "default", steps=2, samples=2, seed=1)
+    assert res.cube.shape == (40, 48, 31) and res.std is not None and res.cube.kind == "radiance"
+    model = pipeline.load_model(pipeline.default_model_path())
+    lin = pipeline.linear_rgb(img)
+    rel = np.abs(res.cube.data @ model.speuae.S.numpy() - lin).max() / lin.max()
+    assert rel <= 1e-4
