@@ -56,7 +56,7 @@ def test_layout_index_spectral_and_manifest(saved, uldm):
         assert (saved / comp / "config.json").is_file()
         assert (saved / comp / "diffusion_pytorch_model.safetensors").is_file()
     sched = json.loads((saved / "scheduler" / "scheduler_config.json").read_text())
-    assert sched["num_train_timesteps"] == 1000 and sched["prediction_type"] == "epsilon"
+    assert sched["num_train_timesteps"] == 1000 and sched["prediction_type"] == "v_prediction"
     spectral = json.loads((saved / "spectral.json").read_text())
     assert spectral["wavelengths"] == list(np.arange(400, 701, 10.0))
     np.testing.assert_allclose(spectral["response"]["matrix"], uldm.speuae.config.response)

@@ -139,6 +139,7 @@ class ReconstructDock(QDockWidget):
         self.setWidget(body)
 
         self.model.currentIndexChanged.connect(self._model_changed)
+        self.model.activated.connect(self._model_picked)
         self.models_btn.clicked.connect(self.choose_models_folder)
         self.device.about_to_show.connect(self.probe_devices)
         self.run_btn.clicked.connect(self.run)
@@ -203,6 +204,10 @@ class ReconstructDock(QDockWidget):
 
     def _model_changed(self, *_args) -> None:
         self._sync()
+
+    def _model_picked(self, *_args) -> None:
+        """The user picked a model: a learned one makes the accelerators matter, so probe them (on a worker).
+        The initial selection at start-up does not, so launching never imports torch."""
         if self.is_learned() and self.model.currentData():
             self.probe_devices()
 
@@ -288,6 +293,7 @@ class ReconstructDock(QDockWidget):
         if self.rgb is None or self.running or not self.model.currentData() or self.jobs.closed:
             return False
         spec = str(self.model.currentData())
+        self._model_picked()  # a learned run makes the accelerators matter: list them (on a worker)
         self._t0 = time.monotonic()
         self.last_fraction = 0.0
         self.progress.setValue(0)
