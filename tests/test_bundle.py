@@ -14,14 +14,7 @@ from hsi_studio.core.models import bundle as bundle_mod
 from hsi_studio.core.models.bundle import ALLOWED_COMPONENTS, bundle_info
 from hsi_studio.core.spectral import camera_response
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread; two threads crawl when another process holds a core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

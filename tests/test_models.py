@@ -15,14 +15,7 @@ from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, expand_conv_in, load_ba
 from hsi_studio.core.models.base import CondUNet, small_unet_config, tiny_unet_config, tiny_vae_config
 from hsi_studio.core.spectral import camera_response
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread; two threads crawl when another process holds a core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
