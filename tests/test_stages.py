@@ -21,7 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _jsonl(out: str) -> list[dict]:
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    """JSON records in order; tolerant of two processes' lines landing on one line (DDP under a launcher)."""
+    decoder, records = json.JSONDecoder(), []
+    for line in out.splitlines():
+        pos = line.find("{")
+        while pos != -1:
+            try:
+                rec, end = decoder.raw_decode(line, pos)
+            except ValueError:
+                pos = line.find("{", pos + 1)
+                continue
+            records.append(rec)
+            pos = line.find("{", end)
+    return records
 
 
 @pytest.fixture(scope="module")
