@@ -85,6 +85,7 @@ def build_config(args):
 def cmd_train(args) -> int:
     import json
     import signal
+    import sys
 
     from hsi_studio.core.jobs import CancelToken
     from hsi_studio.core.stages import make_stage
@@ -105,7 +106,8 @@ def cmd_train(args) -> int:
 
     def log(rec: dict) -> None:
         if args.jsonl:
-            print(json.dumps(rec, default=float), flush=True)
+            sys.stdout.write(json.dumps(rec, default=float) + "\n")  # one write: ranks never split a line
+            sys.stdout.flush()
         elif rec.get("event") == "step" and rec.get("val"):
             v = ", ".join(f"{k}={x:.4g}" for k, x in rec["val"].items() if isinstance(x, (int, float)))
             reporter.stream.write(f"\nstep {rec['step']}: val {v}\n")
