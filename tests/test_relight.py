@@ -2,7 +2,6 @@
 to its colorimetric sRGB, every catalogue illuminant works, reflectance estimation, ΔE2000 maps, the CLI."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -20,10 +19,9 @@ CIE1964 = "CIE 1964 10 Degree Standard Observer"
 
 @pytest.fixture(autouse=True)
 def _quiet_colour():
-    with warnings.catch_warnings():
-        u = colour.utilities
-        for category in (u.ColourWarning, u.ColourRuntimeWarning, u.ColourUsageWarning):
-            warnings.simplefilter("ignore", category)
+    from hsi_studio.core._colour import quiet
+
+    with quiet():
         yield
 
 
