@@ -62,6 +62,22 @@ def test_stage_outputs_and_reconstruction(trained, capsys):
     assert training["training"]["steps"] == 4
 
 
+def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
+    """``--init`` continues from a finished ULDM bundle (e.g. models/default) instead of stage1 + base."""
+    src = trained / "s2" / "model"
+    out = trained / "s2-init"
+    assert main(["train", "stage2", "--init", str(src), "--out", str(out), "--tiny", "--device", "cpu",
+                 "--threads", "1", "--steps", "3"]) == 0
+    before, after = load_bundle(src), load_bundle(out / "model")
+    assert after.unet.config.in_channels == 8
+    w0, w1 = before.unet.conv_in.weight, after.unet.conv_in.weight
+    assert w0.shape == w1.shape and not np.allclose(w0.detach().numpy(), w1.detach().numpy())
+    capsys.readouterr()
+    code = main(["train", "stage2", "--init", str(trained / "s1" / "model"), "--out", str(trained / "bad"),
+                 "--tiny"])
+    assert code == 2 and "expected a ULDM bundle" in capsys.readouterr().err
+
+
 def test_jsonl_records(trained):
     cfg = json.loads((trained / "s1" / "config.json").read_text())
     assert cfg["stage_name"] == "stage1" and cfg["steps"] == 6 and cfg["stage"]["tiny"] is True
@@ -125,3 +141,41 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
     done = [r for r in _jsonl(out.stdout) if r["event"] == "done"]
     assert sorted(r["rank"] for r in done) == [0, 1]
     assert done[0]["weights_sha256"] == done[1]["weights_sha256"]
+
+
+def test_stop_file_checkpoints_and_exits_130(tmp_path):
+    """``--stop-file``: the portable stop used by the training wizard (no signals on Windows)."""
+    stop = tmp_path / "STOP"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(_train_cmd(tmp_path / "run", "--steps", "400", "--stop-file", str(stop)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        rec = json.loads(line)
+        if rec["event"] == "start":
+            assert rec["steps"] == 400 and rec["step"] == 0
+        if rec["event"] == "step" and rec["step"] >= 2:
+            stop.touch()
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert any(r["event"] == "cancelled" for r in _jsonl("".join(seen) + out))
+    assert sorted((tmp_path / "run" / "checkpoints").glob("step-*"))
+
+
+def test_validation_files_inside_the_data_folder_are_not_trained_on(tmp_path):
+    from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.io import write_cube
+    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, camera_response
+    from hsi_studio.core.stages import default_config, make_stage
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        write_cube(HSCube(rng.uniform(0, 1, (16, 16, 31)).astype(np.float32), STANDARD_WAVELENGTHS.copy()),
+                   tmp_path / f"{name}.npy")
+    cfg = default_config("stage1", tiny=True)
+    cfg.stage.update(data=str(tmp_path), val=[str(tmp_path / "c.npy")], generated=0.0)
+    stage = make_stage("stage1", cfg)
+    stage._load_sources(cfg, 0, camera_response("cie1964-srgb"))
+    assert len(stage.source.names) == 2 and len(stage.val) == 1

@@ -24,6 +24,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiny", action="store_true", help="tiny model configs (tests, smoke runs)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--jsonl", action="store_true", help="machine-readable progress on stdout")
+    p.add_argument("--stop-file", metavar="PATH",
+                   help="stop (checkpoint, exit 130) when this file appears — a portable SIGTERM for front ends")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,16 +50,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = tsub.add_parser("stage2", help="train the ULDM (conditioned latent diffusion of the SpeUAE codes)")
     s.add_argument("--data", help="folder of HSI cubes (any supported format)")
     s.add_argument("--val", nargs="*", default=None, help="validation cube files")
-    s.add_argument("--stage1", required=True, help="a trained SpeUAE bundle (stage 1's model/ folder)")
-    s.add_argument("--base", required=True,
-                   help="RGB-pretrained base: an rgb-pretrain model folder or a local Stable Diffusion folder")
+    s.add_argument("--stage1", help="a trained SpeUAE bundle (stage 1's model/ folder)")
+    s.add_argument("--base",
+                   help="RGB-pretrained base: an rgb-pretrain model folder, a local Stable Diffusion folder, "
+                        "or a trained ULDM bundle such as models/default (its SpaAE and UNet)")
+    s.add_argument("--init", help="instead of --stage1/--base: continue training (fine-tune) an existing ULDM "
+                                  "bundle, e.g. models/default")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
     _common(s)
     s.set_defaults(func=cmd_train)
 
 
 _OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")
-_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "stage1", "base", "tiny")
+_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "stage1", "base", "init", "tiny")
 
 
 def build_config(args):
@@ -82,6 +87,22 @@ def build_config(args):
     return TrainConfig.from_dict(base)
 
 
+def _watch_stop_file(path: str, token) -> None:
+    """Cancel ``token`` once ``path`` exists (polled twice a second on a daemon thread)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while not token.cancelled:
+            if os.path.exists(path):
+                token.cancel()
+                return
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="stop-file", daemon=True).start()
+
+
 def cmd_train(args) -> int:
     import json
     import signal
@@ -102,6 +123,8 @@ def cmd_train(args) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop)
+    if args.stop_file:
+        _watch_stop_file(args.stop_file, token)
     reporter = Reporter(jsonl=False, label=f"train {args.stage}")
 
     def log(rec: dict) -> None:

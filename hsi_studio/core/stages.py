@@ -43,7 +43,7 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
                           stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
-                                 "stage1": None, "base": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300,
+                                 "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300,
                                  "spaae_crop": 64,
                                  "tiny": tiny})
         if tiny:
@@ -53,6 +53,15 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
         cfg.val_every = cfg.ckpt_every = 2
         cfg.warmup_steps = 1
     return cfg
+
+
+def _bundle_class(path) -> str | None:
+    import json
+
+    try:
+        return json.loads((Path(path) / "model_index.json").read_text()).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def make_stage(name: str, cfg: TrainConfig):
@@ -99,11 +108,18 @@ class _SpectralDataMixin:
         from .data import CubeFolder, SceneGenerator, TrainingSource, validation_pairs
 
         opts = self.opts
-        cubes = CubeFolder.load(opts["data"]).cubes if opts.get("data") else []
-        if opts.get("data") and not cubes:
-            raise InputError(f"{opts['data']} holds no readable cubes; expected HSI cubes (any supported format)")
+        val_files = {Path(v).resolve() for v in opts.get("val") or ()}
+        cubes = []
+        if opts.get("data"):  # validation files inside the data folder are never trained on
+            train_files = [f for f in CubeFolder(opts["data"]).files if f.resolve() not in val_files]
+            cubes = CubeFolder.load(train_files).cubes
+            if not cubes:
+                raise InputError(f"{opts['data']} holds no readable cubes besides the validation files; expected "
+                                 "HSI cubes (any supported format)")
         if opts.get("val"):
             val = CubeFolder.load(list(opts["val"])).cubes
+            if not val:
+                raise InputError("none of the --val files could be read; expected HSI cubes (any supported format)")
         elif len(cubes) >= 2:
             n_val = max(1, int(round(len(cubes) * float(opts.get("val_fraction", 0.2)))))
             cubes, val = cubes[:-n_val], cubes[-n_val:]
@@ -226,11 +242,23 @@ class Stage2(_SpectralDataMixin, _Stage):
         from .models.base import load_base
         from .models.bundle import load_bundle
 
-        if not self.opts.get("stage1") or not self.opts.get("base"):
-            raise InputError("stage2 needs --stage1 BUNDLE (stage 1's model/) and --base (an RGB LDM or SD folder)")
-        speuae = load_bundle(self.opts["stage1"])
-        base = load_base(self.opts["base"])
-        model = ULDM.from_parts(speuae, base)
+        if self.opts.get("init"):
+            if self.opts.get("stage1") or self.opts.get("base"):
+                raise InputError("stage2 takes either --init ULDM_BUNDLE or --stage1 with --base, not both")
+            model = load_bundle(self.opts["init"])
+            if not isinstance(model, ULDM):
+                raise InputError(f"--init {self.opts['init']} is a {type(model).__name__} bundle; expected a ULDM "
+                                 "bundle (a stage-2 model/ folder or models/default)")
+        elif not self.opts.get("stage1") or not self.opts.get("base"):
+            raise InputError("stage2 needs --stage1 BUNDLE (stage 1's model/) and --base (an RGB LDM or SD folder), "
+                             "or --init ULDM_BUNDLE to fine-tune an existing model")
+        else:
+            speuae = load_bundle(self.opts["stage1"])
+            if _bundle_class(self.opts["base"]) == "ULDM":  # a trained ULDM (e.g. models/default) as the base:
+                base = load_bundle(self.opts["base"])    # its SpaAE and adapted UNet, with the new stage 1
+                model = ULDM(speuae, base.vae, base.unet, base.scheduler_config, float(base.latent_scale))
+            else:
+                model = ULDM.from_parts(speuae, load_base(self.opts["base"]))
         for p in model.speuae.parameters():
             p.requires_grad_(False)
         if not int(self.opts.get("spaae_steps", 0)):

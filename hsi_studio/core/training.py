@@ -233,6 +233,8 @@ class Trainer:
         cfg, acc = self.cfg, self.acc
         self.stage.prepare_data(cfg, rank=acc.process_index, world=acc.num_processes)
         t0, start_step = time.monotonic(), self.step
+        self.log({"event": "start", "stage": self.stage.name, "step": self.step, "steps": cfg.steps,
+                  "rank": acc.process_index})
         try:
             while self.step < cfg.steps:
                 self.cancel.check()
