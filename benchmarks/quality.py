@@ -16,58 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core import metrics, pipeline  # noqa: E402
-from hsi_studio.core.cube import HSCube, RGBImage  # noqa: E402
 from hsi_studio.core.data import CubeFolder  # noqa: E402
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, camera_response, simulate_rgb  # noqa: E402
-
-BASELINES = ("physics:mallett2019", "physics:otsu2018", "physics:minnorm")
-
-
-def _d65() -> np.ndarray:
-    from hsi_studio.core.relight import illuminant_spd
-    from hsi_studio.core.spectral import xyz_response
-
-    spd = illuminant_spd("D65", STANDARD_WAVELENGTHS)
-    return spd / float(spd @ xyz_response(wavelengths=STANDARD_WAVELENGTHS, normalise=True)[:, 1])
-
-
-def scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    out = {}
-    for tag, sl in (("", slice(None)), ("_410", slice(1, None))):
-        p, g = pred[..., sl], gt[..., sl]
-        out |= {f"mrae{tag}": metrics.mrae(p, g), f"rmse{tag}": metrics.rmse(p, g),
-                f"psnr{tag}": metrics.psnr(p, g, 1.0), f"sam{tag}": metrics.sam(p, g)}
-    return out
-
-
-def evaluate_cube(name: str, cube: HSCube, methods: list[str], model: str, steps: int, samples: int,
-                  response_name: str) -> list[dict]:
-    response = camera_response(response_name)
-    sim = simulate_rgb(cube, response, exposure="max")
-    gt = cube.data * sim.scale
-    rgb = RGBImage(sim.rgb, "linear")
-    rows, d65 = [], _d65()
-    for method in methods:
-        t0 = time.perf_counter()
-        kwargs = {"steps": steps, "samples": samples} if not method.startswith("physics:") else {}
-        if method == "physics:minnorm":
-            kwargs["response"] = response_name
-        res = pipeline.reconstruct(rgb, model if method == "uldm" else method, **kwargs)
-        pred = res.cube.data * d65 if res.cube.kind == "reflectance" else res.cube.data
-        secs = time.perf_counter() - t0
-        reproj = float(np.abs(pred @ response.matrix - sim.rgb).max() / max(sim.rgb.max(), 1e-9))
-        rows.append({"cube": name, "method": method, "seconds": secs, "rgb_rel_err": reproj,
-                     **scores(pred, gt)})
-    return rows
+from hsi_studio.core.evaluation import BASELINES, evaluate_cube  # noqa: E402
 
 
 def print_table(rows: list[dict]) -> None:
@@ -105,7 +60,8 @@ def main(argv=None) -> int:
         methods.append("uldm")
     rows = []
     for name, cube in zip(folder.names, folder.cubes, strict=True):
-        rows += evaluate_cube(name, cube, methods, args.model, args.steps, args.samples, response_name)
+        rows += evaluate_cube(name, cube, methods, model=args.model, steps=args.steps, samples=args.samples,
+                              response_name=response_name)
     print_table(rows)
     Path(args.json).write_text(json.dumps({"rows": rows, "model": args.model, "steps": args.steps,
                                            "samples": args.samples, "response": response_name}, indent=2))

@@ -126,6 +126,10 @@ def test_bad_training_input_exits_2(tmp_path, capsys):
     code = main(["train", "stage2", "--stage1", str(tmp_path), "--base", str(tmp_path), "--out",
                  str(tmp_path / "o3"), "--tiny"])
     assert code == 2
+    capsys.readouterr()
+    code = main(["train", "stage2", "--init", str(ROOT / "models" / "default"), "--crop", "40", "--out",
+                 str(tmp_path / "o4"), "--tiny"])
+    assert code == 2 and "multiples of 32" in capsys.readouterr().err
 
 
 def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):

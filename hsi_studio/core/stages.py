@@ -259,6 +259,10 @@ class Stage2(_SpectralDataMixin, _Stage):
                 model = ULDM(speuae, base.vae, base.unet, base.scheduler_config, float(base.latent_scale))
             else:
                 model = ULDM.from_parts(speuae, load_base(self.opts["base"]))
+        m = int(model.pad_multiple)
+        if int(cfg.crop) % m:
+            raise InputError(f"crop {cfg.crop} px does not fit this base model: its UNet needs crops that are "
+                             f"multiples of {m} px (e.g. {max(m, int(cfg.crop) // m * m)})")
         for p in model.speuae.parameters():
             p.requires_grad_(False)
         if not int(self.opts.get("spaae_steps", 0)):

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.source: Path | None = None
         self.last_error: str | None = None
         self._closing = False
+        self.train_wizard = None
         self.setWindowTitle("HSI Studio")
         self.setAcceptDrops(True)
         self._build_views()
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
         self.dock.result_ready.connect(self._reconstructed)
         self.dock.job_failed.connect(lambda m, d: self.show_error("Reconstruction failed", m, d))
         self.dock.job_cancelled.connect(lambda: self.statusBar().showMessage("Reconstruction cancelled", 5000))
-        self.dock.devices_found.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+        self.dock.devices_found.connect(self._devices_found)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         self.act_tabs = [a(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
                          for i, name in enumerate(("&Explore", "Re&light", "Co&mpare"))]
         self.act_about = a("&About HSI Studio", self.about)
+        self.act_train = a("&Train a model…", self.open_train_wizard, "Ctrl+T",
+                           "Train a ULDM on your own cubes (both stages), with live curves")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -160,6 +163,8 @@ class MainWindow(QMainWindow):
         r = bar.addMenu("&Reconstruct")
         r.addAction(self.act_run)
         r.addAction(self.act_cancel)
+        r.addSeparator()
+        r.addAction(self.act_train)
         h = bar.addMenu("&Help")
         h.addAction(self.act_about)
         self._rebuild_recent()
@@ -441,6 +446,33 @@ class MainWindow(QMainWindow):
     def about(self):
         return dialogs.show_about(self)
 
+    def open_train_wizard(self):
+        """Open (or raise) the training wizard; a model it trains appears in the Reconstruct dock."""
+        if self.train_wizard is not None and self.train_wizard.isVisible():
+            self.train_wizard.raise_()
+            self.train_wizard.activateWindow()
+            return self.train_wizard
+        from .train_wizard import TrainWizard
+
+        if self.train_wizard is not None:
+            self.train_wizard.deleteLater()
+        wiz = TrainWizard(self, settings=self.settings, devices=self.dock.devices or [])
+        wiz.setWindowFlag(Qt.WindowType.Window, True)
+        wiz.model_ready.connect(self._model_trained)
+        self.train_wizard = wiz
+        self.dock.probe_devices()
+        wiz.show()
+        return wiz
+
+    def _devices_found(self, text: str) -> None:
+        self.device_label.setText(f"Device: {text}")
+        if self.train_wizard is not None:
+            self.train_wizard.set_devices(self.dock.devices or [])
+
+    def _model_trained(self, path: str) -> None:
+        self.dock.add_model(path)
+        self.statusBar().showMessage(f"New model: {path}", 10000)
+
     def _warm_up(self) -> None:
         if not self.jobs.closed:
             self.jobs.start(tasks.warm_up, name="warm-up")
@@ -451,6 +483,9 @@ class MainWindow(QMainWindow):
         self._mem_timer.stop()
         self.relight.stop()
         self.dock.stop_gpu_probe()
+        if self.train_wizard is not None:
+            self.train_wizard.shutdown()
+            self.train_wizard.close()
         self._save_settings()
         self.jobs.shutdown()
         super().closeEvent(event)

@@ -151,8 +151,12 @@ class ReconstructDock(QDockWidget):
         s = self.settings
         if s is None:
             return
-        folder = s.value("reconstruct/models_dir", "", str)
-        self.extra_model_dirs = [folder] if folder else []
+        folders = s.value("reconstruct/models_dirs", [], list) or []
+        if isinstance(folders, str):
+            folders = [folders]
+        legacy = s.value("reconstruct/models_dir", "", str)
+        self.extra_model_dirs = [f for f in [*folders, legacy] if f]
+        self.extra_model_dirs = list(dict.fromkeys(self.extra_model_dirs))
         self.steps.setValue(int(s.value("reconstruct/steps", 8)))
         self.samples.setValue(int(s.value("reconstruct/samples", 1)))
         self.seed.setValue(int(s.value("reconstruct/seed", 0)))
@@ -163,6 +167,7 @@ class ReconstructDock(QDockWidget):
             return
         s.setValue("reconstruct/model", self.model.currentData() or "")
         s.setValue("reconstruct/models_dir", self.extra_model_dirs[0] if self.extra_model_dirs else "")
+        s.setValue("reconstruct/models_dirs", list(self.extra_model_dirs))
         s.setValue("reconstruct/steps", self.steps.value())
         s.setValue("reconstruct/samples", self.samples.value())
         s.setValue("reconstruct/seed", self.seed.value())
@@ -195,8 +200,20 @@ class ReconstructDock(QDockWidget):
             start = self.extra_model_dirs[0] if self.extra_model_dirs else str(Path.home())
             folder = QFileDialog.getExistingDirectory(self, "Folder with model bundles", start)
         if folder:
-            self.extra_model_dirs = [str(folder)]
+            self.extra_model_dirs = [str(folder), *[d for d in self.extra_model_dirs if d != str(folder)]]
             self.refresh_models()
+
+    def add_model(self, path: str | Path) -> None:
+        """A newly trained bundle: list its folder and select it."""
+        path = Path(path)
+        root = str(path.parent)
+        if root not in self.extra_model_dirs:
+            self.extra_model_dirs.append(root)
+        self.refresh_models()
+        index = self.model.findData(str(path))
+        if index >= 0:
+            self.model.setCurrentIndex(index)
+        self.save_settings()
 
     def is_learned(self) -> bool:
         spec = self.model.currentData() or ""

@@ -1,0 +1,171 @@
+"""What the training wizard runs: the ``hsi-studio train …`` command lines for each stage, their config files
+and output folders. Pure Python (no Qt, no torch), so the plan is easy to test and to repeat by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STAGE_LABELS = {"rgb-pretrain": "RGB pre-training", "stage1": "Stage 1 (SpeUAE)", "stage2": "Stage 2 (ULDM)"}
+BASE_PROJECT, BASE_FOLDER, BASE_PRETRAIN = "project", "folder", "pretrain"
+STOP_FILE = "STOP"
+
+
+def cli_prefix() -> list[str]:
+    """How to start ``hsi-studio`` as a subprocess: the frozen executable itself, or this Python with ``-m``."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "hsi_studio"]
+
+
+def safe_name(name: str) -> str:
+    """A model name usable as a folder name on every platform."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip(".-")
+    return cleaned[:64]
+
+
+@dataclass
+class StageRun:
+    key: str  # rgb-pretrain | stage1 | stage2
+    argv: list[str]  # arguments after ``hsi-studio``
+    out: Path
+    config: dict
+    steps: int
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self.key]
+
+    @property
+    def model(self) -> Path:
+        return self.out / "model"
+
+    def has_checkpoint(self) -> bool:
+        ckpts = self.out / "checkpoints"
+        return ckpts.is_dir() and any(p.name.startswith("step-") for p in ckpts.iterdir())
+
+    def finished(self) -> bool:
+        return (self.model / "manifest.json").is_file()
+
+
+@dataclass
+class TrainPlan:
+    """Everything the wizard collected. ``stage1`` / ``stage2`` / ``rgb``: overrides of the stage defaults
+    (steps, batch_size, crop, lr, and stage options such as ``spaae_steps``)."""
+
+    out_root: Path
+    name: str
+    data: str | None = None
+    val_files: list[str] = field(default_factory=list)
+    generated: float = 0.5
+    response: str = "cie1964-srgb"
+    base_mode: str = BASE_PROJECT
+    base_folder: str | None = None
+    photos: str | None = None  # folder of photos for RGB pre-training; None: the built-in photos
+    device: str = "auto"
+    threads: int | None = None
+    tiny: bool = False
+    rgb: dict = field(default_factory=dict)
+    stage1: dict = field(default_factory=dict)
+    stage2: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_root) / "runs" / self.name
+
+    @property
+    def model_dir(self) -> Path:
+        """Where the finished model is published (a folder the Reconstruct dock lists)."""
+        return Path(self.out_root) / self.name
+
+    @property
+    def stop_file(self) -> Path:
+        return self.run_dir / STOP_FILE
+
+    def base_path(self) -> str:
+        if self.base_mode == BASE_PRETRAIN:
+            return str(self.run_dir / "rgb-pretrain" / "model")
+        if self.base_mode == BASE_FOLDER:
+            if not self.base_folder:
+                raise ValueError("choose the base model folder")
+            return str(self.base_folder)
+        from hsi_studio.core.pipeline import default_model_path
+
+        return str(default_model_path())
+
+    def _config(self, key: str, overrides: dict) -> dict:
+        from hsi_studio.core.stages import default_config
+
+        cfg = default_config(key, tiny=self.tiny).to_dict()
+        stage_opts = dict(overrides.get("stage", {}))
+        for k, v in overrides.items():
+            if k != "stage" and v is not None:
+                cfg[k] = v
+        cfg["stage"].update({k: v for k, v in stage_opts.items() if v is not None})
+        if cfg["stage"].get("spaae_steps") is not None:
+            cfg["stage"]["spaae_steps"] = min(int(cfg["stage"]["spaae_steps"]), int(cfg["steps"]))
+        if cfg["stage"].get("vae_steps") is not None:
+            cfg["stage"]["vae_steps"] = min(int(cfg["stage"]["vae_steps"]), int(cfg["steps"]))
+        cfg.pop("stage_name", None)
+        return cfg
+
+    def _common(self, key: str) -> list[str]:
+        out = self.run_dir / key
+        args = ["--out", str(out), "--config", str(self.run_dir / f"{key}.json"), "--jsonl",
+                "--device", self.device, "--stop-file", str(self.stop_file)]
+        if self.threads:
+            args += ["--threads", str(self.threads)]
+        if self.tiny:
+            args.append("--tiny")
+        return args
+
+    def _data_args(self) -> list[str]:
+        args: list[str] = []
+        if self.data:
+            args += ["--data", str(self.data)]
+        if self.val_files:
+            args += ["--val", *map(str, self.val_files)]
+        args += ["--generated", f"{float(self.generated):g}"]
+        return args
+
+    def stages(self) -> list[StageRun]:
+        runs: list[StageRun] = []
+        if self.base_mode == BASE_PRETRAIN:
+            cfg = self._config("rgb-pretrain", self.rgb)
+            src = ["--images", str(self.photos)] if self.photos else ["--builtin"]
+            runs.append(StageRun("rgb-pretrain", ["train", "rgb-pretrain", *src, *self._common("rgb-pretrain")],
+                                 self.run_dir / "rgb-pretrain", cfg, int(cfg["steps"])))
+        cfg = self._config("stage1", self.stage1)
+        runs.append(StageRun("stage1", ["train", "stage1", *self._data_args(), "--response", self.response,
+                                        *self._common("stage1")], self.run_dir / "stage1", cfg, int(cfg["steps"])))
+        cfg = self._config("stage2", self.stage2)
+        runs.append(StageRun("stage2", ["train", "stage2", *self._data_args(), "--stage1",
+                                        str(self.run_dir / "stage1" / "model"), "--base", self.base_path(),
+                                        *self._common("stage2")], self.run_dir / "stage2", cfg, int(cfg["steps"])))
+        return runs
+
+    def write_configs(self) -> None:
+        """Write each stage's config JSON and the plan itself (``plan.json``, with the command lines)."""
+        from hsi_studio.core.io_base import atomic_write
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        stages = self.stages()
+        files = {f"{r.key}.json": r.config for r in stages}
+        files["plan.json"] = {"name": self.name, "model": str(self.model_dir),
+                              "commands": [["hsi-studio", *r.argv] for r in stages]}
+        for name, content in files.items():
+            with atomic_write(self.run_dir / name) as tmp:
+                Path(tmp).write_text(json.dumps(content, indent=2))
+
+    def command_text(self) -> str:
+        """The command lines, as a user would type them."""
+        import shlex
+
+        return "\n".join(shlex.join(["hsi-studio", *r.argv]) for r in self.stages())
+
+
+__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER",
+           "BASE_PRETRAIN"]
