@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a subcommand to open the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"hsi-studio {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation end to end (offscreen: open the window, reconstruct and "
+                             "relight the bundled sample with the default model); exit 0 when all checks pass")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -55,6 +58,10 @@ def _run_gui(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:
+        from hsi_studio.selftest import run
+
+        return run(argv[1:])
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
     if not argv or argv[0].startswith("-psn_") or (argv[0] not in commands and Path(argv[0]).exists()):
