@@ -25,5 +25,7 @@ env -i HOME="$SCRATCH/home" PATH=/usr/bin:/bin QT_QPA_PLATFORM=offscreen LANG=C.
     "${NET[@]}" "$BUNDLE/hsi-studio" --self-test
 code=$?
 set -e
-echo "self-test exit code $code in $(echo "$(date +%s.%N) - $start" | bc) s (network isolated: ${#NET[@]} > 0)"
+secs=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }")
+isolated=false; if [ ${#NET[@]} -gt 0 ]; then isolated=true; fi
+echo "self-test exit code $code in $secs s (network isolated: $isolated)"
 exit $code
