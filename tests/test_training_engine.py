@@ -79,7 +79,9 @@ def test_two_plus_resume_plus_two_equals_four(tmp_path):
         assert torch.equal(x, y)
     assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]]
     json.dumps(logs)  # every log record is JSON-able
-    assert {"step", "loss", "lr", "val", "eta_s", "phase"} <= set(logs[0])
+    assert logs[0]["event"] == "start" and logs[0]["steps"] == 4 and logs[0]["step"] == 0
+    first_step = next(r for r in logs if r["event"] == "step")
+    assert {"step", "loss", "lr", "val", "eta_s", "phase"} <= set(first_step)
 
 
 def test_refuses_to_clobber_and_resume_without_checkpoint(tmp_path):
