@@ -183,3 +183,26 @@ def test_validation_files_inside_the_data_folder_are_not_trained_on(tmp_path):
     stage = make_stage("stage1", cfg)
     stage._load_sources(cfg, 0, camera_response("cie1964-srgb"))
     assert len(stage.source.names) == 2 and len(stage.val) == 1
+
+
+def test_stage2_refine_phase_adds_a_trained_refiner(trained, capsys):
+    """``refine_steps``: the last steps train the RGB-guided CodeRefiner; the bundle carries it and a
+    reconstruction through it still reproduces the input RGB exactly."""
+    cfg = trained / "refine.json"
+    cfg.write_text(json.dumps({"steps": 3, "batch_size": 2, "crop": 16, "val_every": 3, "ckpt_every": 3,
+                               "warmup_steps": 1, "stage": {"spaae_steps": 0, "refine_steps": 2, "val_crop": 16,
+                                                            "val_steps": 2, "spaae_crop": 16}}))
+    out = trained / "s2-refine"
+    assert main(["train", "stage2", "--init", str(trained / "s2" / "model"), "--config", str(cfg), "--out",
+                 str(out), "--tiny", "--device", "cpu", "--threads", "1", "--jsonl"]) == 0
+    phases = [json.loads(line).get("phase") for line in capsys.readouterr().out.splitlines()
+              if '"event": "step"' in line]
+    assert phases == ["uldm", "refine", "refine"]
+    model = load_bundle(out / "model")
+    assert type(model.refiner).__name__ == "CodeRefiner"
+    assert json.loads((out / "model" / "model_index.json").read_text())["refiner"] == ["hsi_studio", "CodeRefiner"]
+    last = model.refiner.net[-1].weight.detach().numpy()
+    assert np.abs(last).max() > 0  # trained away from its zero (identity) start
+    rgb = np.random.default_rng(0).uniform(0.05, 1, (16, 24, 3)).astype(np.float32)
+    mean, _ = model.reconstruct(rgb, steps=2, samples=1)
+    assert np.abs(mean @ model.speuae.S.numpy() - rgb).max() / rgb.max() <= 1e-4

@@ -43,7 +43,7 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
                           stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
-                                 "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300,
+                                 "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300, "refine_steps": 0,
                                  "spaae_crop": 64,
                                  "tiny": tiny})
         if tiny:
@@ -229,13 +229,19 @@ class RGBPretrainStage(_Stage):
 # ---------------------------------------------------------------------------------------------------------
 class Stage2(_SpectralDataMixin, _Stage):
     """Phase ``spaae`` (first ``spaae_steps``): fine-tune the SpaAE on code images so decoding u loses little
-    spectral information; phase ``uldm``: train the UNet (SpaAE and SpeUAE frozen)."""
+    spectral information; phase ``uldm``: train the UNet (SpaAE and SpeUAE frozen); phase ``refine`` (last
+    ``refine_steps``): train the RGB-guided :class:`CodeRefiner` on SpaAE round trips (everything else frozen;
+    added to the model when it has none)."""
 
     name = "stage2"
     find_unused_parameters = True
 
     def phase(self, step: int) -> str:
-        return "spaae" if step < int(self.opts.get("spaae_steps", 0)) else "uldm"
+        if step < int(self.opts.get("spaae_steps", 0)):
+            return "spaae"
+        if step >= int(self.cfg.steps) - int(self.opts.get("refine_steps", 0) or 0):
+            return "refine"
+        return "uldm"
 
     def build(self, cfg: TrainConfig):
         from .models import ULDM
@@ -259,6 +265,8 @@ class Stage2(_SpectralDataMixin, _Stage):
                 model = ULDM(speuae, base.vae, base.unet, base.scheduler_config, float(base.latent_scale))
             else:
                 model = ULDM.from_parts(speuae, load_base(self.opts["base"]))
+        if int(self.opts.get("refine_steps", 0) or 0) > 0 and model.refiner is None:
+            model.add_refiner()
         m = int(model.pad_multiple)
         if int(cfg.crop) % m:
             raise InputError(f"crop {cfg.crop} px does not fit this base model: its UNet needs crops that are "
@@ -275,14 +283,19 @@ class Stage2(_SpectralDataMixin, _Stage):
         self._load_sources(cfg, rank, self.response)
 
     def batch(self, step: int, micro: int, device):
-        crop = int(self.opts.get("spaae_crop", self.cfg.crop)) if self.phase(step) == "spaae" else self.cfg.crop
+        crop = (int(self.opts.get("spaae_crop", self.cfg.crop)) if self.phase(step) in ("spaae", "refine")
+                else self.cfg.crop)
         b = self.source.batch(step, self.cfg.batch_size, crop, micro=micro, rank=self.rank)
         return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
 
     def loss(self, model, batch, step):
         x, y = batch
-        if self.phase(step) == "spaae":
+        phase = self.phase(step)
+        if phase == "spaae":
             return model.spaae_loss(x, y)
+        if phase == "refine":
+            return model.refine_loss(x, y, source=str(self.opts.get("refine_source", "samples")),
+                                     steps=int(self.opts.get("val_steps", 8)))
         return model.training_loss(x, y)
 
     def validate(self, model, device, step: int) -> dict[str, float]:

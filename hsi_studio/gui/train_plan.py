@@ -107,6 +107,9 @@ class TrainPlan:
         cfg["stage"].update({k: v for k, v in stage_opts.items() if v is not None})
         if cfg["stage"].get("spaae_steps") is not None:
             cfg["stage"]["spaae_steps"] = min(int(cfg["stage"]["spaae_steps"]), int(cfg["steps"]))
+        if cfg["stage"].get("refine_steps"):  # the refiner's steps come after the SpaAE's
+            room = int(cfg["steps"]) - int(cfg["stage"].get("spaae_steps") or 0)
+            cfg["stage"]["refine_steps"] = max(0, min(int(cfg["stage"]["refine_steps"]), room))
         if cfg["stage"].get("vae_steps") is not None:
             cfg["stage"]["vae_steps"] = min(int(cfg["stage"]["vae_steps"]), int(cfg["steps"]))
         cfg.pop("stage_name", None)

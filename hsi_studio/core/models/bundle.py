@@ -29,10 +29,12 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
 from ..errors import FileFormatError, InputError, UnsafeFileError
 from ..io_base import swap_folder
+from .refiner import CodeRefiner
 from .speuae import SpeUAE
 
 ALLOWED_COMPONENTS = {
     "SpeUAE": SpeUAE,
+    "CodeRefiner": CodeRefiner,
     "AutoencoderKL": AutoencoderKL,
     "UNet2DModel": UNet2DModel,
     "UNet2DConditionModel": UNet2DConditionModel,
@@ -63,7 +65,7 @@ def _component_class(module) -> tuple[str, str]:
     name = type(inner).__name__
     if name not in ALLOWED_COMPONENTS:
         raise InputError(f"cannot save a {name}; expected one of {sorted(ALLOWED_COMPONENTS)}")
-    return ("hsi_studio" if name == "SpeUAE" else "diffusers", name)
+    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner") else "diffusers", name)
 
 
 def _save_component(module, folder: Path) -> None:
@@ -230,8 +232,9 @@ def load_bundle(path: str | Path, device: str = "cpu"):
         model.latent_scale_set.fill_(True)
     else:
         vae = _load_component(root, "vae", index)
+        refiner = _load_component(root, "refiner", index) if "refiner" in index else None
         model = ULDM(_load_component(root, "speuae", index), vae, _load_component(root, "unet", index), sched,
-                     float(vae.config.scaling_factor))
+                     float(vae.config.scaling_factor), refiner=refiner)
     return model.to(device).eval()
 
 

@@ -47,9 +47,11 @@ def _no_progress(fraction: float, message: str = "") -> None:
 class ULDM(nn.Module):
     """SpeUAE + SpaAE (``vae``) + the adapted UNet + the DDPM noise schedule it was trained with."""
 
-    def __init__(self, speuae: SpeUAE, vae, unet: nn.Module, sched_config: dict, latent_scale: float):
+    def __init__(self, speuae: SpeUAE, vae, unet: nn.Module, sched_config: dict, latent_scale: float,
+                 refiner: nn.Module | None = None):
         super().__init__()
         self.speuae, self.vae, self.unet = speuae, vae, unet
+        self.refiner = refiner  # optional CodeRefiner: RGB-guided detail after the SpaAE decoder
         self.scheduler_config = dict(sched_config)
         self.noise_scheduler = DDPMScheduler(**self.scheduler_config)
         self.register_buffer("latent_scale", torch.tensor(float(latent_scale)))
@@ -118,7 +120,38 @@ class ULDM(nn.Module):
         """Scaled latents → code image u, clipped to [−1, 1]."""
         return self.vae.decode(z / self.latent_scale).sample.clamp(-1, 1)
 
+    def codes_from_latents(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Scaled latents → code image u, refined with the full-resolution RGB ``y`` when there is a refiner."""
+        u = self.decode_codes(z)
+        return self.refiner(u, y) if self.refiner is not None else u
+
+    def add_refiner(self, **config) -> nn.Module:
+        from .refiner import CodeRefiner
+
+        self.refiner = CodeRefiner(**config).to(self.latent_scale.device)
+        return self.refiner
+
     # -- training ----------------------------------------------------------------------------------------
+    def refine_loss(self, x: torch.Tensor, y: torch.Tensor, source: str = "samples", steps: int = 8) -> torch.Tensor:
+        """Train the refiner (everything else frozen): code L1 plus the relative L1 of the spectrum decoded from
+        the refined code. ``source="samples"``: refine what the ULDM actually produces (a ``steps``-step sample
+        given ``y``, noise drawn from torch's RNG, which the trainer seeds per step); ``"roundtrip"``: refine
+        SpaAE round trips of the true codes (cheaper; fixes only the autoencoder's loss)."""
+        if source not in ("samples", "roundtrip"):
+            raise InputError(f"refine source {source!r}; expected 'samples' or 'roundtrip'")
+        with torch.no_grad():
+            u = self.speuae.encode(x)
+            if source == "samples":
+                seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+                z = self.sample(self.rgb_latents(y), steps=steps, generator=torch.Generator().manual_seed(seed))
+                u_hat = self.decode_codes(z)
+            else:
+                u_hat = self.decode_codes(self.code_latents(u))
+        u_ref = self.refiner(u_hat, y)
+        x_hat = self.speuae.decode(y, u_ref)
+        denom = x.mean(dim=1, keepdim=True).clamp_min(1e-3)
+        return (u_ref - u).abs().mean() + ((x_hat - x).abs() / denom).mean()
+
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
         """Denoising MSE on the code latents, conditioned on the RGB latents (target per prediction type)."""
         with torch.no_grad():
@@ -227,7 +260,7 @@ class ULDM(nn.Module):
             z = self.sample(z_y, steps=steps, scheduler=scheduler, generator=gen, progress=sub, cancel=cancel,
                             amp_dtype=amp)
             cancel.check()
-            x = self.speuae.decode(y, self.decode_codes(z.float()))
+            x = self.speuae.decode(y, self.codes_from_latents(z.float(), y))
             stats.add(x[0, :, :h, :w].permute(1, 2, 0).cpu().numpy())
             report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
         return stats
@@ -241,7 +274,10 @@ class ULDM(nn.Module):
         spectral = self.speuae.spectral_info()
         spectral["rgb"]["vae_condition"] = "clip to [0, 1], sRGB-encode, scale to [-1, 1]"
         spectral["prediction_type"] = self.prediction_type
-        return save_bundle(path, "ULDM", {"speuae": self.speuae, "vae": self.vae, "unet": self.unet},
+        parts = {"speuae": self.speuae, "vae": self.vae, "unet": self.unet}
+        if self.refiner is not None:
+            parts["refiner"] = self.refiner
+        return save_bundle(path, "ULDM", parts,
                            scheduler=self.scheduler_config, extra=extra, spectral=spectral)
 
 
