@@ -67,7 +67,7 @@ def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
     src = trained / "s2" / "model"
     out = trained / "s2-init"
     assert main(["train", "stage2", "--init", str(src), "--out", str(out), "--tiny", "--device", "cpu",
-                 "--threads", "1", "--steps", "3"]) == 0
+                 "--threads", "1", "--steps", "5"]) == 0  # SpaAE 2, ULDM 2, refiner 1 (tiny defaults)
     before, after = load_bundle(src), load_bundle(out / "model")
     assert after.unet.config.in_channels == 8
     w0, w1 = before.unet.conv_in.weight, after.unet.conv_in.weight
