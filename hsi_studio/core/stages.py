@@ -43,12 +43,12 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
                           stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
-                                 "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300, "refine_steps": 500,
+                                 "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300, "refine_steps": 0,
                                  "spaae_crop": 64,
                                  "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size = 4, 16, 2
-            cfg.stage.update(val_steps=2, val_crop=16, spaae_steps=2, refine_steps=1)
+            cfg.stage.update(val_steps=2, val_crop=16, spaae_steps=2, refine_steps=1)  # every phase runs
     if tiny:
         cfg.val_every = cfg.ckpt_every = 2
         cfg.warmup_steps = 1
