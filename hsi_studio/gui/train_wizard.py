@@ -516,6 +516,7 @@ class SettingsPage(_Page):
         self.device.addItem("auto (the first GPU, else the CPU)", "auto")
         self.device.addItem("cpu", "cpu")
         self.threads = _spin(0, 256, 0, "CPU threads for the trainer (0: torch's default)")
+        self.threads.setSpecialValueText("auto")
         self.tiny = QCheckBox("Tiny model — a smoke test of the data and settings (seconds; not a usable model)")
         self.out_root = QLineEdit()
         self.out_browse = QPushButton("Browse…")
