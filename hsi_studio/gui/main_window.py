@@ -454,7 +454,8 @@ class MainWindow(QMainWindow):
             return self.train_wizard
         from .train_wizard import TrainWizard
 
-        if self.train_wizard is not None:
+        if self.train_wizard is not None:  # a closed wizard may still be stopping its trainer
+            self.train_wizard.shutdown()
             self.train_wizard.deleteLater()
         wiz = TrainWizard(self, settings=self.settings, devices=self.dock.devices or [])
         wiz.setWindowFlag(Qt.WindowType.Window, True)

@@ -971,12 +971,24 @@ class TrainWizard(QWizard):
         self.run_page._redraw.stop()
         self.jobs.shutdown()
 
+    def training_running(self) -> bool:
+        runner = self.run_page.runner
+        return runner is not None and runner.running()
+
+    def stop_in_background(self) -> None:
+        """Closing the wizard mid-run: ask the trainer to checkpoint and exit, without waiting for it (the GUI
+        stays responsive; the main window waits for it only when the application quits)."""
+        if self.training_running():
+            self.run_page.runner.cancel()
+        self.run_page._redraw.stop()
+        self.jobs.cancel_all()
+
     def done(self, result: int) -> None:  # noqa: D401 — Qt override: accept/reject/close all end here
-        self.shutdown()
+        self.stop_in_background()
         super().done(result)
 
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
-        self.shutdown()
+        self.stop_in_background()
         super().closeEvent(event)
 
 

@@ -243,3 +243,24 @@ def test_pause_saves_a_checkpoint_and_resume_continues(qtbot, tmp_path):
     resumed = [r for _, r in seen if r["event"] == "resumed"]
     assert resumed and resumed[0]["step"] == stopped[0]["step"]
     assert (plan.model_dir / "model_index.json").is_file()
+
+
+def test_closing_the_wizard_mid_run_stops_training_without_freezing(qtbot, wizard, tmp_path):
+    import time
+
+    folder = _cube_folder(tmp_path / "cubes", n=3)
+    wizard.settings_page.out_root.setText(str(tmp_path / "models"))
+    _go_to_run_page(qtbot, wizard, folder)
+    page = wizard.run_page
+    runner = page.runner
+    steps = []
+    runner.record.connect(lambda key, rec: steps.append(rec["step"]) if key == "stage1" and
+                          rec["event"] == "step" else None)
+    page.start_btn.click()
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=180000)
+    t0 = time.perf_counter()
+    wizard.close()
+    assert time.perf_counter() - t0 < 1.0  # the GUI does not wait for the trainer
+    assert not wizard.isVisible() and runner.state == "stopping"
+    qtbot.waitUntil(lambda: runner.state == "cancelled", timeout=60000)
+    assert runner.stages[1].has_checkpoint() and not runner.running()
