@@ -135,6 +135,17 @@ class _Page(QWizardPage):
         return self.wizard().settings
 
 
+def _table(headers: list[str], stretch: tuple[int, ...]) -> QTableWidget:
+    """A read-only table with these column headers; the ``stretch`` columns take the spare width."""
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    for column in stretch:
+        table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    return table
+
+
 def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
     row = QHBoxLayout()
     row.addWidget(edit, 1)
@@ -156,12 +167,7 @@ class DataPage(_Page):
         self.summary = QLabel("Choose a folder.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["File", "Format", "Shape", "Bands", "Range (nm)", "Status"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = _table(["File", "Format", "Shape", "Bands", "Range (nm)", "Status"], stretch=(0, 5))
         self.val_fraction = QSpinBox()
         self.val_fraction.setRange(0, 90)
         self.val_fraction.setSuffix(" %")
@@ -872,11 +878,7 @@ class FinishPage(_Page):
         self.setSubTitle("Validation scores (simulated RGB from the validation cubes, 8 solver steps).")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Method", "PSNR (dB)", "SAM (°)", "MRAE", "RMSE"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = _table(["Method", "PSNR (dB)", "SAM (°)", "MRAE", "RMSE"], stretch=(0,))
         self.rows: list[dict] | None = None
         lay = QVBoxLayout(self)
         lay.addWidget(self.message)
