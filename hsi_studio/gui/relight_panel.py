@@ -72,6 +72,7 @@ class _Views(pg.GraphicsLayoutWidget):
         self.labels["spd"] = self.addLabel("Illuminant spectra (max = 1)", row=2, col=1)
         self.spd = self.addPlot(row=3, col=1)
         self.spd.setLabel("bottom", "Wavelength", units="nm")
+        self.spd.getAxis("bottom").enableAutoSIPrefix(False)  # nm stays nm (no "mnm" on an empty plot)
         self.spd.setMenuEnabled(False)
         self.spd.setYRange(0, 1.05)
         self.spd.addLegend(offset=(-5, 5), labelTextSize="8pt")

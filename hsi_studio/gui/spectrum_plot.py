@@ -53,6 +53,7 @@ class SpectrumPlot(QWidget):
         self.plot = pg.PlotWidget()
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "Wavelength", units="nm")
+        pi.getAxis("bottom").enableAutoSIPrefix(False)  # nm stays nm (no "mnm" on an empty plot)
         pi.setLabel("left", "Value")
         pi.getAxis("left").enableAutoSIPrefix(False)
         pi.showGrid(x=True, y=True, alpha=0.25)
