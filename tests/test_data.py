@@ -124,6 +124,25 @@ def test_single_colour_region_gets_the_nearest_library_spectrum(libs):
     np.testing.assert_allclose(unit, np.broadcast_to(expected, unit.shape), atol=1e-4)  # equal up to scale
 
 
+def test_flat_lighting_gives_reflectance_as_radiance(tmp_path):
+    """``lighting="flat"`` (CAVE-style reflectance cubes, white-balanced photos): one equal-energy light, so
+    each pixel is its region's reflectance mixture up to shading — and an unknown lighting is refused."""
+    gen = SceneGenerator.default(seed=2, photos=[_photo()], shared=tmp_path, lighting="flat",
+                                 tilt=0.0, noise=0.0, detail=0.0)
+    assert gen.illuminants.names == ["E (equal energy)"] and gen.options.second_light == 0.0
+    s = gen.scene(1, 40)
+    np.testing.assert_allclose(s.illuminant, 1.0)
+    lib = gen.reflectances
+    region = (1 - s.mix[:, None]) * lib.spectra[s.spectra[:, 0]] + s.mix[:, None] * lib.spectra[s.spectra[:, 1]]
+    px, ref = s.cube.data.reshape(-1, 31), region[s.labels.ravel()]
+    cos = (px * ref).sum(1) / np.linalg.norm(px, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() > 0.999
+    varied = SceneGenerator.default(seed=2, photos=[_photo()], shared=tmp_path)
+    assert len(varied.illuminants) > 10 and varied.options.second_light > 0
+    with pytest.raises(InputError, match="lighting"):
+        SceneGenerator.default(photos=[_photo()], shared=tmp_path, lighting="sunset")
+
+
 def test_regions_are_library_mixtures_with_natural_variation(generator):
     lib = generator.reflectances
     s = SceneGenerator(lib, generator.illuminants, photos=[_photo()], seed=1,

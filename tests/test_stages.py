@@ -67,7 +67,9 @@ def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
     src = trained / "s2" / "model"
     out = trained / "s2-init"
     assert main(["train", "stage2", "--init", str(src), "--out", str(out), "--tiny", "--device", "cpu",
-                 "--threads", "1", "--steps", "5"]) == 0  # SpaAE 2, ULDM 2, refiner 1 (tiny defaults)
+                 "--threads", "1", "--steps", "5", "--lighting", "flat"]) == 0  # SpaAE 2, ULDM 2, refiner 1
+    stage = json.loads((out / "model" / "training.json").read_text())["training"]["stage"]
+    assert stage["lighting"] == "flat" and stage["init"] == str(src)
     before, after = load_bundle(src), load_bundle(out / "model")
     assert after.unet.config.in_channels == 8
     w0, w1 = before.unet.conv_in.weight, after.unet.conv_in.weight

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.scenes import LIGHTINGS
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (checkpoints/, best/, model/)")
@@ -44,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--val", nargs="*", default=None, help="validation cube files (default: a split of --data)")
     s.add_argument("--response", help="camera response the model is trained for (default cie1964-srgb)")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
+    s.add_argument("--lighting", choices=LIGHTINGS,
+                   help="how generated scenes are lit: varied measured/daylight/black-body/catalogue lights "
+                        "(default) or flat (equal-energy E: radiance = reflectance, like CAVE cubes and "
+                        "white-balanced photos)")
     _common(s)
     s.set_defaults(func=cmd_train)
 
@@ -57,12 +63,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--init", help="instead of --stage1/--base: continue training (fine-tune) an existing ULDM "
                                   "bundle, e.g. models/default")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
+    s.add_argument("--lighting", choices=LIGHTINGS,
+                   help="how generated scenes are lit: varied measured/daylight/black-body/catalogue lights "
+                        "(default) or flat (equal-energy E: radiance = reflectance, like CAVE cubes and "
+                        "white-balanced photos)")
     _common(s)
     s.set_defaults(func=cmd_train)
 
 
 _OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")
-_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "stage1", "base", "init", "tiny")
+_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "lighting", "stage1", "base", "init", "tiny")
 
 
 def build_config(args):

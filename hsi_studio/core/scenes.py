@@ -236,6 +236,11 @@ DAYLIGHT_CCTS = tuple(float(k) for k in np.round(1e6 / np.linspace(1e6 / 4000, 1
 BLACKBODY_CCTS = tuple(float(k) for k in np.round(1e6 / np.linspace(1e6 / 2000, 1e6 / 6500, 12)))
 #: how often each group is drawn (groups that are absent are dropped and the rest renormalised)
 ILLUMINANT_GROUP_WEIGHTS = {"measured": 0.35, "daylight": 0.3, "blackbody": 0.1, "catalogue": 0.25}
+#: How generated scenes are lit: ``varied`` draws measured, daylight, black-body and catalogue SPDs (radiance
+#: as a camera sees it before white balance); ``flat`` uses the equal-energy illuminant E, one light per scene,
+#: so the radiance is the reflectance itself — the convention of CAVE-style reflectance cubes and of a
+#: white-balanced photo.
+LIGHTINGS = ("varied", "flat")
 
 
 @dataclass(eq=False)
@@ -274,6 +279,12 @@ class IlluminantLibrary:
     def sample(self, rng: np.random.Generator) -> int:
         """A random index, drawn by group weight then uniformly within the group."""
         return int(rng.choice(len(self), p=self._p))
+
+    @classmethod
+    def flat(cls) -> IlluminantLibrary:
+        """The equal-energy illuminant E alone: generated radiance equals the reflectance."""
+        return cls(np.ones((1, WL.size)), ["E (equal energy)"], ["flat"],
+                   [{"name": "equal-energy illuminant E", "spectra": 1}], {"flat": 1.0})
 
     @classmethod
     def load(cls, shared: Path | str | None = None, *, catalogue: bool = True) -> IlluminantLibrary:
@@ -388,14 +399,22 @@ class SceneGenerator:
 
     @classmethod
     def default(cls, seed: int = 0, photos: list[np.ndarray] | None = None, *, shared: Path | str | None = None,
-                **options: Any) -> SceneGenerator:
-        """Libraries from ``shared`` (default :func:`shared_data_dir`, else colour-science) + scikit-image photos."""
+                lighting: str = "varied", **options: Any) -> SceneGenerator:
+        """Libraries from ``shared`` (default :func:`shared_data_dir`, else colour-science) + scikit-image photos.
+
+        ``lighting`` is one of :data:`LIGHTINGS`; ``flat`` also turns the second light off."""
         unknown = set(options) - set(SceneOptions.__dataclass_fields__)
         if unknown:
             raise InputError(f"unknown scene option(s) {sorted(unknown)}; expected some of "
                              f"{sorted(SceneOptions.__dataclass_fields__)}")
-        return cls(ReflectanceLibrary.load(shared), IlluminantLibrary.load(shared), photos, seed,
-                   replace(SceneOptions(), **options))
+        if lighting not in LIGHTINGS:
+            raise InputError(f"unknown lighting {lighting!r} for generated scenes; expected one of {list(LIGHTINGS)}")
+        if lighting == "flat":
+            lights = IlluminantLibrary.flat()
+            options = {"second_light": 0.0, **options}
+        else:
+            lights = IlluminantLibrary.load(shared)
+        return cls(ReflectanceLibrary.load(shared), lights, photos, seed, replace(SceneOptions(), **options))
 
     def provenance(self) -> dict[str, Any]:
         return {"reflectances": {"count": len(self.reflectances), "sources": self.reflectances.sources},
@@ -569,4 +588,4 @@ def _shading(lin, labels, counts, pair_rgb, mix, limits) -> np.ndarray:
 
 __all__ = ["builtin_photos", "folder_photos", "shared_data_dir", "linear_srgb_to_lab", "ReflectanceLibrary",
            "IlluminantLibrary", "SceneOptions", "Scene", "SceneGenerator", "SKIMAGE_PHOTOS", "PHOTO_EXTENSIONS",
-           "DAYLIGHT_CCTS", "BLACKBODY_CCTS", "ILLUMINANT_GROUP_WEIGHTS"]
+           "DAYLIGHT_CCTS", "BLACKBODY_CCTS", "ILLUMINANT_GROUP_WEIGHTS", "LIGHTINGS"]

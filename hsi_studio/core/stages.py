@@ -36,14 +36,14 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
             cfg.stage.update(vae_steps=2, vae_crop=32)
     elif name == "stage1":
         cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
-                          stage={"response": "cie1964-srgb", "generated": 0.5, "data": None, "val": None,
+                          stage={"response": "cie1964-srgb", "generated": 0.5, "lighting": "varied", "data": None, "val": None,
                                  "val_fraction": 0.2, "hidden": 64, "layers": 3, "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["hidden"], cfg.stage["layers"] = 4, 8, 2, 8, 1
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
-                          stage={"generated": 0.5, "data": None, "val": None, "val_fraction": 0.2,
-                                 "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300, "refine_steps": 0,
+                          stage={"generated": 0.5, "lighting": "varied", "data": None, "val": None,
+                                 "val_fraction": 0.2, "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300, "refine_steps": 0,
                                  "spaae_crop": 64,
                                  "tiny": tiny})
         if tiny:
@@ -126,9 +126,10 @@ class _SpectralDataMixin:
         else:
             val = []
         frac = float(opts.get("generated", 0.5)) if cubes else 1.0
-        gen = SceneGenerator.default(seed=cfg.seed) if frac > 0 else None
+        lighting = str(opts.get("lighting", "varied"))
+        gen = SceneGenerator.default(seed=cfg.seed, lighting=lighting) if frac > 0 else None
         if not val:  # no real validation cube: fixed generated scenes
-            gen = gen or SceneGenerator.default(seed=cfg.seed)
+            gen = gen or SceneGenerator.default(seed=cfg.seed, lighting=lighting)
             val = [gen.generate(10_000_000 + i, 64) for i in range(2)]
         self.source = TrainingSource(cubes, gen, frac, response, seed=cfg.seed, sim=dict(opts.get("sim", {})))
         self.val = validation_pairs(val, response, crop=int(opts.get("val_crop", 128)))

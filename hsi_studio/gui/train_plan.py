@@ -61,6 +61,7 @@ class TrainPlan:
     data: str | None = None
     val_files: list[str] = field(default_factory=list)
     generated: float = 0.5
+    lighting: str = "varied"  # how generated scenes are lit (core.scenes.LIGHTINGS)
     response: str = "cie1964-srgb"
     base_mode: str = BASE_PROJECT
     base_folder: str | None = None
@@ -131,7 +132,7 @@ class TrainPlan:
             args += ["--data", str(self.data)]
         if self.val_files:
             args += ["--val", *map(str, self.val_files)]
-        args += ["--generated", f"{float(self.generated):g}"]
+        args += ["--generated", f"{float(self.generated):g}", "--lighting", self.lighting]
         return args
 
     def stages(self) -> list[StageRun]:

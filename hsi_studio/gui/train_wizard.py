@@ -89,8 +89,10 @@ def scan_folder(folder: str, progress=None, cancel=None) -> dict:
     return report
 
 
-def score_model(model: str, val_files: list[str], response: str, progress=None, cancel=None) -> list[dict]:
-    """Mean validation scores of the new model and every analytic baseline (generated scenes without cubes)."""
+def score_model(model: str, val_files: list[str], response: str, progress=None, cancel=None,
+                lighting: str = "varied") -> list[dict]:
+    """Mean validation scores of the new model and every analytic baseline (generated scenes without cubes,
+    lit as the model was trained)."""
     from hsi_studio.core.data import CubeFolder, SceneGenerator
     from hsi_studio.core.evaluation import evaluate, summary
 
@@ -98,7 +100,7 @@ def score_model(model: str, val_files: list[str], response: str, progress=None, 
         folder = CubeFolder.load(list(val_files))
         cubes = list(zip(folder.names, folder.cubes, strict=True))
     else:
-        gen = SceneGenerator.default(seed=0)
+        gen = SceneGenerator.default(seed=0, lighting=lighting)
         cubes = [(f"generated scene {i + 1}", gen.generate(10_000_000 + i, 64)) for i in range(2)]
     cubes = [(name, _centre_crop(cube, 256)) for name, cube in cubes]
     rows = evaluate(cubes, model=model, steps=8, response_name=response, device="cpu", progress=progress,
@@ -181,6 +183,13 @@ class DataPage(_Page):
         self.generated.setToolTip("Fraction of each batch drawn from generated scenes (measured reflectances "
                                   "under measured illuminants on real photo layouts)")
         self.generated_only = QCheckBox("No cubes: train on generated scenes only")
+        self.lighting = QComboBox()
+        self.lighting.addItem("varied lights", "varied")
+        self.lighting.addItem("flat light (reflectance, white-balanced)", "flat")
+        self.lighting.setToolTip("How generated scenes are lit. Varied: measured, daylight, black-body and "
+                                 "catalogue illuminants (radiance before white balance). Flat: the equal-energy "
+                                 "illuminant, so radiance equals reflectance — the convention of CAVE-style "
+                                 "reflectance cubes and of white-balanced photos.")
         self.report: dict | None = None
         self.error: str | None = None
         self._job = None
@@ -196,6 +205,8 @@ class DataPage(_Page):
         split.addSpacing(16)
         split.addWidget(QLabel("Generated scenes per batch"))
         split.addWidget(self.generated)
+        split.addWidget(QLabel("lit by"))
+        split.addWidget(self.lighting)
         split.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addLayout(_folder_row(self.folder, self.browse))
@@ -893,7 +904,7 @@ class FinishPage(_Page):
             return
         self.message.setText(f"Model: {model}. It is listed in the Reconstruct dock. Scoring…")
         self.jobs.start(score_model, model, wiz.data_page.validation_files(), wiz.camera_page.response(),
-                        name="score-model", on_finished=self._scored, on_failed=self._score_failed)
+                        lighting=wiz.data_page.lighting.currentData(), name="score-model", on_finished=self._scored, on_failed=self._score_failed)
 
     def _scored(self, rows: list[dict]) -> None:
         self.rows = rows
@@ -956,7 +967,8 @@ class TrainWizard(QWizard):
             out_root=Path(s.out_root.text().strip() or self.models_root).expanduser().absolute(),
             name=safe_name(s.name.text()) or "model",
             data=self.data_page.data_folder(), val_files=self.data_page.validation_files(),
-            generated=self.data_page.generated.value(), response=self.camera_page.response(),
+            generated=self.data_page.generated.value(), lighting=self.data_page.lighting.currentData(),
+            response=self.camera_page.response(),
             base_mode=self.base_page.mode(), base_folder=self.base_page.folder.text().strip() or None,
             photos=self.base_page.photos.text().strip() or None, device=s.device.currentData() or "auto",
             threads=threads, tiny=s.tiny.isChecked(), rgb=rgb, stage1=s1, stage2=s2)

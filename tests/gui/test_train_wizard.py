@@ -88,6 +88,9 @@ def test_data_report_and_split(qtbot, wizard, tmp_path):
     assert [Path(f).name for f in page.validation_files()] == ["scene2.h5", "scene3.h5"]
     page.table.item(0, 0).setCheckState(Qt.CheckState.Checked)  # the user picks a validation file
     assert len(page.validation_files()) == 3 and page.train_count() == 1 and page.isComplete()
+    page.lighting.setCurrentIndex(page.lighting.findData("flat"))  # generated scenes as reflectance
+    s1 = wizard.plan().stages()[-2].argv
+    assert s1[1] == "stage1" and s1[s1.index("--lighting") + 1] == "flat"
     page.generated_only.setChecked(True)
     assert page.isComplete() and page.data_folder() is None and page.validation_files() == []
 
@@ -131,6 +134,7 @@ def test_plan_commands_use_the_cli_and_never_train_on_validation(tmp_path):
     assert s2[:2] == ["train", "stage2"] and "--stop-file" in s2 and "--jsonl" in s2
     assert s2[s2.index("--base") + 1] == str(plan.run_dir / "rgb-pretrain" / "model")
     assert s2[s2.index("--val") + 1].endswith("v.h5")
+    assert s2[s2.index("--lighting") + 1] == "varied"  # generated scenes under varied lights by default
     assert runs[1].config["steps"] == 7 and runs[2].config["stage"]["spaae_steps"] == 4  # capped by steps
     plan.write_configs()
     assert json.loads((plan.run_dir / "stage1.json").read_text())["steps"] == 7
