@@ -479,7 +479,10 @@ class MainWindow(QMainWindow):
             self.jobs.start(tasks.warm_up, name="warm-up")
 
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
-        """Cancel running jobs and join their threads before the window goes."""
+        """Cancel running jobs and join their threads before the window goes (a running training: ask first)."""
+        if self.train_wizard is not None and not self.train_wizard.confirm_stop_training():
+            event.ignore()
+            return
         self._closing = True
         self._mem_timer.stop()
         self.relight.stop()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -930,6 +931,8 @@ class TrainWizard(QWizard):
     """The training wizard. ``model_ready(path)`` is emitted when a model has been trained and published."""
 
     model_ready = Signal(str)
+    #: closing mid-run asks first (scripted shutdowns and tests may turn it off)
+    confirm_stop = True
 
     def __init__(self, parent=None, *, settings: QSettings | None = None, models_root: str | Path | None = None,
                  devices: list | None = None) -> None:
@@ -997,13 +1000,31 @@ class TrainWizard(QWizard):
         self.run_page._redraw.stop()
         self.jobs.cancel_all()
 
+    def confirm_stop_training(self) -> bool:
+        """True when no training runs, or the user agrees to stop it (it saves a checkpoint first)."""
+        if not self.confirm_stop or not self.training_running():
+            return True
+        current = self.run_page.runner.current if self.run_page.runner is not None else None
+        stage = STAGE_LABELS.get(current.key, current.key) if current is not None else "A model"
+        answer = QMessageBox.question(
+            self, "Stop training?",
+            f"{stage} is still training. Stop it and close?\n\nA checkpoint is saved first; open the wizard "
+            "with the same save folder and model name and press Resume to continue from it.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def reject(self) -> None:  # Cancel, Esc and the window's close button
+        if self.confirm_stop_training():
+            super().reject()
+
     def done(self, result: int) -> None:  # noqa: D401 — Qt override: accept/reject/close all end here
         self.stop_in_background()
         super().done(result)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
-        self.stop_in_background()
+    def closeEvent(self, event) -> None:  # noqa: N802 — Qt override (QDialog's asks reject(), which may refuse)
         super().closeEvent(event)
+        if event.isAccepted():
+            self.stop_in_background()
 
 
 __all__ = ["TrainWizard", "scan_folder", "score_model", "format_seconds", "PAGE_DATA", "PAGE_CAMERA", "PAGE_BASE",

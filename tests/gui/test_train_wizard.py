@@ -249,7 +249,8 @@ def test_pause_saves_a_checkpoint_and_resume_continues(qtbot, tmp_path):
     assert (plan.model_dir / "model_index.json").is_file()
 
 
-def test_closing_the_wizard_mid_run_stops_training_without_freezing(qtbot, wizard, tmp_path):
+def test_closing_the_wizard_mid_run_asks_then_stops_training_without_freezing(qtbot, wizard, tmp_path,
+                                                                             monkeypatch):
     import time
 
     folder = _cube_folder(tmp_path / "cubes", n=3)
@@ -262,9 +263,28 @@ def test_closing_the_wizard_mid_run_stops_training_without_freezing(qtbot, wizar
                           rec["event"] == "step" else None)
     page.start_btn.click()
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=180000)
+    asked = []
+    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or tw.QMessageBox.StandardButton.No)
+    wizard.close()  # the user is asked, says No: nothing stops
+    assert len(asked) == 1 and "Stage 1" in asked[0] and "checkpoint" in asked[0]
+    assert wizard.isVisible() and runner.running() and runner.state == "running"
+    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: tw.QMessageBox.StandardButton.Yes)
     t0 = time.perf_counter()
     wizard.close()
     assert time.perf_counter() - t0 < 1.0  # the GUI does not wait for the trainer
     assert not wizard.isVisible() and runner.state == "stopping"
     qtbot.waitUntil(lambda: runner.state == "cancelled", timeout=60000)
     assert runner.stages[1].has_checkpoint() and not runner.running()
+
+
+def test_quitting_the_app_during_training_asks_first(qtbot, window, monkeypatch):
+    """Closing the main window while the wizard trains asks; No keeps the app (and the training) going."""
+    wizard = window.open_train_wizard()
+    monkeypatch.setattr(wizard, "training_running", lambda: True)
+    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: tw.QMessageBox.StandardButton.No)
+    window.close()
+    assert window.isVisible() and wizard.isVisible()
+    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: tw.QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(wizard, "training_running", lambda: False)  # what stopping leaves behind
+    window.close()
+    assert not window.isVisible() and not wizard.isVisible()
