@@ -8,7 +8,7 @@ Mallett 2019 and Otsu 2018 return reflectance that reproduces the RGB under D65;
 radiance the camera saw by multiplying by D65 (normalised so a white reflector has Y = 1), which is the
 physically consistent reading of their output. Min-norm and the ULDM return radiance directly.
 
-    python benchmarks/quality.py --data ../shared/data/cave [--model models/default] [--json out.json]
+    python benchmarks/quality.py --data ../shared/data/cave [FILE…] [--model models/default] [--json out.json]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core.data import CubeFolder  # noqa: E402
+from hsi_studio.core.data import CubeFolder, cube_paths  # noqa: E402
 from hsi_studio.core.evaluation import BASELINES, evaluate_cube  # noqa: E402
 
 
@@ -39,15 +39,15 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="folder of cubes, or cube files separated by commas")
+    ap.add_argument("--data", required=True, nargs="+",
+                    help="folders of cubes and/or cube files (commas also separate them)")
     ap.add_argument("--model", default="default", help="ULDM bundle (default: models/default)")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--samples", type=int, default=1)
     ap.add_argument("--no-uldm", action="store_true", help="baselines only")
     ap.add_argument("--json", default="quality.json", help="where to write the results")
     args = ap.parse_args(argv)
-    src = [s for s in args.data.split(",") if s] if "," in args.data else args.data
-    folder = CubeFolder.load(src)
+    folder = CubeFolder.load(cube_paths([s for arg in args.data for s in arg.split(",") if s]))
     for r in folder.refused:
         print(f"refused {r['file']}: {r['reason']}", file=sys.stderr)
     response_name = "cie1964-srgb"

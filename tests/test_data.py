@@ -22,6 +22,8 @@ from hsi_studio.core.data import (
     SceneOptions,
     TrainingSource,
     augment,
+    cube_paths,
+    list_cube_files,
     validation_pairs,
 )
 from hsi_studio.core.errors import InputError
@@ -309,6 +311,15 @@ def test_cube_folder_reports_refusals_and_loads_the_rest(tmp_path):
     np.testing.assert_allclose(cubes[1].data[0, 0], WL / 1000, atol=1e-6)  # 61 → 31 bands, values kept
     with pytest.raises(InputError):
         folder.get(folder.files.index(tmp_path / "e_corrupt.mat"))
+
+
+def test_cube_paths_mixes_files_band_folders_and_folders(tmp_path):
+    """What ``benchmarks/quality.py --data`` takes: a folder of cubes, single files and a CAVE band folder."""
+    _cube_folder(tmp_path)
+    band = tmp_path / "f_bands" / "f_bands"
+    paths = cube_paths([tmp_path / "a_good.npy", band, tmp_path])
+    assert paths[:2] == [tmp_path / "a_good.npy", band] and paths[2:] == list_cube_files(tmp_path)
+    assert CubeFolder.load(paths[:2]).cubes[1].shape == (6, 7, 31)
 
 
 def test_cube_folder_options_cancel_and_training_use(tmp_path, generator):

@@ -178,6 +178,17 @@ def list_cube_files(folder: str | Path) -> list[Path]:
     return out
 
 
+def cube_paths(items: Sequence[str | Path]) -> list[Path]:
+    """Cube files, PNG band folders (one cube each) and folders of cubes → the cubes' paths, in order."""
+    out: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir() and not any(_BAND_PNG.fullmatch(f.name) for f in item.iterdir()):
+            out += list_cube_files(item)
+        else:
+            out.append(item)
+    return out
+
+
 class CubeFolder:
     """The cubes of a folder (or an explicit list of files), on the standard 31-band grid.
 
@@ -599,6 +610,6 @@ def _draw_opt(value, rng: np.random.Generator, *, log: bool = False):
     return float(v) if log else int(round(v))
 
 
-__all__ = ["PhotoSource", "CubeFolder", "PairFolder", "TrainingSource", "SIM_OPTIONS", "augment", "random_crop",
+__all__ = ["PhotoSource", "CubeFolder", "cube_paths", "PairFolder", "TrainingSource", "SIM_OPTIONS", "augment", "random_crop",
            "centre_crop", "list_cube_files", "validation_pairs", "builtin_photos", "folder_photos",
            "shared_data_dir", "ReflectanceLibrary", "IlluminantLibrary", "SceneGenerator", "SceneOptions", "Scene"]
