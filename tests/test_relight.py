@@ -78,6 +78,26 @@ def test_perfect_white_reflector_under_d65_is_srgb_white():
     assert relight.render_srgb(black).max() == 0.0
 
 
+def test_plain_view_shows_radiance_as_captured_and_reflectance_under_d65():
+    """The band view, thumbnails and CLI previews: radiance is not lit a second time, so a D65-lit grey is
+    neutral whether the cube holds its radiance or its reflectance (lighting radiance by D65 turned it cyan)."""
+    d65 = relight.illuminant_spd("D65", WL)
+    grey = np.full((2, 3, 31), 0.5)
+    radiance = HSCube(grey * d65 / d65.max(), WL, kind="radiance")
+    for cube in (radiance, reflectance_cube(grey), HSCube(grey, WL)):  # radiance, reflectance, unknown
+        view = relight.render_view(cube).astype(int)
+        assert np.ptp(view, axis=-1).max() <= 1 and 100 < view.min()  # neutral, not black
+    assert relight.view_illuminant(radiance) == "E" and relight.view_illuminant(reflectance_cube(grey)) == "D65"
+    assert relight.view_observer(radiance) == relight.DEFAULT_OBSERVER  # unless the cube names its response
+    recon = HSCube(radiance.data, WL, {"response": "cie1964-srgb"}, kind="radiance")  # as a reconstruction
+    assert relight.view_observer(recon) == relight.OBSERVERS["cie1964"]
+    doubly_lit = relight.render_uint8(radiance, "D65").astype(int)[0, 0]
+    assert doubly_lit[2] - doubly_lit[0] > 20  # what the view showed before: blue-tinted
+    np.testing.assert_allclose(relight.render_view(radiance, "srgb") * 255, relight.render_view(radiance), atol=0.51)
+    with pytest.raises(InputError, match="view mode"):
+        relight.render_view(radiance, "png")
+
+
 @pytest.mark.parametrize("adapt", ["bradford", "cat16"])
 def test_adaptation_maps_any_white_to_srgb_white(adapt):
     white = reflectance_cube(np.ones((1, 1, 31)))
@@ -313,7 +333,9 @@ def test_cli_reconstruct_physics(tmp_path, capsys):
 
     rng = np.random.default_rng(10)
     rgb_path = tmp_path / "photo.png"
-    io.write_rgb(RGBImage(rng.random((10, 12, 3)).astype(np.float32)), rgb_path, bit_depth=8)
+    img = rng.random((10, 12, 3)).astype(np.float32)
+    img[:, :3] = np.linspace(0.2, 0.9, 10)[:, None, None]  # a grey ramp
+    io.write_rgb(RGBImage(img), rgb_path, bit_depth=8)
     for model, fmt, ext in (("physics:mallett2019", "h5", ".h5"), ("physics:otsu2018", "npy", ".npy"),
                             ("physics:minnorm", "mat", ".mat")):
         outdir = tmp_path / model.split(":")[1]
@@ -321,7 +343,12 @@ def test_cli_reconstruct_physics(tmp_path, capsys):
         assert code == 0, err
         cube = io.read_cube(outdir / f"photo{ext}")
         assert cube.shape == (10, 12, 31) and np.allclose(cube.wavelengths, WL)
-        assert (outdir / "photo_preview.png").exists()
+        preview = io.read_rgb(outdir / "photo_preview.png").data
+        photo = io.read_rgb(rgb_path).data
+        assert preview.shape == photo.shape
+        assert np.ptp(preview[:, :3], axis=-1).max() <= 2 / 255  # greys stay grey, whatever the cube's kind
+        if model == "physics:minnorm":  # radiance, shown as captured through its response: the photo itself
+            assert np.abs(preview.astype(float) - photo).max() <= 1 / 255
     code, _, err = _cli(["reconstruct", rgb_path, "-o", tmp_path / "mallett2019", "--model", "physics:mallett2019"],
                         capsys)
     assert code == 2 and "--force" in err

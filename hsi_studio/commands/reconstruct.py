@@ -126,8 +126,9 @@ def cmd_reconstruct(args) -> int:
         if res.std is not None:
             written.append(io.write_cube(res.std, paths["std"]))
         if "preview" in paths:
-            srgb = relight.render_srgb(res.cube, "D65", exposure="auto")
-            written.append(io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": "D65"}), paths["preview"]))
+            srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
+            written.append(io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}),
+                                        paths["preview"]))
         for w in written:
             reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
                            device=res.device, model=res.model)

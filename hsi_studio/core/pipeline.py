@@ -223,7 +223,8 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
             else:
                 raise
     wl = np.asarray(uldm.wavelengths, dtype=np.float64)
-    meta = {"model": str(path), "steps": steps, "samples": samples, "seed": seed, "scheduler": scheduler}
+    meta = {"model": str(path), "steps": steps, "samples": samples, "seed": seed, "scheduler": scheduler,
+            "response": uldm.response.name}
     cube = HSCube(mean, wl, meta, kind="radiance")
     std_cube = HSCube(std, wl, {**meta, "quantity": "per-pixel standard deviation"}, kind="radiance") \
         if std is not None else None

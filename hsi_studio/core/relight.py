@@ -527,6 +527,32 @@ def render_uint8(cube: HSCube, illuminant="D65", **kwargs) -> np.ndarray:
     return _apply(cube.data, effective_matrix(cube, illuminant, **kwargs), "uint8")
 
 
+def view_illuminant(cube: HSCube) -> str:
+    """The light of a plain colour view. A radiance cube already holds its light, so it is shown as captured
+    (equal-energy E: colour straight from the spectrum — a reconstruction looks like its photo, and a
+    D65-lit white is neutral); reflectance and cubes of unknown kind are shown under D65."""
+    return "E" if cube.kind == "radiance" else "D65"
+
+
+def view_observer(cube: HSCube) -> str:
+    """The observer of a plain colour view: a radiance cube whose metadata names the CIE-observer camera
+    response its RGB came through (``response`` of a reconstruction, e.g. ``cie1964-srgb``) is viewed with
+    that observer, so the view of a reconstruction equals its photo; otherwise :data:`DEFAULT_OBSERVER`."""
+    response = str(cube.metadata.get("response", "")) if cube.kind == "radiance" else ""
+    return next((full for key, full in OBSERVERS.items() if response.startswith(key)), DEFAULT_OBSERVER)
+
+
+def render_view(cube: HSCube, mode: str = "uint8") -> np.ndarray:
+    """The plain colour view of a cube (band view, thumbnails, CLI previews) under :func:`view_illuminant`
+    with :func:`view_observer`: ``mode`` ``uint8`` or ``srgb`` (float). Values up to 1.5 are shown as they
+    are; larger ones (arbitrary radiance units) with the automatic exposure."""
+    if mode not in ("uint8", "srgb"):
+        raise InputError(f"view mode {mode!r}; expected 'uint8' or 'srgb'")
+    exposure: float | str = "auto" if float(cube.data.max()) > 1.5 else 1.0
+    m = effective_matrix(cube, view_illuminant(cube), observer=view_observer(cube), exposure=exposure)
+    return _apply(cube.data, m, mode)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # ΔE2000 between two renders
 # ---------------------------------------------------------------------------------------------------------
@@ -560,5 +586,5 @@ __all__ = [
     "ADAPTATIONS", "DEFAULT_OBSERVER", "OBSERVERS", "adapt_name", "canonical_spec", "delta_e_map",
     "effective_matrix", "estimate_reflectance", "illuminant_catalogue", "illuminant_spd", "list_illuminants",
     "observer_name", "read_spd_csv", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
-    "render_uint8", "to_uint8", "white_spectrum", "xyz_matrix",
+    "render_uint8", "render_view", "to_uint8", "view_illuminant", "view_observer", "white_spectrum", "xyz_matrix",
 ]

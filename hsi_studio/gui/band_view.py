@@ -27,7 +27,7 @@ from hsi_studio.core.cube import HSCube, RGBImage
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 MODES = ("band", "rgb", "false")
-MODE_LABELS = {"band": "Single band", "rgb": "RGB render (D65)", "false": "False colour"}
+MODE_LABELS = {"band": "Single band", "rgb": "RGB render", "false": "False colour"}
 COLORMAPS = ("viridis", "inferno", "magma", "plasma", "cividis", "turbo", "gray")
 _LEVEL_SAMPLE = 65536  # pixels used to pick display levels
 _BAND_CACHE_BYTES = 1024**3  # keep contiguous copies of visited bands for cubes up to this size
@@ -139,7 +139,9 @@ class BandView(QWidget):
         self.mode_combo = QComboBox()
         for m in MODES:
             self.mode_combo.addItem(MODE_LABELS[m], m)
-        self.mode_combo.setToolTip("What to show: one band, the cube rendered to sRGB, or three bands as RGB")
+        self.mode_combo.setToolTip("What to show: one band, the cube rendered to sRGB (radiance as captured, "
+                                   "reflectance under D65; the Relight tab shows it under any light), or three "
+                                   "bands as RGB")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Band (Ctrl+[ and Ctrl+] step through bands)")
         self.slider.setPageStep(1)
@@ -267,14 +269,13 @@ class BandView(QWidget):
             self._emit_roi()
 
     def render(self) -> np.ndarray | None:
-        """The cube's D65 sRGB render (uint8), computed once per cube through core."""
+        """The cube's sRGB view (uint8; core's ``render_view``), computed once per cube."""
         if self.cube is None:
             return None
         if self._render_cache is None:
             from hsi_studio.core import relight
 
-            exposure = "auto" if float(self.cube.data.max()) > 1.5 else 1.0
-            self._render_cache = relight.render_uint8(self.cube, "D65", exposure=exposure)
+            self._render_cache = relight.render_view(self.cube)
         return self._render_cache
 
     # -- display ------------------------------------------------------------------------------------------

@@ -43,14 +43,12 @@ def optional_pipeline():
 # Rendering a cube for display
 # ---------------------------------------------------------------------------------------------------------
 def preview_render(cube: HSCube) -> np.ndarray | None:
-    """The cube's sRGB uint8 render under D65 (None when its wavelengths are outside the visible range).
-
-    Cubes in arbitrary radiance units (values well above 1) get core's automatic exposure."""
+    """The cube's sRGB uint8 view, core's ``render_view`` (radiance as captured, reflectance under D65); None
+    when its wavelengths are outside the visible range."""
     from hsi_studio.core import relight
 
-    exposure: float | str = "auto" if float(cube.data.max()) > 1.5 else 1.0
     try:
-        return relight.render_uint8(cube, "D65", exposure=exposure)
+        return relight.render_view(cube)
     except InputError:
         return None
 
