@@ -117,6 +117,9 @@ def _run(checks: _Checks) -> None:
         lin = pipeline.linear_rgb(rgb)
         reproj = float(np.abs(cube.data @ model.speuae.S.numpy() - lin).max() / max(float(lin.max()), 1e-9))
         checks.check("cube reproduces the photo", reproj <= 1e-4, f"relative RGB error {reproj:.1e}")
+        view = window.band_view.render() if window.band_view.cube is cube else None
+        diff = np.inf if view is None else float(np.abs(view.astype(np.float32) - rgb.data * 255).max())
+        checks.check("its colour view looks like the photo", diff <= 2.0, f"max difference {diff:.1f} of 255 levels")
         scores = metrics.evaluate(cube, truth, ntire=True)  # as `hsi-studio evaluate --ntire` scores it
         checks.check("close to the true spectra", scores["psnr"] >= MIN_PSNR_DB,
                      f"PSNR {scores['psnr']:.2f} dB, SAM {scores['sam']:.2f}° (as `evaluate --ntire`)")

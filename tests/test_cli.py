@@ -88,3 +88,17 @@ def test_console_entry_point_runs_as_module():
     out = subprocess.run([sys.executable, "-m", "hsi_studio", "--help"], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)
     assert out.returncode == 0 and "simulate-rgb" in out.stdout and "evaluate" in out.stdout
+
+
+def test_self_test_passes_from_source(tmp_path):
+    """``hsi-studio --self-test`` (what the installers run): the window reconstructs the bundled photo with the
+    shipped model, the colour view of the result looks like the photo, and relighting works."""
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", "import sys; from hsi_studio.cli import main; "
+                          "sys.exit(main(['--self-test']))"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    summary = json.loads(next(line for line in out.stdout.splitlines() if line.startswith('{"self_test"')))
+    names = {c["check"]: c["ok"] for c in summary["checks"]}
+    assert summary["self_test"] == "passed" and names["its colour view looks like the photo"] is True
