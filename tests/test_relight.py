@@ -96,6 +96,10 @@ def test_plain_view_shows_radiance_as_captured_and_reflectance_under_d65():
     np.testing.assert_allclose(relight.render_view(radiance, "srgb") * 255, relight.render_view(radiance), atol=0.51)
     with pytest.raises(InputError, match="view mode"):
         relight.render_view(radiance, "png")
+    assert relight.recorded_capture_illuminant(recon) == "D65"  # sRGB's white: reflectance = radiance / D65
+    assert relight.recorded_capture_illuminant(radiance) is None
+    assert relight.recorded_capture_illuminant(HSCube(grey, WL, {"response": "cie1964-srgb"},
+                                                      kind="reflectance")) is None
 
 
 @pytest.mark.parametrize("adapt", ["bradford", "cat16"])
@@ -349,6 +353,12 @@ def test_cli_reconstruct_physics(tmp_path, capsys):
         assert np.ptp(preview[:, :3], axis=-1).max() <= 2 / 255  # greys stay grey, whatever the cube's kind
         if model == "physics:minnorm":  # radiance, shown as captured through its response: the photo itself
             assert np.abs(preview.astype(float) - photo).max() <= 1 / 255
+            # relit under D65, the reconstruction is the photo again: its recorded capture light is divided out
+            code, out, err = _cli(["relight", outdir / "photo.mat", "--illuminant", "D65", "-o", tmp_path / "d65.png"],
+                                  capsys)
+            assert code == 0, err
+            assert "capture illuminant D65 (recorded" in out
+            assert np.abs(io.read_rgb(tmp_path / "d65.png").data[:, :3] - photo[:, :3]).max() <= 2 / 255
     code, _, err = _cli(["reconstruct", rgb_path, "-o", tmp_path / "mallett2019", "--model", "physics:mallett2019"],
                         capsys)
     assert code == 2 and "--force" in err

@@ -30,8 +30,9 @@ def _register_relight(sub: argparse._SubParsersAction) -> None:
                    help="reflectance of the white reference (e.g. 0.18 for a grey card; default 1)")
     p.add_argument("--adapt", default="none", choices=("none", "bradford", "cat16"),
                    help="chromatic adaptation from the illuminant's white to sRGB's D65 white (default none)")
-    p.add_argument("--observer", default="cie1931", choices=("cie1931", "cie1964"),
-                   help="CIE standard observer (default cie1931, the one sRGB is defined with)")
+    p.add_argument("--observer", choices=("cie1931", "cie1964"),
+                   help="CIE standard observer (default: the one of the camera response a reconstruction "
+                        "records, so that it renders back to its photo; else cie1931, the one sRGB is defined with)")
     p.add_argument("--exposure", default="1", help="scale factor, or 'auto' (99th-percentile luminance → 1)")
     p.add_argument("--key", help="dataset / variable name inside .h5/.mat/.npz")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
@@ -83,10 +84,18 @@ def cmd_relight(args) -> int:
     if args.capture_illuminant:
         relight.canonical_spec(args.capture_illuminant)
     cube = io.read_cube(args.cube, key=args.key) if args.key else io.read_cube(args.cube)
-    srgb = relight.render_srgb(cube, spec, observer=args.observer, adapt=args.adapt,
-                               capture_illuminant=args.capture_illuminant, white=white or roi,
+    capture = args.capture_illuminant
+    if capture is None and white is None and roi is None:
+        capture = relight.recorded_capture_illuminant(cube)
+        if capture is not None:
+            print(f"capture illuminant {capture} (recorded in the cube: a reconstruction from an sRGB photo; "
+                  "--capture-illuminant overrides it)")
+    observer = args.observer or relight.view_observer(cube)
+    srgb = relight.render_srgb(cube, spec, observer=observer, adapt=args.adapt,
+                               capture_illuminant=capture, white=white or roi,
                                white_reflectance=args.white_reflectance, exposure=_exposure_arg(args.exposure))
-    meta = {"illuminant": spec, "adapt": args.adapt, "observer": args.observer, "source": str(args.cube)}
+    meta = {"illuminant": spec, "adapt": args.adapt, "observer": observer, "source": str(args.cube),
+            "capture_illuminant": capture}
     written = io.write_rgb(RGBImage(srgb, "srgb", meta, bit_depth=args.bits), out, bit_depth=args.bits)
     print(f"wrote {written} ({spec}, adaptation {args.adapt}, {cube.height}×{cube.width})")
     return 0

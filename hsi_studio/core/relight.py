@@ -389,6 +389,10 @@ def reflectance_divisor(cube: HSCube, capture_illuminant=None, white_pixel=None,
         if cube.kind == "reflectance":
             raise InputError("the cube is already reflectance; a capture illuminant applies to radiance cubes")
         spd = illuminant_spd(capture_illuminant, cube.wavelengths)
+        if recorded_capture_illuminant(cube) is not None:
+            # A reconstruction's luminance is its photo's (a white pixel has Y = 1), not reflectance × SPD
+            # (max 1): scale the SPD to Y = 1 so the photo's white becomes reflectance 1.
+            spd = spd / float(spd @ xyz_matrix(cube.wavelengths, "E", view_observer(cube))[:, 1])
         return _check_divisor(spd, cube.wavelengths, f"capture illuminant {capture_illuminant!r}")
     if has_white:
         if not (np.isfinite(white_reflectance) and 0 < white_reflectance <= 10):
@@ -534,6 +538,15 @@ def view_illuminant(cube: HSCube) -> str:
     return "E" if cube.kind == "radiance" else "D65"
 
 
+def recorded_capture_illuminant(cube: HSCube) -> str | None:
+    """The light a radiance cube says it was captured under, else None. A reconstruction from an sRGB photo
+    (``response`` ending in ``srgb``) holds radiance whose white is D65 (sRGB's white point), so dividing by
+    D65 gives its reflectance — what relighting needs. Its radiance is on the photo's luminance scale, which
+    :func:`reflectance_divisor` accounts for (the photo's white → reflectance 1)."""
+    response = str(cube.metadata.get("response", "")) if cube.kind == "radiance" else ""
+    return "D65" if response.lower().endswith("srgb") else None
+
+
 def view_observer(cube: HSCube) -> str:
     """The observer of a plain colour view: a radiance cube whose metadata names the CIE-observer camera
     response its RGB came through (``response`` of a reconstruction, e.g. ``cie1964-srgb``) is viewed with
@@ -585,6 +598,6 @@ def delta_e_map(srgb_a, srgb_b) -> np.ndarray:
 __all__ = [
     "ADAPTATIONS", "DEFAULT_OBSERVER", "OBSERVERS", "adapt_name", "canonical_spec", "delta_e_map",
     "effective_matrix", "estimate_reflectance", "illuminant_catalogue", "illuminant_spd", "list_illuminants",
-    "observer_name", "read_spd_csv", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
+    "observer_name", "read_spd_csv", "recorded_capture_illuminant", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
     "render_uint8", "render_view", "to_uint8", "view_illuminant", "view_observer", "white_spectrum", "xyz_matrix",
 ]

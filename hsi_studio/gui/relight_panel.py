@@ -115,6 +115,7 @@ class RelightPanel(QWidget):
         self.delta_e: np.ndarray | None = None
         self._original_key = None
         self._populated = False
+        self._recorded_capture: str | None = None
         self.stale = False
         self._de_job = None
         self._de_pending = False
@@ -253,15 +254,34 @@ class RelightPanel(QWidget):
         return key
 
     def render_options(self) -> dict:
+        from hsi_studio.core import relight
+
+        # The observer of the camera response a reconstruction records (so it renders back to its photo).
+        observer = relight.view_observer(self.cube) if self.cube is not None else relight.DEFAULT_OBSERVER
         return {"adapt": self.adapt.currentData(), "capture_illuminant": self.capture.currentData(),
-                "exposure": "auto" if self.auto_exposure.isChecked() else float(self.exposure.value())}
+                "exposure": "auto" if self.auto_exposure.isChecked() else float(self.exposure.value()),
+                "observer": observer}
 
     def set_cube(self, cube: HSCube | None) -> None:
         self.cube = cube
         self._original_key = None
         self.delta_e = None
+        # A reconstruction says what it was lit by: relighting starts from its reflectance (applied once the
+        # catalogue is filled; the user's choice is kept for cubes that say nothing).
+        self._recorded_capture = None
+        if cube is not None:
+            from hsi_studio.core import relight
+
+            self._recorded_capture = relight.recorded_capture_illuminant(cube)
+        self._apply_recorded_capture()
         self._sync_enabled()
         self.schedule()
+
+    def _apply_recorded_capture(self) -> None:
+        i = self.capture.findData(self._recorded_capture) if self._recorded_capture else -1
+        if i >= 0:
+            self.capture.setCurrentIndex(i)
+            self._recorded_capture = None
 
     def _sync_enabled(self) -> None:
         has = self.cube is not None
@@ -312,6 +332,7 @@ class RelightPanel(QWidget):
         self.stale = False
         if self.cube is not None:
             self.populate()
+            self._apply_recorded_capture()
         self._sync_enabled()
         spec = self.illuminant_spec()
         if self.cube is None or spec is None:

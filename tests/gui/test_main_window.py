@@ -149,6 +149,30 @@ def test_roi_gives_mean_and_std(window, cc_cube):
     assert window.spectrum.roi is None
 
 
+def test_a_reconstruction_is_relit_from_its_reflectance(window, qtbot, cc_cube):
+    """A reconstruction records its sRGB camera response, so the Relight tab divides out D65 (the photo's white)
+    by itself: the reference view is the photo's colours, not the radiance lit a second time."""
+    from hsi_studio.core import relight
+    from hsi_studio.core.cube import HSCube
+
+    wl = cc_cube.wavelengths
+    d65 = relight.illuminant_spd("D65", wl)
+    white = d65 / float(d65 @ relight.xyz_matrix(wl, "E", "cie1964")[:, 1])  # a white pixel of a photo: Y = 1
+    recon = HSCube(cc_cube.data * white.astype(np.float32), wl, {"response": "cie1964-srgb"}, kind="radiance")
+    window.set_cube(recon, render=tasks.preview_render(recon))
+    panel = window.relight
+    with qtbot.waitSignal(panel.rendered, timeout=10000):
+        window.tabs.setCurrentIndex(1)
+    assert panel.capture.currentData() == "D65" and panel.capture.isEnabled()
+    expected = relight.render_uint8(cc_cube, "D65", observer="cie1964")  # the observer its response records
+    np.testing.assert_allclose(panel.original.astype(int), expected, atol=1)
+    # … which is also what the Explore tab shows for the radiance as captured
+    np.testing.assert_allclose(panel.original.astype(int), relight.render_view(recon), atol=1)
+    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))  # reflectance: no capture illuminant
+    panel.update_now()
+    assert panel.capture.currentData() is None
+
+
 def test_relighting_changes_the_render(window, qtbot, cc_cube):
     window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
     panel = window.relight
