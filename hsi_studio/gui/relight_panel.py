@@ -116,6 +116,7 @@ class RelightPanel(QWidget):
         self._original_key = None
         self._populated = False
         self._recorded_capture: str | None = None
+        self._auto_capture_index = -1  # the capture index set from a cube's record, while it stands
         self.stale = False
         self._de_job = None
         self._de_pending = False
@@ -267,12 +268,16 @@ class RelightPanel(QWidget):
         self._original_key = None
         self.delta_e = None
         # A reconstruction says what it was lit by: relighting starts from its reflectance (applied once the
-        # catalogue is filled; the user's choice is kept for cubes that say nothing).
+        # catalogue is filled). For a cube that says nothing, a capture chosen by hand is kept and one that
+        # was only the previous cube's record is cleared.
         self._recorded_capture = None
         if cube is not None:
             from hsi_studio.core import relight
 
             self._recorded_capture = relight.recorded_capture_illuminant(cube)
+        if self._recorded_capture is None and 0 < self._auto_capture_index == self.capture.currentIndex():
+            self.capture.setCurrentIndex(0)
+        self._auto_capture_index = -1
         self._apply_recorded_capture()
         self._sync_enabled()
         self.schedule()
@@ -282,6 +287,7 @@ class RelightPanel(QWidget):
         if i >= 0:
             self.capture.setCurrentIndex(i)
             self._recorded_capture = None
+            self._auto_capture_index = i
 
     def _sync_enabled(self) -> None:
         has = self.cube is not None

@@ -171,6 +171,17 @@ def test_a_reconstruction_is_relit_from_its_reflectance(window, qtbot, cc_cube):
     window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))  # reflectance: no capture illuminant
     panel.update_now()
     assert panel.capture.currentData() is None
+    file_radiance = HSCube(recon.data, wl, kind="radiance")  # says nothing: the recorded D65 is not carried over
+    window.set_cube(recon, render=tasks.preview_render(recon))
+    panel.update_now()
+    assert panel.capture.currentData() == "D65"
+    window.set_cube(file_radiance, render=tasks.preview_render(file_radiance))
+    panel.update_now()
+    assert panel.capture.currentData() is None
+    panel.capture.setCurrentIndex(panel.capture.findData("A"))  # chosen by hand: kept for the next such cube
+    window.set_cube(HSCube(recon.data * 0.5, wl, kind="radiance"))
+    panel.update_now()
+    assert panel.capture.currentData() == "A"
 
 
 def test_relighting_changes_the_render(window, qtbot, cc_cube):
