@@ -12,6 +12,9 @@ import argparse
 
 from ..core.scenes import LIGHTINGS
 
+_LIGHTING_HELP = ("how generated scenes are lit: varied measured/daylight/black-body/catalogue lights (default) or "
+                  "flat (equal-energy E: radiance = reflectance, like CAVE cubes and white-balanced photos)")
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (checkpoints/, best/, model/)")
@@ -46,10 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--val", nargs="*", default=None, help="validation cube files (default: a split of --data)")
     s.add_argument("--response", help="camera response the model is trained for (default cie1964-srgb)")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
-    s.add_argument("--lighting", choices=LIGHTINGS,
-                   help="how generated scenes are lit: varied measured/daylight/black-body/catalogue lights "
-                        "(default) or flat (equal-energy E: radiance = reflectance, like CAVE cubes and "
-                        "white-balanced photos)")
+    s.add_argument("--lighting", choices=LIGHTINGS, help=_LIGHTING_HELP)
     _common(s)
     s.set_defaults(func=cmd_train)
 
@@ -63,10 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--init", help="instead of --stage1/--base: continue training (fine-tune) an existing ULDM "
                                   "bundle, e.g. models/default")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
-    s.add_argument("--lighting", choices=LIGHTINGS,
-                   help="how generated scenes are lit: varied measured/daylight/black-body/catalogue lights "
-                        "(default) or flat (equal-energy E: radiance = reflectance, like CAVE cubes and "
-                        "white-balanced photos)")
+    s.add_argument("--lighting", choices=LIGHTINGS, help=_LIGHTING_HELP)
     _common(s)
     s.set_defaults(func=cmd_train)
 

@@ -538,20 +538,24 @@ def view_illuminant(cube: HSCube) -> str:
     return "E" if cube.kind == "radiance" else "D65"
 
 
+def _recorded_response(cube: HSCube) -> str:
+    """The camera response a radiance cube says its RGB came through (a reconstruction's), else ``""``."""
+    return str(cube.metadata.get("response", "")) if cube.kind == "radiance" else ""
+
+
 def recorded_capture_illuminant(cube: HSCube) -> str | None:
     """The light a radiance cube says it was captured under, else None. A reconstruction from an sRGB photo
     (``response`` ending in ``srgb``) holds radiance whose white is D65 (sRGB's white point), so dividing by
     D65 gives its reflectance — what relighting needs. Its radiance is on the photo's luminance scale, which
     :func:`reflectance_divisor` accounts for (the photo's white → reflectance 1)."""
-    response = str(cube.metadata.get("response", "")) if cube.kind == "radiance" else ""
-    return "D65" if response.lower().endswith("srgb") else None
+    return "D65" if _recorded_response(cube).lower().endswith("srgb") else None
 
 
 def view_observer(cube: HSCube) -> str:
     """The observer of a plain colour view: a radiance cube whose metadata names the CIE-observer camera
     response its RGB came through (``response`` of a reconstruction, e.g. ``cie1964-srgb``) is viewed with
     that observer, so the view of a reconstruction equals its photo; otherwise :data:`DEFAULT_OBSERVER`."""
-    response = str(cube.metadata.get("response", "")) if cube.kind == "radiance" else ""
+    response = _recorded_response(cube)
     return next((full for key, full in OBSERVERS.items() if response.startswith(key)), DEFAULT_OBSERVER)
 
 
