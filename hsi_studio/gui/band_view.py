@@ -105,6 +105,9 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
     def _clicked(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted():
             return
+        if ev.double():
+            self.fit()
+            return
         px = self.pixel_at(ev.scenePos())
         if px is not None:
             shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
@@ -114,7 +117,12 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
         fresh = self.shape != (height, width)
         self.shape = (height, width)
         if fresh:
-            self.vb.setRange(xRange=(0, width), yRange=(0, height), padding=0.02)
+            self.fit()
+
+    def fit(self) -> None:
+        """Show the whole image (View ▸ Fit image, or a double-click)."""
+        if self.shape is not None:
+            self.vb.setRange(xRange=(0, self.shape[1]), yRange=(0, self.shape[0]), padding=0.02)
 
 
 class BandView(QWidget):

@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
         self.act_cancel = a("&Cancel job", self.dock.cancel, "Esc", "Stop the reconstruction")
         self.act_prev = a("Previous band", lambda: self.band_view.step_band(-1), "Ctrl+[")
         self.act_next = a("Next band", lambda: self.band_view.step_band(1), "Ctrl+]")
+        self.act_fit = a("&Fit image", self.fit_view, "Ctrl+0",
+                         "Show the whole image in the current tab's views (or double-click an image)")
         self.act_tabs = [a(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
                          for i, name in enumerate(("&Explore", "Re&light", "Co&mpare"))]
         self.act_about = a("&About HSI Studio", self.about)
@@ -156,7 +158,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_quit)
         v = bar.addMenu("&View")
-        for act in (*self.act_tabs, self.act_prev, self.act_next):
+        for act in (*self.act_tabs, self.act_prev, self.act_next, self.act_fit):
             v.addAction(act)
         v.addSeparator()
         v.addAction(self.dock.toggleViewAction())
@@ -434,6 +436,16 @@ class MainWindow(QMainWindow):
             return None
         self.statusBar().showMessage(f"Wrote {out}", 8000)
         return out
+
+    def fit_view(self) -> None:
+        """Fit the image in the current tab's views."""
+        tab = self.tabs.currentIndex()
+        if tab == TAB_RELIGHT:
+            self.relight.views.fit()
+        elif tab == TAB_COMPARE:
+            self.compare.canvas.fit()
+        else:
+            self.band_view.canvas.fit()
 
     # -- misc ---------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str, details: str = ""):

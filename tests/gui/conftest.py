@@ -3,7 +3,9 @@ thread running or a top-level window open fails (DESIGN §4.8)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -38,6 +40,31 @@ def no_threads_or_windows_left(qapp):
         problems.append(f"windows left open: {[type(w).__name__ + ' ' + w.windowTitle() for w in windows]}")
     if problems:
         pytest.fail("; ".join(problems))
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _docs_digest() -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(DOCS.glob("*.png"))}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_untouched():
+    """The GUI tests leave the tracked docs/*.png alone unless asked to write them (HSI_SCREENSHOT_DIR, set by
+    scripts/docs_screenshots.sh)."""
+    before = _docs_digest()
+    yield
+    if not os.environ.get("HSI_SCREENSHOT_DIR"):
+        assert _docs_digest() == before, "a GUI test overwrote a tracked docs/*.png"
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshot tests save their images: a temporary folder, or HSI_SCREENSHOT_DIR when set."""
+    out = Path(os.environ.get("HSI_SCREENSHOT_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 @pytest.fixture
@@ -99,3 +126,9 @@ def make_chart():
 @pytest.fixture
 def rgb_photo():
     return photo()
+
+
+@pytest.fixture
+def make_photo():
+    """``make_photo(h, w, seed)`` → a smooth colourful sRGB photo."""
+    return photo

@@ -19,8 +19,6 @@ from hsi_studio.gui import train_wizard as tw
 from hsi_studio.gui.train_plan import BASE_PRETRAIN, BASE_PROJECT, TrainPlan
 from hsi_studio.gui.training_runner import TrainingRunner
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
 
 def _cube_folder(root: Path, n: int = 3, bad: bool = True) -> Path:
     """``n`` small radiance cubes (ColorChecker reflectances under a slanted light) and one broken file."""
@@ -173,7 +171,7 @@ def _go_to_run_page(qtbot, wizard, folder: Path) -> None:
     assert wizard.currentId() == tw.PAGE_RUN
 
 
-def test_wizard_trains_kill_resume_and_lists_the_model(qtbot, window, tmp_path):
+def test_wizard_trains_kill_resume_and_lists_the_model(qtbot, window, tmp_path, shots):
     """The whole wizard from the main window: train, kill the process mid-stage, Resume completes, curves are
     live, the finish page scores the model against the baselines and the dock lists it."""
     folder = _cube_folder(tmp_path / "cubes", n=3)
@@ -213,7 +211,7 @@ def test_wizard_trains_kill_resume_and_lists_the_model(qtbot, window, tmp_path):
     assert xs is not None and len(xs) >= 1  # validation points
     wizard.resize(1200, 800)
     qtbot.wait(200)
-    assert wizard.grab().save(str(DOCS / "train_wizard.png"))
+    assert wizard.grab().save(str(shots / "train_wizard.png"))
     model = tmp_path / "models" / "my-model"
     assert (model / "model_index.json").is_file()
     assert window.dock.model.currentData() == str(model)  # listed and selected in the dock
