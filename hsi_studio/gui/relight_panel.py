@@ -36,6 +36,14 @@ from .band_view import colormap
 PARAMETRIC = {"cct": ("Black body at CCT", (1000, 25000)), "daylight": ("CIE daylight at CCT", (4000, 25000))}
 ADAPT_LABELS = {"none": "None", "bradford": "Bradford", "cat16": "CAT16"}
 DELTA_E_LEVELS = (0.0, 10.0)
+DELTA_E_PERCENTILE = 99.0  # the ΔE colour bar's automatic top
+
+
+def delta_e_top(de: np.ndarray) -> float:
+    """The ΔE colour bar's automatic top: the map's 99th percentile rounded up to a half unit (at least 1)."""
+    finite = de[np.isfinite(de)]
+    top = float(np.percentile(finite, DELTA_E_PERCENTILE)) if finite.size else 1.0
+    return max(1.0, float(np.ceil(top * 2.0) / 2.0))
 
 
 class _Label(pg.LabelItem):
@@ -217,6 +225,9 @@ class RelightPanel(QWidget):
         self.auto_exposure.setToolTip("Map the 99th percentile of luminance to white")
         self.show_de = QCheckBox("ΔE2000 map against the reference")
         self.show_de.setChecked(True)
+        self.lock_de = QCheckBox("Lock ΔE scale")
+        self.lock_de.setToolTip(f"Off: the colour bar runs from 0 to the map's {DELTA_E_PERCENTILE:g}th percentile "
+                                "for each render. On: keep the current range (dragging the bar's handles locks it)")
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -239,7 +250,10 @@ class RelightPanel(QWidget):
         ll.addWidget(self.search)
         ll.addWidget(self.list, 1)
         ll.addLayout(form)
-        ll.addWidget(self.show_de)
+        de_row = QHBoxLayout()
+        de_row.addWidget(self.show_de, 1)
+        de_row.addWidget(self.lock_de)
+        ll.addLayout(de_row)
         ll.addWidget(self.status)
         left.setMinimumWidth(230)
         left.setMaximumWidth(330)
@@ -260,6 +274,9 @@ class RelightPanel(QWidget):
         self.exposure.valueChanged.connect(lambda *_: self.schedule())
         self.auto_exposure.toggled.connect(self._auto_toggled)
         self.show_de.toggled.connect(lambda *_: self.schedule())
+        self.lock_de.toggled.connect(self._lock_toggled)
+        self.views.bar.sigLevelsChangeFinished.connect(lambda _bar: self.lock_de.setChecked(True))
+        self.list.currentItemChanged.connect(lambda *_: self._family_changed())
         self._sync_enabled()
 
     def populate(self) -> None:
@@ -300,10 +317,10 @@ class RelightPanel(QWidget):
         for i in range(self.list.count()):
             item = self.list.item(i)
             if item.data(Qt.ItemDataRole.UserRole) == key:
+                item.setHidden(False)
+                self.list.setCurrentItem(item)  # sets the slider's range for the family
                 if key in PARAMETRIC:
                     self.cct.setValue(round(float(arg) / 100))
-                item.setHidden(False)
-                self.list.setCurrentItem(item)
                 return True
         return False
 
@@ -313,8 +330,7 @@ class RelightPanel(QWidget):
             return None
         key = item.data(Qt.ItemDataRole.UserRole)
         if key in PARAMETRIC:
-            lo, hi = PARAMETRIC[key][1]
-            return f"{key}:{min(max(self.cct.value() * 100, lo), hi)}"
+            return f"{key}:{self.cct.value() * 100}"  # the slider's range is the family's
         return key
 
     def render_options(self) -> dict:
@@ -369,9 +385,25 @@ class RelightPanel(QWidget):
             item = self.list.item(i)
             item.setHidden(bool(needle) and needle not in item.text().lower())
 
-    def _cct_changed(self, value: int) -> None:
-        self.cct_label.setText(f"{value * 100} K")
+    def _family_changed(self) -> None:
+        """The CCT slider spans the chosen family's range (daylight 4000–25000 K, black body 1000–25000 K)."""
+        item = self.list.currentItem()
+        key = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if key in PARAMETRIC:
+            lo, hi = PARAMETRIC[key][1]
+            self.cct.setRange(lo // 100, hi // 100)  # clamps the value: the label follows (valueChanged)
+        self._cct_label()
+
+    def _cct_label(self) -> None:
+        self.cct_label.setText(f"{self.cct.value() * 100} K")
+
+    def _cct_changed(self, _value: int) -> None:
+        self._cct_label()
         self.schedule()
+
+    def _lock_toggled(self, locked: bool) -> None:
+        if not locked and self.delta_e is not None:
+            self._set_delta_e_levels(self.delta_e)
 
     def _auto_toggled(self, _on: bool) -> None:
         self._sync_enabled()
@@ -486,13 +518,18 @@ class RelightPanel(QWidget):
         self.views.labels["delta_e"].setText("ΔE2000 failed")
         self.status.setText(message)
 
+    def _set_delta_e_levels(self, de: np.ndarray) -> None:
+        self.views.bar.setLevels((0.0, delta_e_top(de)))
+
     def _delta_e_done(self, de: np.ndarray) -> None:
         if self._de_pending or self.relit is None or de.shape != self.relit.shape[:2]:
             return  # stale: a newer request follows
         self.delta_e = de
         self.views.items["delta_e"].setImage(de, autoLevels=False, levels=self.views.bar.levels())
+        if not self.lock_de.isChecked():
+            self._set_delta_e_levels(de)
         self.views.labels["delta_e"].setText(f"ΔE2000 mean {float(de.mean()):.2f}, max {float(de.max()):.1f}")
         self.delta_e_ready.emit()
 
 
-__all__ = ["RelightPanel", "PARAMETRIC"]
+__all__ = ["RelightPanel", "PARAMETRIC", "delta_e_top"]

@@ -114,3 +114,48 @@ def test_a_zoom_is_shared_and_kept_and_fit_restores_the_image(relit, qtbot, wind
     _double_click(views, _boxes(panel)[2])
     assert _fitted(panel)
     _assert_in_register(panel)
+
+
+def test_the_cct_slider_follows_the_family_and_the_label_says_what_is_rendered(relit, qtbot):
+    panel = relit
+    assert panel.select_illuminant("cct:3000")
+    assert panel.illuminant_spec() == "cct:3000" and panel.cct_label.text() == "3000 K"
+    assert panel.cct.minimum() * 100 == 1000
+    assert panel.select_illuminant("daylight:6500")
+    assert panel.cct.minimum() * 100 == 4000 and panel.cct.maximum() * 100 == 25000
+    panel.cct.setValue(30)  # 3000 K is not a CIE daylight: the slider stops at 4000 K
+    assert panel.illuminant_spec() == "daylight:4000" and panel.cct_label.text() == "4000 K"
+    for value in range(40, 60):  # stepping with the arrow keys: label and render agree on every step
+        panel.cct.setValue(value)
+        panel.update_now()
+        kelvin = panel.illuminant_spec().split(":")[1]
+        assert panel.cct_label.text() == f"{kelvin} K" and f"daylight:{kelvin}" in panel.views.labels["relit"].text
+    assert panel.select_illuminant("cct:2000")  # back to the black body: its own range again
+    assert panel.cct.minimum() * 100 == 1000 and panel.illuminant_spec() == "cct:2000"
+    assert panel.cct_label.text() == "2000 K"
+
+
+def test_delta_e_colour_bar_follows_the_map_unless_locked(relit, qtbot):
+    from hsi_studio.gui.relight_panel import delta_e_top
+
+    panel = relit
+    panel.adapt.setCurrentIndex(panel.adapt.findData("none"))
+    with qtbot.waitSignal(panel.delta_e_ready, timeout=20000):
+        panel.select_illuminant("cct:1500")  # a very warm light: ΔE far above 10
+    qtbot.waitUntil(lambda: panel._de_job is None, timeout=20000)
+    de = panel.delta_e
+    p99 = float(np.percentile(de, 99))
+    assert p99 > 10
+    lo, hi = panel.views.bar.levels()
+    assert lo == 0 and hi == delta_e_top(de) and p99 <= hi < p99 + 0.5 + 1e-6
+    assert float(np.mean(de > hi)) <= 0.011  # at most ~1 % of the map saturates
+    panel.lock_de.setChecked(True)
+    locked = panel.views.bar.levels()
+    with qtbot.waitSignal(panel.delta_e_ready, timeout=20000):
+        panel.select_illuminant("D50")
+    qtbot.waitUntil(lambda: panel._de_job is None, timeout=20000)
+    assert panel.views.bar.levels() == locked and delta_e_top(panel.delta_e) != locked[1]
+    panel.lock_de.setChecked(False)  # unlocked: follows the map shown now
+    assert panel.views.bar.levels() == (0.0, delta_e_top(panel.delta_e))
+    panel.views.bar.sigLevelsChangeFinished.emit(panel.views.bar)  # the user dragged a handle: locked
+    assert panel.lock_de.isChecked()
