@@ -465,7 +465,7 @@ def _boom_after_partial(*args, **kwargs):
     (".mat", scipy.io, "savemat"),
     (".npy", np, "save"),
     (".tif", tifffile, "imwrite"),
-    (".hdr", spectral.io.envi, "save_image"),
+    (".hdr", spectral.io.envi, "write_envi_header"),
 ])
 def test_failed_cube_write_leaves_existing_file(tmp_path, cube, monkeypatch, ext, module, attr):
     io.write_cube(cube, tmp_path / f"out{ext}")
@@ -479,13 +479,13 @@ def test_failed_cube_write_leaves_existing_file(tmp_path, cube, monkeypatch, ext
 def test_failed_envi_write_midway_leaves_both_files(tmp_path, cube, monkeypatch):
     io.write_cube(cube, tmp_path / "out.hdr")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real = spectral.io.envi.save_image
+    real = spectral.io.envi.write_envi_header
 
     def save_then_fail(hdr_file, *args, **kwargs):
         real(hdr_file, *args, **kwargs)  # both temporaries are complete …
         raise OSError("disk full")  # … but the write still fails before anything is replaced
 
-    monkeypatch.setattr(spectral.io.envi, "save_image", save_then_fail)
+    monkeypatch.setattr(spectral.io.envi, "write_envi_header", save_then_fail)
     with pytest.raises(OutputError, match="disk full"):
         io.write_cube(make_cube(seed=9), tmp_path / "out.hdr")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

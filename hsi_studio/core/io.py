@@ -48,7 +48,7 @@ from .errors import (
     SizeLimitError,
     UnsupportedFormatError,
 )
-from .io_base import a_an, atomic_write, one_line, reading, require_file, writing
+from .io_base import PNG_MAGIC, a_an, atomic_write, check_png_chunks, one_line, reading, require_file, writing
 from .io_formats import (
     CUBE_READERS,
     CUBE_WRITERS,
@@ -69,7 +69,6 @@ CUBE_READ_EXTENSIONS = (".hdr", ".img", ".h5", ".hdf5", ".mat", ".npy", ".npz", 
 CUBE_WRITE_EXTENSIONS = (".h5", ".hdr", ".mat", ".npz", ".npy", ".tif")
 RGB_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp") + ((".webp",) if features.check("webp") else ())
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _RGB_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
                ".webp": "WEBP"}
 _RGB_MAGIC = {"PNG": (PNG_MAGIC,), "JPEG": (b"\xff\xd8\xff",), "TIFF": TIFF_MAGIC, "BMP": (b"BM",),
@@ -205,6 +204,9 @@ def _read_rgb_pillow(p: Path, fmt: str) -> tuple[np.ndarray, dict[str, Any]]:
     with _open_image(p, fmt) as im:
         w, h = im.size
         check_size(h, w, 3, what=f"{fmt} image")  # from the header: nothing decoded yet
+        if fmt == "PNG":
+            check_png_chunks(p)  # Pillow skips IDAT checksums: a damaged stream must not decode as pixels
+        im.load()  # decoding errors surface here (getexif below would load and swallow them)
         orientation = _exif_orientation(im)
         depth, colour_type = _png_ihdr(p) if fmt == "PNG" else (8, 2)
         if colour_type in (0, 4):

@@ -23,7 +23,9 @@ Layouts on disk:
 from __future__ import annotations
 
 import json
+import math
 import re
+import secrets
 import struct
 import time
 import warnings
@@ -35,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 from .cube import HSCube
-from .errors import ColorModeError, FileFormatError, OutputError, ShapeError
+from .errors import ColorModeError, FileFormatError, OutputError, ShapeError, UnsafeFileError
 from .io_base import (
     KIND_BY_KEY,
     STANDARD_GRID,
@@ -44,6 +46,7 @@ from .io_base import (
     atomic_folder,
     atomic_pair,
     atomic_write,
+    check_png_chunks,
     cube_layout,
     find_wavelength_key,
     kind_of,
@@ -75,10 +78,18 @@ def _wl_list(cube: HSCube) -> list[float]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# ENVI (.hdr + .img) through spectral (SPy)
+# ENVI (.hdr + .img): the header parsed by spectral (SPy), the data read and written here
 # ---------------------------------------------------------------------------------------------------------
-ENVI_ITEMSIZE = {"1": 1, "2": 2, "3": 4, "4": 4, "5": 8, "6": 8, "9": 16, "12": 2, "13": 4, "14": 8, "15": 8}
+ENVI_DTYPES = {"1": "u1", "2": "i2", "3": "i4", "4": "f4", "5": "f8", "6": "c8", "9": "c16", "12": "u2",
+               "13": "u4", "14": "i8", "15": "u8"}
+ENVI_ITEMSIZE = {k: np.dtype(v).itemsize for k, v in ENVI_DTYPES.items()}
 ENVI_DATA_EXTS = ("img", "IMG", "dat", "DAT", "raw", "RAW", "bin", "BIN", "bsq", "bil", "bip", "")
+ENVI_INTERLEAVES = ("bsq", "bil", "bip")
+# Our .img files start with this prefix (skipped through 'header offset') holding the token that the header
+# records as 'hsi studio pair': a header and data file from different writes (a kill between the two renames
+# of a pair) are refused instead of read.
+ENVI_PAIR_PREFIX = b"HSI Studio ENVI data, pair "
+ENVI_PAIR_OFFSET = 64
 
 
 def envi_paths(path: Path) -> tuple[Path, Path | None]:
@@ -95,12 +106,15 @@ def envi_paths(path: Path) -> tuple[Path, Path | None]:
     return hdr, path
 
 
-def _envi_int(header: dict[str, Any], name: str) -> int:
+def _envi_int(header: dict[str, Any], name: str, default: int | None = None, minimum: int = 1) -> int:
+    raw = header.get(name, default)
     try:
-        return int(str(header[name]).strip())
-    except (KeyError, ValueError):
-        raise FileFormatError(f"ENVI header has no valid '{name}' ({header.get(name)!r}); expected an "
-                              "integer") from None
+        value = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise FileFormatError(f"ENVI header has no valid '{name}' ({raw!r}); expected an integer") from None
+    if value < minimum:
+        raise FileFormatError(f"ENVI header '{name}' is {value}; expected an integer ≥ {minimum}")
+    return value
 
 
 def _envi_wavelengths(header: dict[str, Any]) -> np.ndarray | None:
@@ -116,6 +130,36 @@ def _envi_wavelengths(header: dict[str, Any]) -> np.ndarray | None:
     return wl
 
 
+def _envi_dtype(header: dict[str, Any]) -> np.dtype:
+    code = str(header.get("data type", "")).strip()
+    if code not in ENVI_DTYPES:
+        raise FileFormatError(f"ENVI 'data type' {code!r}; expected one of {', '.join(ENVI_DTYPES)}")
+    if code in ("6", "9"):
+        raise FileFormatError(f"ENVI 'data type' {code} is complex; expected real numbers")
+    order = str(header.get("byte order", "0")).strip()
+    if order not in ("0", "1"):
+        raise FileFormatError(f"ENVI 'byte order' {order!r}; expected 0 (little-endian) or 1 (big-endian)")
+    return np.dtype(("<" if order == "0" else ">") + ENVI_DTYPES[code])
+
+
+def _envi_interleave(header: dict[str, Any]) -> str:
+    inter = str(header.get("interleave", "")).strip().lower()
+    if inter not in ENVI_INTERLEAVES:
+        raise FileFormatError(f"ENVI 'interleave' {header.get('interleave')!r}; expected bsq, bil or bip")
+    return inter
+
+
+def _check_pair(header: dict[str, Any], data_file: Path, offset: int) -> None:
+    token = str(header.get("hsi studio pair", "")).strip()
+    if not token:
+        return
+    with open(data_file, "rb") as f:
+        head = f.read(min(offset, 256))
+    if head.rstrip(b"\n ") != ENVI_PAIR_PREFIX + token.encode("ascii", "replace"):
+        raise FileFormatError(f"ENVI header and data file {data_file.name} come from different writes (an "
+                              "interrupted replacement?); expected the data file written with this header")
+
+
 def read_envi(path: Path, key: str | None, wavelengths: Any) -> HSCube:
     from spectral.io import envi
 
@@ -129,23 +173,31 @@ def read_envi(path: Path, key: str | None, wavelengths: Any) -> HSCube:
     if data_file is None or not data_file.is_file():
         raise FileFormatError(f"ENVI header without its data file; expected {hdr.with_suffix('.img').name} "
                               "next to it")
-    dtype_code = str(header.get("data type", "")).strip()
-    if dtype_code not in ENVI_ITEMSIZE:
-        raise FileFormatError(f"ENVI 'data type' {dtype_code!r}; expected one of {', '.join(ENVI_ITEMSIZE)}")
-    need = int(header.get("header offset", 0)) + h * w * b * ENVI_ITEMSIZE[dtype_code]
+    dtype, inter = _envi_dtype(header), _envi_interleave(header)
+    offset = _envi_int(header, "header offset", 0, minimum=0)
+    need = offset + h * w * b * dtype.itemsize
     have = data_file.stat().st_size
-    if have < need:
-        raise FileFormatError(f"ENVI data file {data_file.name} holds {have:,} bytes; expected {need:,} for "
-                              f"{h}×{w}×{b} samples (truncated?)")
-    img = envi.open(str(hdr), str(data_file))
-    arr = np.array(img.open_memmap(interleave="bip", writable=False))
+    if have != need:
+        what = "truncated?" if have < need else "more than the header describes: a different or mixed pair?"
+        raise FileFormatError(f"ENVI data file {data_file.name} holds {have:,} bytes; expected exactly {need:,} "
+                              f"for {h}×{w}×{b} {dtype.name} samples after a {offset}-byte offset ({what})")
+    _check_pair(header, data_file, offset)
+    file_shape, to_hwb_axes = {"bsq": ((b, h, w), (1, 2, 0)), "bil": ((h, b, w), (0, 2, 1)),
+                               "bip": ((h, w, b), (0, 1, 2))}[inter]
+    flat = np.fromfile(data_file, dtype=dtype, count=h * w * b, offset=offset)
+    arr = np.transpose(flat.reshape(file_shape), to_hwb_axes)
+    arr = arr.astype(dtype.newbyteorder("="), copy=False)
     kind = kind_of(header.get("hsi studio kind"))
-    factor = float(header.get("reflectance scale factor", 0) or 0)
-    if factor > 0 and factor != 1:  # ENVI's own scaling (e.g. int16 reflectance × 10000) wins over dtype max
+    try:
+        factor = float(header.get("reflectance scale factor", 0) or 0)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"ENVI 'reflectance scale factor' {header.get('reflectance scale factor')!r}; "
+                              "expected a number") from None
+    if math.isfinite(factor) and factor > 0 and factor != 1:  # ENVI's own scaling (e.g. int16 × 10000)
         meta["reflectance_scale_factor"] = factor
         arr = arr.astype(np.float32) / np.float32(factor)
         kind = "reflectance"
-    return _finish(arr, wl, meta, kind, {})
+    return _finish(np.ascontiguousarray(arr), wl, meta, kind, {})
 
 
 def write_envi(cube: HSCube, path: Path) -> Path:
@@ -155,11 +207,17 @@ def write_envi(cube: HSCube, path: Path) -> Path:
         hdr, img = path, path.with_suffix(".img")
     else:
         hdr, img = path.with_suffix(".hdr"), path
-    md = {"wavelength": _wl_list(cube), "wavelength units": "nm", "hsi studio kind": cube.kind,
-          "description": "HSI Studio cube"}
+    token = secrets.token_hex(16)
+    prefix = (ENVI_PAIR_PREFIX + token.encode("ascii")).ljust(ENVI_PAIR_OFFSET - 1, b" ") + b"\n"
+    md = {"description": "HSI Studio cube", "samples": cube.width, "lines": cube.height, "bands": cube.bands,
+          "header offset": ENVI_PAIR_OFFSET, "file type": "ENVI Standard", "data type": 4, "interleave": "bip",
+          "byte order": 0, "wavelength": _wl_list(cube), "wavelength units": "nm", "hsi studio kind": cube.kind,
+          "hsi studio pair": token}
     with atomic_pair(img, hdr) as base:
-        envi.save_image(f"{base}{hdr.suffix}", cube.data, dtype=np.float32, interleave="bip",
-                        ext=img.suffix, metadata=md, force=True)
+        with open(f"{base}{img.suffix}", "wb") as f:
+            f.write(prefix)
+            f.write(np.ascontiguousarray(cube.data, dtype="<f4").tobytes())
+        envi.write_envi_header(f"{base}{hdr.suffix}", md)
     return hdr
 
 
@@ -171,25 +229,79 @@ def _h5_datasets(f: Any, skip_matlab: bool) -> dict[str, Any]:
 
     found: dict[str, Any] = {}
 
-    def visit(name: str, obj: Any) -> None:
+    def visit(name: str, obj: Any) -> None:  # names and shapes only: the datasets are reopened confined
         if isinstance(obj, h5py.Dataset) and len(found) < 1000:
             if not (skip_matlab and name.startswith("#")):
-                found[name] = obj
+                found[name] = tuple(obj.shape or ())
 
     f.visititems(visit)
     return found
 
 
-def _h5_wavelengths(ds: Any, f: Any, datasets: dict[str, Any]) -> np.ndarray | None:
+def _h5_wavelengths(ds: Any, f: Any, datasets: dict[str, Any], path: Path) -> np.ndarray | None:
     for attrs in (ds.attrs, f.attrs):
         lower = {k.lower(): k for k in attrs}
         for k in WAVELENGTH_KEYS:
             if k in lower:
                 return np.asarray(attrs[lower[k]], dtype=np.float64).ravel()
-    name = find_wavelength_key(list(datasets))
+    name = find_wavelength_key([n for n in datasets if n != ds.name.lstrip("/")])
     if name is not None and datasets[name].size <= 100_000:
-        return np.asarray(datasets[name][()], dtype=np.float64).ravel()
+        return np.asarray(read_values(f, datasets, name, path), dtype=np.float64).ravel()
     return None
+
+
+def _inside(folder: Path, name: str) -> bool:
+    """Whether a file named by an HDF5 file (external storage, a virtual dataset's source) lies inside
+    ``folder``: a relative name without '..' that, symlinks resolved, stays in the folder."""
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or not name:
+        return False
+    try:
+        return (folder / rel).resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def check_confined(ds: Any, path: Path, depth: int = 0) -> bool:
+    """Refuse a dataset whose external storage or virtual-dataset sources lie outside ``path``'s folder;
+    True when it has any (its values must then be read through :func:`read_values`)."""
+    import h5py
+
+    folder, name = path.parent, ds.name
+    external = ds.external or ()
+    for ext_name, _offset, _size in external:
+        text = ext_name.decode("utf-8", "replace") if isinstance(ext_name, bytes) else str(ext_name)
+        if not _inside(folder, text):
+            raise UnsafeFileError(f"dataset '{name}' keeps its data in external file {text!r} outside the file's "
+                                  "folder; expected data stored in the file (or beside it)")
+    if not ds.is_virtual:
+        return bool(external)
+    for src in ds.virtual_sources():
+        if src.file_name == ".":
+            continue
+        if depth >= 2 or not _inside(folder, src.file_name):
+            raise UnsafeFileError(f"virtual dataset '{name}' reads from {src.file_name!r} outside the file's "
+                                  "folder; expected data stored in the file (or beside it)")
+        other = folder / src.file_name
+        with h5py.File(other, "r") as g:
+            if src.dset_name in g:
+                check_confined(g[src.dset_name], other, depth + 1)
+    return True
+
+
+def read_values(f: Any, datasets: dict[str, Any], name: str, path: Path) -> np.ndarray:
+    """All values of ``datasets[name]``; external storage and virtual sources (already checked to lie in the
+    file's folder) are resolved against that folder, never the working directory."""
+    import h5py
+
+    ds = datasets.pop(name)
+    if not check_confined(ds, path):
+        return ds[()]
+    del ds  # HDF5 refuses to open a dataset again with another prefix while it is open
+    dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+    dapl.set_efile_prefix(b"${ORIGIN}")
+    dapl.set_virtual_prefix(b"${ORIGIN}")
+    return h5py.Dataset(h5py.h5d.open(f.id, name.encode("utf-8", "surrogateescape"), dapl))[()]
 
 
 def read_hdf5(path: Path, key: str | None, wavelengths: Any, *, matlab: bool = False) -> HSCube:
@@ -200,36 +312,43 @@ def read_hdf5(path: Path, key: str | None, wavelengths: Any, *, matlab: bool = F
     if not h5py.is_hdf5(str(path)):
         raise FileFormatError(f"not an HDF5 file; expected {fmt} content")
     with h5py.File(path, "r") as f:
-        datasets = _h5_datasets(f, matlab)
-        shapes = {n: (d.shape[::-1] if matlab else d.shape) for n, d in datasets.items()}
+        found = _h5_datasets(f, matlab)
+        shapes = {n: (s[::-1] if matlab else s) for n, s in found.items()}
         name = pick_key(shapes, key, "dataset")
+        datasets = {n: f[n] for n in found
+                    if n == name or n.lower().rsplit("/", 1)[-1] in (*WAVELENGTH_KEYS, "kind", "metadata_json")}
         ds = datasets[name]
-        file_wl = _h5_wavelengths(ds, f, datasets)
+        check_confined(ds, path)  # before anything else is read from the file
+        file_wl = _h5_wavelengths(ds, f, datasets, path)
         layout = as_text(ds.attrs.get("layout"))
         axis = cube_layout(shapes[name], None if file_wl is None else file_wl.size,
                            band_axis={"HWB": 2, "BHW": 0}.get(layout or ""), what=f"{fmt} dataset '{name}'")
         meta: dict[str, Any] = {"format": fmt, "key": name}
         wl = resolve_wavelengths(file_wl, shapes[name][axis], wavelengths, meta)
-        arr = ds[()]
-        arr = arr.T if matlab else arr
-        kind = _stored_kind(f, datasets, ds, name)
+        kind = _stored_kind(f, datasets, ds, name, path)
         stored = parse_meta_json(ds.attrs["metadata_json"] if "metadata_json" in ds.attrs
-                                 else _h5_text(datasets.get("metadata_json")))
+                                 else _h5_text(f, datasets, "metadata_json", path))
+        del ds
+        arr = read_values(f, datasets, name, path)
+        arr = arr.T if matlab else arr
     return _finish(to_hwb(arr, axis, meta), wl, meta, kind, stored)
 
 
-def _h5_text(ds: Any) -> str | None:
+def _h5_text(f: Any, datasets: dict[str, Any], name: str, path: Path) -> str | None:
     """A string attribute or a MATLAB char dataset (uint16 code units)."""
+    ds = datasets.get(name)
     if ds is None or ds.size > 1_000_000:
         return None
-    value = ds[()]
-    if as_text(ds.attrs.get("MATLAB_class")) == "char":
+    char = as_text(ds.attrs.get("MATLAB_class")) == "char"
+    del ds
+    value = read_values(f, datasets, name, path)
+    if char:
         return np.asarray(value, dtype=np.uint16).T.ravel().tobytes().decode("utf-16-le", "replace")
     return as_text(value)
 
 
-def _stored_kind(f: Any, datasets: dict[str, Any], ds: Any, name: str) -> str:
-    kind = ds.attrs["kind"] if "kind" in ds.attrs else _h5_text(datasets.get("kind"))
+def _stored_kind(f: Any, datasets: dict[str, Any], ds: Any, name: str, path: Path) -> str:
+    kind = ds.attrs["kind"] if "kind" in ds.attrs else _h5_text(f, datasets, "kind", path)
     return kind_of(kind, KIND_BY_KEY.get(name.lower().rsplit("/", 1)[-1], "unknown"))
 
 
@@ -454,6 +573,8 @@ def _cave_bands(folder: Path) -> list[Path]:
 
 
 def _cave_band(p: Path, size: tuple[int, int]) -> np.ndarray:
+    if p.suffix.lower() == ".png":
+        check_png_chunks(p)
     with Image.open(p) as im:
         if im.size != size:
             raise ShapeError(f"band PNGs have mixed sizes ({p.name} is {im.size[0]}×{im.size[1]}, others "
