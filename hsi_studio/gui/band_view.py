@@ -217,7 +217,7 @@ class BandView(QWidget):
             c.currentIndexChanged.connect(lambda _i: self.mode == "false" and self.refresh())
         self.rect_btn.clicked.connect(lambda: self.add_roi("rect"))
         self.poly_btn.clicked.connect(lambda: self.add_roi("polygon"))
-        self.clear_roi_btn.clicked.connect(self.clear_roi)
+        self.clear_roi_btn.clicked.connect(lambda _checked=False: self.clear_roi())  # not clear_roi(emit=False)
         self.canvas.hovered.connect(self.hovered)
         self.canvas.clicked.connect(self.clicked)
         self.set_colormap(COLORMAPS[0])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hsi_studio.core.cube import HSCube
@@ -76,9 +77,10 @@ class SpectrumPlot(QWidget):
         self.info = QLabel("Hover over the image; click to hold a pixel, Shift+click to pin it.")
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info.setWordWrap(True)  # long pixel read-outs wrap instead of widening the window
-        self.clear_btn = QPushButton("Clear pinned")
-        self.clear_btn.setToolTip("Remove every pinned spectrum")
-        self.clear_btn.clicked.connect(self.clear_pinned)
+        self.clear_btn = QPushButton("Clear spectra")
+        self.clear_btn.setToolTip("Remove every pinned spectrum and release the held pixel (with its ± σ band); "
+                                  "a region's curve goes with the region (Clear above the image)")
+        self.clear_btn.clicked.connect(self.clear_spectra)
         row = QHBoxLayout()
         row.addWidget(self.info, 1)
         row.addWidget(self.clear_btn)
@@ -154,18 +156,17 @@ class SpectrumPlot(QWidget):
             self.gt_curve.setData([], [])
         if self.std is not None:
             s = self.std.data[row, col, :]
-            self.std_hi.setData(wl, values + s)
-            self.std_lo.setData(wl, values - s)
+            _set_band(self.std_fill, wl, values - s, values + s)
             text += f"  mean σ {s.mean():.3g}"
         else:
-            self.std_hi.setData([], [])
-            self.std_lo.setData([], [])
+            _set_band(self.std_fill)
         self.info.setText(text)
         self._update_legend()
 
     def _clear_pixel(self) -> None:
-        for item in (self.curve, self.gt_curve, self.std_hi, self.std_lo):
+        for item in (self.curve, self.gt_curve):
             item.setData([], [])
+        _set_band(self.std_fill)
 
     def pin(self, row: int, col: int) -> None:
         if self.cube is None:
@@ -181,6 +182,13 @@ class SpectrumPlot(QWidget):
         self.pinned.append(((row, col), item))
         self._update_legend()
         self.pinned_changed.emit(len(self.pinned))
+
+    def clear_spectra(self) -> None:
+        """Remove the pinned spectra and the held / hovered pixel's curves (hovering shows a pixel again)."""
+        self.clicked_px = self.current = None
+        self._clear_pixel()
+        self.info.setText("Hover over the image; click to hold a pixel, Shift+click to pin it.")
+        self.clear_pinned()
 
     def clear_pinned(self) -> None:
         for _, item in self.pinned:
@@ -202,13 +210,12 @@ class SpectrumPlot(QWidget):
 
     def _draw_roi(self) -> None:
         if self.roi is None or self.cube is None or self.roi.values.shape[0] != self.cube.bands:
-            for item in (self.roi_curve, self.roi_hi, self.roi_lo):
-                item.setData([], [])
+            self.roi_curve.setData([], [])
+            _set_band(self.roi_fill)
             return
         wl = self.cube.wavelengths
         self.roi_curve.setData(wl, self.roi.values)
-        self.roi_hi.setData(wl, self.roi.values + self.roi.spread)
-        self.roi_lo.setData(wl, self.roi.values - self.roi.spread)
+        _set_band(self.roi_fill, wl, self.roi.values - self.roi.spread, self.roi.values + self.roi.spread)
 
     def _update_legend(self) -> None:
         """Legend entries only for curves that show something."""
@@ -222,7 +229,8 @@ class SpectrumPlot(QWidget):
         for item, name in entries:
             if item.xData is not None and len(item.xData):
                 self.legend.addItem(item, name)
-        self.clear_btn.setEnabled(bool(self.pinned))
+        self.clear_btn.setEnabled(bool(self.pinned) or self.clicked_px is not None
+                                  or bool(self.curve.xData is not None and len(self.curve.xData)))
 
     # -- export -------------------------------------------------------------------------------------------
     def curves(self) -> list[Spectrum]:
@@ -259,6 +267,27 @@ class SpectrumPlot(QWidget):
         return write_csv_atomic(path, header, np.column_stack(columns))
 
 
+def _set_band(fill: pg.FillBetweenItem, wl=None, low=None, high=None) -> None:
+    """Fill between ``low`` and ``high`` over ``wl``, or remove the band (no arguments). pyqtgraph keeps a
+    PlotDataItem's last path when it is given empty data, so an emptied band is cleared and hidden explicitly
+    (else the old fill stays on screen and in the axes' auto range)."""
+    lo, hi = fill.curves
+    if wl is None:
+        for edge in (lo, hi):
+            edge.clear()
+        fill.setPath(QPainterPath())
+        fill.setVisible(False)
+        return
+    lo.setData(wl, low)
+    hi.setData(wl, high)
+    fill.setVisible(True)
+
+
+def band_shown(fill: pg.FillBetweenItem) -> bool:
+    """Whether a ± band is drawn."""
+    return fill.isVisible() and not fill.path().isEmpty()
+
+
 def write_csv_atomic(path: str | Path, header: list[str], rows: np.ndarray) -> Path:
     """CSV written through core's atomic writer (temp file in the same folder, fsync, ``os.replace``)."""
     from .tasks import io_module
@@ -272,4 +301,4 @@ def write_csv_atomic(path: str | Path, header: list[str], rows: np.ndarray) -> P
     return target
 
 
-__all__ = ["SpectrumPlot", "Spectrum", "write_csv_atomic", "pixel_label"]
+__all__ = ["SpectrumPlot", "Spectrum", "band_shown", "write_csv_atomic", "pixel_label"]
