@@ -73,16 +73,22 @@ _STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "
 
 
 def build_config(args):
-    from hsi_studio.core.training import TrainConfig
+    from hsi_studio.core.errors import InputError
+    from hsi_studio.core.training import TrainConfig, check_stage_settings
 
-    cfg = TrainConfig.from_json(args.config) if args.config else None
+    named = TrainConfig.read_json(args.config) if args.config else {}  # only the keys the file names
     from hsi_studio.core.stages import default_config
 
     base = default_config(args.stage, tiny=args.tiny).to_dict()
-    if cfg is not None:
-        merged_stage = {**base["stage"], **cfg.stage}
-        base.update({k: v for k, v in cfg.to_dict().items() if k != "stage"})
-        base["stage"] = merged_stage
+    defaults = dict(base["stage"])
+    if "stage" in named:
+        check_stage_settings(named["stage"], defaults)
+        base["stage"] = {**base["stage"], **named["stage"]}
+    base.update({k: v for k, v in named.items() if k != "stage"})
+    for name in ("steps", "batch_size", "crop", "threads"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} {value}; expected a positive integer")
     for name in _OVERRIDES:
         value = getattr(args, name, None)
         if value is not None:

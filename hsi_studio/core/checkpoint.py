@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from .errors import FileFormatError, UnsafeFileError
-from .io_base import swap_folder
+from .errors import FileFormatError, OutputError, UnsafeFileError
+from .io_base import clean_stale_temporaries, one_line, read_json, swap_folder, temp_folder_name
 
 TENSORS, STATE, MANIFEST = "tensors.safetensors", "state.json", "manifest.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -59,6 +59,9 @@ def unflatten(tree: Any, tensors: dict) -> Any:
     if not isinstance(tree, dict):
         return tree
     if "__tensor__" in tree:
+        if tree["__tensor__"] not in tensors:
+            raise FileFormatError(f"checkpoint state names tensor {one_line(repr(tree['__tensor__']), 60)}, which "
+                                  "tensors.safetensors lacks; expected every tensor it names")
         return tensors[tree["__tensor__"]]
     if "__ndarray__" in tree:
         return tensors[tree["__ndarray__"]].numpy()
@@ -92,8 +95,42 @@ def write_manifest(folder: Path, extra: dict | None = None) -> None:
     _fsync_write(folder / MANIFEST, json.dumps(manifest, indent=2).encode())
 
 
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def manifest_files(folder: Path, manifest: Any) -> dict[str, str]:
+    """The manifest's ``files`` map, every entry checked (before anything is hashed): a relative POSIX path
+    inside ``folder`` (no '..', no absolute path, no symlink out) naming a regular file, with a sha256 digest."""
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not files:
+        raise FileFormatError(f"manifest.json 'files' is {type(files).__name__}; expected an object mapping "
+                              "each file's relative path to its sha256", path=str(folder))
+    root = folder.resolve()
+    for rel, digest in files.items():
+        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
+            raise FileFormatError(f"manifest.json gives {one_line(repr(digest), 80)} as the sha256 of "
+                                  f"{one_line(repr(rel), 80)}; expected 64 lowercase hex digits", path=str(folder))
+        parts = PurePosixPath(rel).parts
+        if (not rel or rel.startswith(("/", "\\")) or "\\" in rel or "\0" in rel or ".." in parts
+                or PureWindowsPath(rel).drive):
+            raise UnsafeFileError(f"manifest.json lists {one_line(repr(rel), 120)}, a path outside the folder; "
+                                  "expected relative paths inside it", path=str(folder))
+        p = folder / rel
+        try:
+            outside = not p.resolve().is_relative_to(root)
+        except (OSError, RuntimeError):
+            outside = True
+        if outside:
+            raise UnsafeFileError(f"manifest.json lists {one_line(repr(rel), 120)}, which leads outside the folder "
+                                  "(a symbolic link?); expected files inside it", path=str(folder))
+        if not p.is_file():
+            raise FileFormatError(f"{rel} listed in the manifest is missing (or not a regular file)",
+                                  path=str(folder))
+    return files
+
+
 def verify_manifest(folder: Path) -> dict:
-    """Check every file's sha256 against ``manifest.json``; refuse pickle files."""
+    """Check every file's sha256 against ``manifest.json``; refuse pickle files and paths outside ``folder``."""
     folder = Path(folder)
     for p in folder.rglob("*"):
         if p.suffix.lower() in PICKLE_SUFFIXES:
@@ -103,17 +140,10 @@ def verify_manifest(folder: Path) -> dict:
     if not mpath.is_file():
         raise FileFormatError("manifest.json is missing (incomplete or foreign folder); expected one written "
                               "by HSI Studio", path=str(folder))
-    try:
-        manifest = json.loads(mpath.read_text())
-        files = manifest["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise FileFormatError(f"manifest.json is unreadable ({exc}); expected a JSON file list",
-                              path=str(folder)) from None
+    manifest = read_json(mpath, "manifest.json")
+    files = manifest_files(folder, manifest)
     for rel, digest in files.items():
-        p = folder / rel
-        if not p.is_file():
-            raise FileFormatError(f"{rel} listed in the manifest is missing", path=str(folder))
-        if sha256(p) != digest:
+        if sha256(folder / rel) != digest:
             raise FileFormatError(f"{rel} does not match its sha256 in manifest.json (corrupt or modified)",
                                   path=str(folder))
     return manifest
@@ -125,7 +155,9 @@ def save_checkpoint(folder: str | Path, state: dict, *, extra_manifest: dict | N
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    clean_stale_temporaries(folder.parent)
+    tmp = temp_folder_name(folder)
+    tmp.mkdir()
     try:
         tensors: dict = {}
         tree = flatten(state, tensors)
@@ -135,8 +167,12 @@ def save_checkpoint(folder: str | Path, state: dict, *, extra_manifest: dict | N
         _fsync_write(tmp / STATE, json.dumps(tree).encode())
         write_manifest(tmp, extra_manifest)
         swap_folder(tmp, folder)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, Exception) and not isinstance(exc, (OSError, TypeError)) \
+                and type(exc).__name__ == "SafetensorError":  # e.g. a full disk inside safetensors
+            raise OutputError(f"cannot write checkpoint {folder.name} ({one_line(exc, 120)}); expected a writable "
+                              "folder with free space", path=str(folder.parent)) from None
         raise
     return folder
 
@@ -147,13 +183,20 @@ def load_checkpoint(folder: str | Path) -> dict:
 
     folder = Path(folder)
     verify_manifest(folder)
+    tree = read_json(folder / STATE, "checkpoint state.json", expect=object)
     try:
         tensors = load_file(str(folder / TENSORS))
-        tree = json.loads((folder / STATE).read_text())
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"checkpoint is unreadable ({exc}); expected safetensors + JSON",
+    except Exception as exc:  # noqa: BLE001 — safetensors raises its own error type for damaged files
+        raise FileFormatError(f"checkpoint tensors are unreadable ({type(exc).__name__}: {one_line(exc, 120)}); "
+                              "expected a complete safetensors file", path=str(folder)) from None
+    try:
+        return unflatten(tree, tensors)
+    except FileFormatError as exc:
+        raise FileFormatError(str(exc), path=str(folder)) from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise FileFormatError(f"checkpoint state.json does not match its tensors ({type(exc).__name__}: "
+                              f"{one_line(exc, 80)}); expected a checkpoint written by HSI Studio",
                               path=str(folder)) from None
-    return unflatten(tree, tensors)
 
 
 __all__ = ["flatten", "unflatten", "save_checkpoint", "load_checkpoint", "write_manifest", "verify_manifest",

@@ -562,6 +562,36 @@ def parse_meta_json(text: Any) -> dict[str, Any]:
     return out if isinstance(out, dict) else {}
 
 
+JSON_MAX_BYTES = 64 * 1024**2
+
+
+def read_json(path: str | os.PathLike[str], what: str = "JSON file", *, expect: type = dict,
+              error: type[InputError] = FileFormatError) -> Any:
+    """A small JSON file (settings, manifests, indexes) → its value, checked to be ``expect``; every failure
+    (missing, unreadable, too large, not UTF-8, not JSON, nested too deeply, wrong type) is ``error``."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if not p.is_file():
+            raise error(f"{what} is not a regular file; expected a JSON file", path=str(p))
+        if size > JSON_MAX_BYTES:
+            raise error(f"{what} is {size:,} bytes; expected a JSON file under {JSON_MAX_BYTES // 1024**2} MiB",
+                        path=str(p))
+        value = json.loads(p.read_text(encoding="utf-8"))
+    except InputError:
+        raise
+    except RecursionError:
+        kind = "object" if expect is dict else "value"
+        raise error(f"{what} is nested too deeply; expected a plain JSON {kind}", path=str(p)) from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise error(f"{what} is unreadable ({type(exc).__name__}: {one_line(exc, 120)}); expected valid JSON",
+                    path=str(p)) from None
+    if not isinstance(value, expect):
+        raise error(f"{what} holds a JSON {type(value).__name__}; expected a JSON "
+                    f"{'object' if expect is dict else expect.__name__}", path=str(p))
+    return value
+
+
 def npy_header(f: BinaryIO, what: str = ".npy array") -> tuple[tuple[int, ...], np.dtype, int]:
     """(shape, dtype, data offset) from an open .npy stream, refusing anything that needs pickle."""
     version = np.lib.format.read_magic(f)

@@ -14,22 +14,94 @@ The RNG states are saved in the checkpoint as well.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import InputError
+from .errors import FileFormatError, InputError, OutputError
+from .io_base import (
+    StaleTemporaryWarning,
+    atomic_write,
+    clean_stale_temporaries,
+    one_line,
+    read_json,
+    safe_name,
+)
 from .jobs import NEVER_CANCEL, Cancelled, CancelToken
 
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                           errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
 CKPT_DIR = "checkpoints"
 MODEL_DIR = "model"
+
+
+# The diffusers learning-rate schedules that need nothing but warm-up and total steps.
+LR_SCHEDULES = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial",
+                "inverse_sqrt")
+MAX_STEPS = 10**9
+_INT_RANGES = {"steps": (1, MAX_STEPS), "batch_size": (1, 4096), "crop": (1, 4096), "warmup_steps": (0, MAX_STEPS),
+               "grad_accum": (1, 1024), "val_every": (1, MAX_STEPS), "ckpt_every": (1, MAX_STEPS),
+               "keep_last": (1, 1000), "seed": (0, 2**63 - 1), "threads": (0, 4096)}
+_FLOAT_RANGES = {"lr": (0.0, 10.0, False), "weight_decay": (0.0, 10.0, False), "max_grad_norm": (0.0, 1e6, False),
+                 "ema_decay": (0.0, 1.0, True)}
+
+
+def _show(value: Any) -> str:
+    return one_line(repr(value), 60)
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+    want = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer ≥ {lo}") + f" up to {hi:,}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"training setting {name}={_show(value)} ({type(value).__name__}); expected {want}")
+    if not lo <= value <= hi:
+        raise InputError(f"training setting {name}={value}; expected {want}")
+
+
+def _check_float(name: str, value: Any, lo: float, hi: float, hi_open: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"training setting {name}={_show(value)}; expected a finite number")
+    if not (lo <= value < hi if hi_open else lo <= value <= hi):
+        raise InputError(f"training setting {name}={value!r}; expected a number in [{lo:g}, {hi:g}"
+                         f"{')' if hi_open else ']'}")
+
+
+def check_stage_settings(stage: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Check a stage dict's values against the types of the stage's defaults: integers stay integers (≥ 1 for
+    sizes — ``hidden``, ``layers``, ``*_crop`` — else ≥ 0), fractions in [0, 1], flags booleans, names
+    strings. Keys without a default are left to the stage."""
+    if not isinstance(stage, dict):
+        raise InputError(f"training setting stage={_show(stage)}; expected a JSON object of stage settings")
+    for key, value in stage.items():
+        if key not in defaults:
+            continue
+        default, where = defaults[key], f"stage setting {key}={_show(value)}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise InputError(f"{where}; expected true or false")
+        elif isinstance(default, int):
+            lo = 1 if key in ("hidden", "layers") or key.endswith("_crop") else 0
+            hi = 4096 if key.endswith("_crop") or key in ("hidden", "layers") else MAX_STEPS
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise InputError(f"{where}; expected an integer from {lo} to {hi:,}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise InputError(f"{where}; expected a number from 0 to 1")
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise InputError(f"{where}; expected a string")
+        elif default is None and not (value is None or isinstance(value, (str, list))):
+            raise InputError(f"{where}; expected a path (a string), a list of paths, or null")
 
 
 @dataclass
@@ -58,8 +130,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        if not isinstance(d, dict):
+            raise InputError(f"training settings are a {type(d).__name__}; expected a JSON object")
         names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
+        unknown = sorted(str(k) for k in set(d) - names)
         if unknown:
             raise InputError(f"unknown training setting(s) {unknown}; expected some of {sorted(names)}")
         cfg = cls(**d)
@@ -67,24 +141,39 @@ class TrainConfig:
         return cfg
 
     @classmethod
-    def from_json(cls, path: str | Path) -> TrainConfig:
+    def read_json(cls, path: str | Path) -> dict[str, Any]:
+        """The settings a JSON file names (and only those), each checked by type and range."""
+        d = read_json(path, "training config", error=InputError)
         try:
-            d = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read training config ({exc}); expected a JSON object", path=str(path)) \
-                from None
-        if not isinstance(d, dict):
-            raise InputError("training config is not a JSON object; expected {\"steps\": …}", path=str(path))
-        return cls.from_dict(d)
+            cls.from_dict({**cls().to_dict(), **d})  # type and range checks of the named keys
+        except InputError as exc:
+            raise InputError(one_line(exc), path=str(path)) from None
+        return d
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainConfig:
+        return cls.from_dict({**cls().to_dict(), **cls.read_json(path)})
 
     def validate(self) -> None:
-        for name in ("steps", "batch_size", "crop", "grad_accum", "val_every", "ckpt_every", "keep_last"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"training setting {name}={getattr(self, name)}; expected a positive integer")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise InputError(f"learning rate {self.lr}; expected a positive number")
+        for name, (lo, hi) in _INT_RANGES.items():
+            _check_int(name, getattr(self, name), lo, hi)
+        for name, (lo, hi, hi_open) in _FLOAT_RANGES.items():
+            _check_float(name, getattr(self, name), lo, hi, hi_open)
+        if not (self.lr > 0):
+            raise InputError(f"training setting lr={self.lr!r}; expected a positive number")
+        if not isinstance(self.ema, bool):
+            raise InputError(f"training setting ema={self.ema!r}; expected true or false")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"training setting lr_schedule={_show(self.lr_schedule)}; expected one of "
+                             f"{', '.join(LR_SCHEDULES)}")
         if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
-            raise InputError(f"mixed_precision={self.mixed_precision!r}; expected auto, no, fp16 or bf16")
+            raise InputError(f"mixed_precision={_show(self.mixed_precision)}; expected auto, no, fp16 or bf16")
+        if not (isinstance(self.device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,3})?", self.device)):
+            raise InputError(f"training setting device={_show(self.device)}; expected auto, cpu, cuda, cuda:N "
+                             "or mps")
+        if not isinstance(self.stage, dict):
+            raise InputError(f"training setting stage={_show(self.stage)}; expected a JSON object of stage "
+                             "settings")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +232,74 @@ def _step_seed(seed: int, step: int, rank: int) -> int:
     return (int(seed) * 1_000_003 + int(step) * 7919 + int(rank) * 104_729) % (2**63 - 1)
 
 
+def _check_state(state: Any, ckpt: Path, stage: str) -> None:
+    """The JSON side of a checkpoint, by type and range, before anything is applied."""
+    def bad(what: str) -> FileFormatError:
+        return FileFormatError(f"checkpoint {ckpt.name}: {what}; expected a checkpoint written by HSI Studio",
+                               path=str(ckpt))
+
+    if not isinstance(state, dict):
+        raise bad(f"its state is a {type(state).__name__}, not an object")
+    if state.get("stage") != stage:
+        raise InputError(f"checkpoint {ckpt.name} belongs to stage {_show(state.get('stage'))}; expected "
+                         f"{stage!r}", path=str(ckpt))
+    step = state.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
+        raise bad(f"'step' is {_show(step)}, not an integer from 0 to {MAX_STEPS:,}")
+    for key in ("model", "optimizer", "scheduler", "rng"):
+        if not isinstance(state.get(key), dict):
+            raise bad(f"'{key}' is {type(state.get(key)).__name__}, not an object")
+    for key in ("ema", "scaler", "best"):
+        if state.get(key) is not None and not isinstance(state[key], dict):
+            raise bad(f"'{key}' is {type(state[key]).__name__}, not an object or null")
+    if not isinstance(state.get("history", []), list):
+        raise bad("'history' is not a list")
+    import torch
+
+    if not isinstance(state["rng"].get("torch"), torch.Tensor):
+        raise bad("the torch RNG state is missing")
+    if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise bad("the model state holds values that are not tensors")
+
+
+def _check_shapes(opt, state: dict, ema) -> None:
+    """Optimiser moments (and EMA weights) must have their parameters' shapes: ``load_state_dict`` does not
+    check them, and a mismatch would only fail at the first step."""
+    import torch
+
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for name, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() and value.shape != p.shape:
+                    raise ValueError(f"optimizer {name} has shape {tuple(value.shape)} for a parameter of shape "
+                                     f"{tuple(p.shape)}")
+    shadow = (state.get("ema") or {}).get("shadow_params") if ema is not None else None
+    if shadow is not None:
+        params = [p for g in opt.param_groups for p in g["params"]]
+        if not isinstance(shadow, list) or len(shadow) != len(params) or any(
+                not isinstance(s, torch.Tensor) or s.shape != p.shape for s, p in zip(shadow, params, strict=False)):
+            raise ValueError("EMA weights do not match the model's parameters")
+
+
+PARTIAL_CKPT_RE = re.compile(r"\.step-\d+\.[a-z0-9_]{8}")  # partial checkpoints of earlier versions
+
+
+def clean_partial_checkpoints(out_dir: Path) -> list[str]:
+    """Remove hidden partial checkpoint folders left by a killed run (this version's and earlier ones');
+    one line per removal, also issued as a warning."""
+    folder = Path(out_dir) / CKPT_DIR
+    if not folder.is_dir():
+        return []
+    done = clean_stale_temporaries(folder, warn=False)
+    for p in folder.iterdir():
+        if PARTIAL_CKPT_RE.fullmatch(p.name) and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+            done.append(f"removed partial checkpoint {p.name} (left by an interrupted run)")
+    for line in done:
+        warnings.warn(line, StaleTemporaryWarning, stacklevel=2)
+    return done
+
+
 def latest_checkpoint(out_dir: Path) -> Path | None:
     ckpts = sorted((out_dir / CKPT_DIR).glob("step-*"), key=lambda p: p.name)
     return ckpts[-1] if ckpts else None
@@ -159,6 +316,7 @@ class Trainer:
         self.log = log or (lambda rec: None)
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
+        self._partials = 0
 
     # -- set-up ----------------------------------------------------------------------------------------------
     def _setup(self, resume: bool):
@@ -181,7 +339,14 @@ class Trainer:
                 find_unused_parameters=bool(getattr(self.stage, "find_unused_parameters", False)))],
         )
         torch.manual_seed(cfg.seed)
-        model = _loss_module(self.stage, self.stage.build(self.cfg))
+        try:
+            built = self.stage.build(self.cfg)
+        except InputError:
+            raise
+        except (ValueError, TypeError, RuntimeError, ZeroDivisionError, KeyError) as exc:
+            raise InputError(f"stage {self.stage.name} cannot build its model from these settings "
+                             f"({type(exc).__name__}: {one_line(exc, 160)}); expected valid stage settings") from None
+        model = _loss_module(self.stage, built)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise InputError(f"stage {self.stage.name} has nothing to train; expected trainable parameters")
@@ -202,22 +367,30 @@ class Trainer:
 
         ckpt = latest_checkpoint(self.out_dir)
         if ckpt is None:
-            raise InputError(f"--resume: no checkpoint in {self.out_dir / CKPT_DIR}; expected a previous run's "
-                             "output folder")
+            removed = f" (removed {self._partials} partial one(s) left by an interrupted run)" if self._partials \
+                else ""
+            raise InputError(f"--resume: no checkpoint in {self.out_dir / CKPT_DIR}{removed}; expected a "
+                             "previous run's output folder")
         state = load_checkpoint(ckpt)
-        if state.get("stage") != self.stage.name:
-            raise InputError(f"checkpoint {ckpt.name} belongs to stage {state.get('stage')!r}; expected "
-                             f"{self.stage.name!r}")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        if self.ema is not None and state.get("ema") is not None:
-            self.ema.load_state_dict(state["ema"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if torch.cuda.is_available() and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        self.step = int(state["step"])
-        self.history = list(state.get("history", []))
+        _check_state(state, ckpt, self.stage.name)
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            _check_shapes(opt, state, self.ema)
+            sched.load_state_dict(state["scheduler"])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.load_state_dict(state["ema"])
+            torch.set_rng_state(state["rng"]["torch"])
+            if torch.cuda.is_available() and state["rng"].get("cuda"):
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        except InputError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+            raise FileFormatError(f"checkpoint {ckpt.name} does not fit this stage's model and settings "
+                                  f"({type(exc).__name__}: {one_line(exc, 160)}); expected a checkpoint of the same "
+                                  "stage, model size and settings", path=str(ckpt)) from None
+        self.step = state["step"]
+        self.history = list(state.get("history") or [])
         self.best = state.get("best")
         self._scaler_state = state.get("scaler")
         self.log({"event": "resumed", "step": self.step, "checkpoint": str(ckpt)})
@@ -383,12 +556,26 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
                  log: Callable[[dict], None] | None = None) -> TrainResult:
     """Train ``stage`` with ``cfg`` into ``out_dir`` (checkpoints/, best/, model/, config.json)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume and latest_checkpoint(out) is not None:
-        raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
-    if os.environ.get("LOCAL_RANK", "0") == "0":
-        (out / "config.json").write_text(json.dumps({"stage_name": stage.name, **cfg.to_dict()}, indent=2))
-    return Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log).run(resume=resume)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file; expected a folder (new or a previous run's) for the training output")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        partials = len(clean_partial_checkpoints(out)) if os.environ.get("LOCAL_RANK", "0") == "0" else 0
+        if not resume and latest_checkpoint(out) is not None:
+            raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
+        if os.environ.get("LOCAL_RANK", "0") == "0":
+            with atomic_write(out / "config.json") as tmp:
+                tmp.write_text(json.dumps({"stage_name": stage.name, **cfg.to_dict()}, indent=2))
+        trainer = Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log)
+        trainer._partials = partials
+        return trainer.run(resume=resume)
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise OutputError(f"cannot write the training output ({os.strerror(exc.errno)}"
+                          f"{': ' + safe_name(exc.filename) if exc.filename else ''}); expected a writable folder "
+                          "with free space (finished checkpoints are kept: --resume continues)", path=str(out)) \
+            from None
 
 
 __all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "resolve_device", "weights_digest",
