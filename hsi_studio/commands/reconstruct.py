@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="RGB images, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for cubes and previews")
     p.add_argument("--model", default="default",
-                   help="default (the shipped ULDM), a bundle folder, or physics:mallett2019|otsu2018|minnorm")
+                   help="default (the shipped ULDM), rootpoly or mlp (the shipped per-pixel regressions), a bundle "
+                        "folder, or physics:mallett2019|otsu2018|minnorm")
     p.add_argument("--steps", type=int, default=8, help="solver steps (default 8)")
     p.add_argument("--samples", type=int, default=1, help="samples per image; >1 also writes a std cube")
     p.add_argument("--seed", type=int, default=0)
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="h5", choices=tuple(CUBE_FORMATS), help="cube format (default h5)")
     p.add_argument("--response", help="camera response for physics:minnorm (default cie1964-srgb)")
     p.add_argument("--linear", action="store_true", help="inputs hold linear RGB (not sRGB-encoded photos)")
+    p.add_argument("--reflectance", action="store_true",
+                   help="write reflectance instead of radiance: a reconstruction of a photo divided by the capture "
+                        "illuminant it records (D65 for an sRGB photo), so a white surface reads 1")
     p.add_argument("--no-preview", action="store_true", help="do not write <stem>_preview.png")
     p.add_argument("--jsonl", action="store_true", help="progress and results as JSON lines on stdout")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
@@ -72,6 +76,28 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool)
     return paths
 
 
+def to_reflectance(cube, std=None):
+    """(reflectance cube, std cube or None): a reflectance cube as is; a reconstruction divided by the capture
+    illuminant it records (its std by the same divisor); refused when it records none."""
+    from hsi_studio.core import relight
+    from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.errors import InputError
+
+    if cube.kind == "reflectance":
+        return cube, std
+    light = relight.recorded_capture_illuminant(cube)
+    if light is None:
+        raise InputError("this reconstruction records no capture illuminant (its model was not trained for sRGB "
+                         "photos), so its reflectance is unknown; expected a model with an sRGB response, or drop "
+                         "--reflectance")
+    divisor = relight.reflectance_divisor(cube, light).astype("float32")
+    refl = relight.estimate_reflectance(cube, light)
+    if std is not None:
+        std = HSCube(std.data / divisor, std.wavelengths, {**std.metadata, "reflectance_from": light},
+                     kind="reflectance")
+    return refl, std
+
+
 def _split_for_processes(inputs: list) -> list:
     """Under ``accelerate launch`` each process takes its share (Accelerate's split_between_processes)."""
     import os
@@ -108,6 +134,8 @@ def cmd_reconstruct(args) -> int:
             res = pipeline.reconstruct(rgb, args.model, steps=args.steps, samples=args.samples, seed=args.seed,
                                        scheduler=args.scheduler, device=args.device, tile=args.tile,
                                        response=args.response, progress=reporter)
+            if args.reflectance:
+                res.cube, res.std = to_reflectance(res.cube, res.std)
         except InputError as exc:
             if len(inputs) == 1:
                 raise

@@ -16,6 +16,10 @@ _LIGHTING_HELP = ("how generated scenes are lit: varied measured/daylight/black-
                   "flat (equal-energy E: radiance = reflectance, like CAVE cubes and white-balanced photos)")
 
 
+_LIGHT_HELP = ("an illuminant (e.g. D65) that lights every training cube, taken as reflectance, before the camera "
+               "sees it: D65 trains for white-balanced photos (their reconstructions divide back to reflectance)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (checkpoints/, best/, model/)")
     p.add_argument("--config", help="JSON file with training settings (see TrainConfig) and a 'stage' dict")
@@ -34,7 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the ULDM stages (rgb-pretrain, stage1, stage2)")
+    p = sub.add_parser("train", help="train the ULDM stages (rgb-pretrain, stage1, stage2) or a per-pixel regression baseline")
     tsub = p.add_subparsers(dest="stage", metavar="STAGE", required=True)
 
     s = tsub.add_parser("rgb-pretrain", help="pre-train the project's small RGB latent diffusion model")
@@ -50,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--response", help="camera response the model is trained for (default cie1964-srgb)")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
     s.add_argument("--lighting", choices=LIGHTINGS, help=_LIGHTING_HELP)
+    s.add_argument("--light", help=_LIGHT_HELP)
     _common(s)
     s.set_defaults(func=cmd_train)
 
@@ -64,8 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "bundle, e.g. models/default")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
     s.add_argument("--lighting", choices=LIGHTINGS, help=_LIGHTING_HELP)
+    s.add_argument("--light", help=_LIGHT_HELP)
     _common(s)
     s.set_defaults(func=cmd_train)
+
+    from .train_regression import register as register_regression
+
+    register_regression(tsub)
 
 
 _OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")
@@ -97,6 +107,9 @@ def build_config(args):
         value = getattr(args, name, None)
         if value not in (None, False):
             base["stage"][name] = value
+    if getattr(args, "light", None):
+        light = None if str(args.light).lower() == "none" else args.light
+        base["stage"]["sim"] = {**(base["stage"].get("sim") or {}), "light": light}
     return TrainConfig.from_dict(base)
 
 

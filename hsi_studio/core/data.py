@@ -64,6 +64,8 @@ SIM_OPTIONS = {
     "jpeg_quality": "a number or [lo, hi]; off by default",
     "noise_probability": "how often the noise options apply (default 1)",
     "clip": "clip the RGB to [0, 1] (default False: rgb == project(cube) exactly, out-of-gamut RGB < 0 kept)",
+    "light": "an illuminant (e.g. 'D65') that lights every drawn cube, taken as reflectance, before the camera "
+             "sees it: the convention of white-balanced photos (default None: cubes are radiance as they are)",
 }
 
 
@@ -425,6 +427,7 @@ class TrainingSource:
             raise InputError(f"cube weights {np.asarray(weights).tolist()}; expected {len(self._refs)} "
                              "non-negative numbers, not all zero")
         self.weights = w / w.sum() if len(w) else w
+        self.light = light_spectrum(self.sim["light"], self.response)
         self.val_scenes, self.val_scene_size = int(val_scenes), int(val_scene_size)
         self._val: dict[Any, list] = {}
 
@@ -481,7 +484,8 @@ class TrainingSource:
         else:
             cube = self.cube(int(rng.choice(len(self._refs), p=self.weights))).data
             x = random_crop(cube, hw, rng)
-        return np.maximum(augment(x, rng), 0, dtype=np.float32)  # a copy; radiance is never negative
+        x = np.maximum(augment(x, rng), 0, dtype=np.float32)  # a copy; radiance is never negative
+        return x if self.light is None else x * self.light
 
     def simulate(self, x: np.ndarray, rng: np.random.Generator | None = None,
                  noise_rng: np.random.Generator | None = None, *, train: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -555,7 +559,7 @@ class TrainingSource:
                 size = key or (self.val_scene_size, self.val_scene_size)
                 items = [(self.generator.generate(i, size, stream=1).data, f"generated val {i}")
                          for i in range(self.val_scenes)]
-            self._val[key] = [_val_pair(x, nm, crop, self.response) for x, nm in items]
+            self._val[key] = [_val_pair(x, nm, crop, self.response, self.light) for x, nm in items]
         return self._val[key]
 
     def summary(self) -> dict[str, Any]:
@@ -564,16 +568,35 @@ class TrainingSource:
                 "generator": self.generator.provenance() if self.generator is not None else None}
 
 
-def _val_pair(x: np.ndarray, name: str, crop, response) -> dict[str, Any]:
+def light_spectrum(light: str | None, response: CameraResponse) -> np.ndarray | None:
+    """The illuminant ``light`` on the response's grid, scaled so a white reflector under it has a brightest
+    RGB channel of 1 through ``response`` (None stays None)."""
+    if light is None:
+        return None
+    from .relight import illuminant_spd
+
+    spd = illuminant_spd(str(light), response.wavelengths).astype(np.float64)
+    peak = float((spd @ response.matrix).max())
+    if not peak > 0:
+        raise InputError(f"light {light!r} is invisible through the response {response.name}; expected a light "
+                         "the camera sees")
+    return (spd / peak).astype(np.float32)
+
+
+def _val_pair(x: np.ndarray, name: str, crop, response, light: np.ndarray | None = None) -> dict[str, Any]:
     x = np.maximum(centre_crop(x, crop), 0, dtype=np.float32)
+    if light is not None:
+        x = x * light
     x *= np.float32(1 / max(float(project(x, response).max()), 1e-12))
     return {"cube": x, "rgb": project(x, response), "name": name}
 
 
-def validation_pairs(cubes: Sequence[HSCube], response: CameraResponse, crop: int | None = None
-                     ) -> list[dict[str, Any]]:
-    """Fixed validation pairs: each cube centre-cropped to ``crop``, max-exposed, noise-free."""
-    return [_val_pair(c.data, str(c.metadata.get("source", f"cube {i}")), crop, response)
+def validation_pairs(cubes: Sequence[HSCube], response: CameraResponse, crop: int | None = None,
+                     light: str | None = None) -> list[dict[str, Any]]:
+    """Fixed validation pairs: each cube centre-cropped to ``crop`` (lit by ``light`` when given, see
+    :data:`SIM_OPTIONS`), max-exposed, noise-free."""
+    spd = light_spectrum(light, response)
+    return [_val_pair(c.data, str(c.metadata.get("source", f"cube {i}")), crop, response, spd)
             for i, c in enumerate(cubes)]
 
 
@@ -590,7 +613,10 @@ def _check_sim(sim: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InputError(f"unknown RGB simulation option(s) {sorted(unknown)}; expected some of {sorted(SIM_OPTIONS)}")
     o = {"exposure": "max", "percentile": 99.5, "gain": (0.5, 1.0), "shot_noise_photons": None,
-         "quantize_bits": None, "jpeg_quality": None, "noise_probability": 1.0, "clip": False, **sim}
+         "quantize_bits": None, "jpeg_quality": None, "noise_probability": 1.0, "clip": False, "light": None,
+         **sim}
+    if o["light"] is not None and not isinstance(o["light"], str):
+        raise InputError(f"light {o['light']!r}; expected an illuminant name such as 'D65', or null")
     if o["exposure"] not in ("max", "percentile"):
         raise InputError(f"exposure {o['exposure']!r}; expected 'max' or 'percentile'")
     gain = np.broadcast_to(np.asarray(o["gain"], dtype=np.float64), (2,))

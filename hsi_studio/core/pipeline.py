@@ -1,8 +1,10 @@
 """RGB photo → hyperspectral cube: input checks, model choice, device choice with fallback, tiling with
 overlap blending, several samples (mean + per-pixel standard deviation), progress and cancel.
 
-``model`` is ``"default"`` (the shipped ULDM in ``models/default``), a path to a ULDM bundle, or
-``"physics:mallett2019" | "physics:otsu2018" | "physics:minnorm"`` (training-free baselines).
+``model`` is ``"default"`` (the shipped ULDM in ``models/default``), the name of another bundle in
+:func:`models_dir` (``rootpoly``, ``mlp``: the shipped learned per-pixel baselines), a path to a ULDM or
+PixelRegression bundle, or ``"physics:mallett2019" | "physics:otsu2018" | "physics:minnorm"`` (training-free
+baselines). Learned models never write negative values (see :func:`~.models.regression.nonnegative_consistent`).
 """
 
 from __future__ import annotations
@@ -52,12 +54,28 @@ def default_model_path() -> Path:
     return models_dir() / "default"
 
 
-def list_models() -> list[Path]:
-    """Bundles (folders with ``model_index.json``) under :func:`models_dir`."""
+def list_models(reconstruct_only: bool = False) -> list[Path]:
+    """Bundles (folders with ``model_index.json``) under :func:`models_dir`; with ``reconstruct_only``, only
+    those that turn RGB into a cube (ULDM, PixelRegression — not a stage-1 SpeUAE)."""
     root = models_dir()
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if (p / "model_index.json").is_file())
+    found = sorted(p for p in root.iterdir() if (p / "model_index.json").is_file())
+    return [p for p in found if not reconstruct_only or bundle_class(p) in RECONSTRUCTION_CLASSES]
+
+
+RECONSTRUCTION_CLASSES = ("ULDM", "PixelRegression")
+
+
+def bundle_class(path: str | Path) -> str | None:
+    """The ``_class_name`` a bundle's ``model_index.json`` declares (None when unreadable)."""
+    import json
+
+    try:
+        value = json.loads((Path(path) / "model_index.json").read_text()).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def resolve_model(model: str) -> str | Path:
@@ -69,9 +87,13 @@ def resolve_model(model: str) -> str | Path:
                              f"{', '.join('physics:' + m for m in METHODS)}")
         return model
     path = default_model_path() if model in ("default", "") else Path(model)
+    named = models_dir() / model
+    if model and "/" not in model and "\\" not in model and not path.exists() and (named / "model_index.json").is_file():
+        path = named  # a shipped or user bundle by name, e.g. "rootpoly", "mlp"
     if not (path / "model_index.json").is_file():
         what = "the shipped default model" if model in ("default", "") else "a model bundle"
-        raise InputError(f"{path} is not {what} (no model_index.json); expected a ULDM bundle folder or "
+        raise InputError(f"{path} is not {what} (no model_index.json); expected a ULDM or regression bundle, "
+                         "a bundle name in models/ (rootpoly, mlp) or "
                          "physics:mallett2019|otsu2018|minnorm")
     return path
 

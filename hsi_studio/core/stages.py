@@ -132,7 +132,8 @@ class _SpectralDataMixin:
             gen = gen or SceneGenerator.default(seed=cfg.seed, lighting=lighting)
             val = [gen.generate(10_000_000 + i, 64) for i in range(2)]
         self.source = TrainingSource(cubes, gen, frac, response, seed=cfg.seed, sim=dict(opts.get("sim", {})))
-        self.val = validation_pairs(val, response, crop=int(opts.get("val_crop", 128)))
+        self.val = validation_pairs(val, response, crop=int(opts.get("val_crop", 128)),
+                                    light=self.source.sim["light"])
         self.rank = rank
 
 
@@ -146,7 +147,8 @@ class Stage1(_SpectralDataMixin, _Stage):
 
         self.response = camera_response(self.opts.get("response") or "cie1964-srgb")
         return SpeUAE.from_response(self.response, hidden=int(self.opts["hidden"]),
-                                    layers=int(self.opts["layers"]))
+                                    layers=int(self.opts["layers"]), spatial=bool(self.opts.get("spatial", True)),
+                                    code_pool=int(self.opts.get("code_pool", 0) or 0))
 
     def prepare_data(self, cfg: TrainConfig, rank: int, world: int) -> None:
         self._load_sources(cfg, rank, self.response)

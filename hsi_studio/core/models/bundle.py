@@ -30,16 +30,20 @@ from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
 from ..errors import FileFormatError, InputError, UnsafeFileError
 from ..io_base import swap_folder
 from .refiner import CodeRefiner
+from .regression import PixelRegression
 from .speuae import SpeUAE
 
 ALLOWED_COMPONENTS = {
     "SpeUAE": SpeUAE,
     "CodeRefiner": CodeRefiner,
+    "PixelRegression": PixelRegression,
     "AutoencoderKL": AutoencoderKL,
     "UNet2DModel": UNet2DModel,
     "UNet2DConditionModel": UNet2DConditionModel,
 }
-ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE")
+ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE", "PixelRegression")
+#: bundles that turn RGB into a cube (what a "reconstruct" model list offers)
+RECONSTRUCTION_BUNDLES = ("ULDM", "PixelRegression")
 BUNDLE_VERSION = 1
 
 
@@ -65,7 +69,7 @@ def _component_class(module) -> tuple[str, str]:
     name = type(inner).__name__
     if name not in ALLOWED_COMPONENTS:
         raise InputError(f"cannot save a {name}; expected one of {sorted(ALLOWED_COMPONENTS)}")
-    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner") else "diffusers", name)
+    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner", "PixelRegression") else "diffusers", name)
 
 
 def _save_component(module, folder: Path) -> None:
@@ -226,6 +230,8 @@ def load_bundle(path: str | Path, device: str = "cpu"):
         sched = {k: v for k, v in sched.items() if not k.startswith("_")}
     if kind == "SpeUAE":
         model = _load_component(root, "speuae", index)
+    elif kind == "PixelRegression":
+        model = _load_component(root, "regression", index)
     elif kind == "RGBLDM":
         vae = _load_component(root, "vae", index)
         model = RGBLDM(vae, _load_component(root, "unet", index), sched or None)
@@ -253,5 +259,5 @@ def bundle_info(path: str | Path) -> dict:
     return info
 
 
-__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_bundle",
+__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "RECONSTRUCTION_BUNDLES", "bundle_info", "check_unlisted", "load_bundle",
            "read_index", "refuse_pickles", "save_bundle", "save_speuae"]

@@ -40,8 +40,10 @@ class SpeUAE(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, wavelengths: list[float], response: list[list[float]], response_name: str = "custom",
-                 hidden: int = 64, layers: int = 3, spatial: bool = True):
+                 hidden: int = 64, layers: int = 3, spatial: bool = True, code_pool: int = 0):
         super().__init__()
+        if int(code_pool) < 0 or int(code_pool) & (int(code_pool) - 1):
+            raise ShapeError(f"code_pool {code_pool}; expected 0 (per-pixel codes) or a power of two")
         s = np.asarray(response, dtype=np.float64)
         split = ObservableSplit(s)
         b = s.shape[0]
@@ -53,9 +55,10 @@ class SpeUAE(ModelMixin, ConfigMixin):
 
     @classmethod
     def from_response(cls, response: CameraResponse, hidden: int = 64, layers: int = 3,
-                      spatial: bool = True) -> SpeUAE:
+                      spatial: bool = True, code_pool: int = 0) -> SpeUAE:
         return cls(wavelengths=response.wavelengths.tolist(), response=response.matrix.tolist(),
-                   response_name=response.name, hidden=hidden, layers=layers, spatial=spatial)
+                   response_name=response.name, hidden=hidden, layers=layers, spatial=spatial,
+                   code_pool=int(code_pool))
 
     @property
     def response(self) -> CameraResponse:
@@ -91,7 +94,21 @@ class SpeUAE(ModelMixin, ConfigMixin):
         """u ∈ [−1, 1]³ per pixel (N×3×H×W) from spectra N×B×H×W."""
         self._check(x, self.bands, "spectra")
         inten = self.intensity(self.project(x))
-        return torch.tanh(self.encoder(x / inten))
+        return self.smooth(torch.tanh(self.encoder(x / inten)))
+
+    def smooth(self, u: torch.Tensor) -> torch.Tensor:
+        """With ``code_pool = p > 1``: the code image averaged over p×p blocks and bilinearly interpolated back
+        to full size — a region-level code that a 1/8-resolution SpaAE round-trips almost losslessly, while
+        the per-pixel detail comes from the RGB in the decoder. ``code_pool = 0``: u unchanged."""
+        p = int(getattr(self.config, "code_pool", 0) or 0)
+        if p <= 1:
+            return u
+        h, w = u.shape[-2:]
+        ph, pw = (-h) % p, (-w) % p
+        v = nn.functional.pad(u, (0, pw, 0, ph), mode="replicate") if ph or pw else u
+        v = nn.functional.avg_pool2d(v, p)
+        v = nn.functional.interpolate(v, scale_factor=p, mode="bilinear", align_corners=False)
+        return v[..., :h, :w]
 
     def decode(self, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Spectra N×B×H×W from linear RGB y and codes u; reprojects exactly to y."""

@@ -34,6 +34,7 @@ from ..cube import check_size
 from ..errors import InputError, NonFiniteError, ShapeError
 from ..jobs import NEVER_CANCEL
 from .base import RGBLDM, expand_conv_in, srgb_encode_t, unet_eps
+from .regression import nonnegative_consistent
 from .speuae import SpeUAE
 
 SCHEDULERS = ("dpmsolver++", "ddim")
@@ -260,8 +261,9 @@ class ULDM(nn.Module):
             z = self.sample(z_y, steps=steps, scheduler=scheduler, generator=gen, progress=sub, cancel=cancel,
                             amp_dtype=amp)
             cancel.check()
-            x = self.speuae.decode(y, self.codes_from_latents(z.float(), y))
-            stats.add(x[0, :, :h, :w].permute(1, 2, 0).cpu().numpy())
+            x = self.speuae.decode(y, self.codes_from_latents(z.float(), y))[0, :, :h, :w].permute(1, 2, 0)
+            x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), self.speuae.pinv, self.speuae.S)
+            stats.add(x.cpu().numpy())
             report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
         return stats
 
