@@ -28,7 +28,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
 from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
 from ..errors import FileFormatError, InputError, UnsafeFileError
-from ..io_base import swap_folder
+from ..io_base import read_json, swap_folder
 from .refiner import CodeRefiner
 from .regression import PixelRegression
 from .speuae import SpeUAE
@@ -159,10 +159,7 @@ def read_index(path: str | Path) -> dict:
     index_file = root / "model_index.json"
     if not index_file.is_file():
         raise FileFormatError("model_index.json is missing; expected a model bundle", path=str(root))
-    try:
-        index = json.loads(index_file.read_text())
-    except ValueError:
-        raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
+    index = read_json(index_file, "model_index.json", expect=object)
     if not isinstance(index, dict) or index.get("_class_name") not in ALLOWED_BUNDLES:
         got = index.get("_class_name") if isinstance(index, dict) else type(index).__name__
         raise FileFormatError(f"unknown bundle class {got!r}; expected one of {', '.join(ALLOWED_BUNDLES)} "
@@ -173,13 +170,21 @@ def read_index(path: str | Path) -> dict:
     return index
 
 
+# The classes each component role may hold (a class on the allow-list in another role is refused too).
+ROLE_CLASSES = {"speuae": ("SpeUAE",), "refiner": ("CodeRefiner",), "vae": ("AutoencoderKL",),
+                "unet": ("UNet2DModel", "UNet2DConditionModel"), "regression": ("PixelRegression",)}
+
+
 def _allowed_class(root: Path, name: str, entry):
     """The class for a ``model_index.json`` entry — only ever looked up in :data:`ALLOWED_COMPONENTS`."""
     cls_name = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
     cls = ALLOWED_COMPONENTS.get(cls_name) if isinstance(cls_name, str) else None
     if cls is None:
-        raise FileFormatError(f"component {name!r} has class {entry!r}; expected one of "
-                              f"{', '.join(sorted(ALLOWED_COMPONENTS))} (allow-list)", path=str(root))
+        raise FileFormatError(f"component {name!r} has class {' '.join(repr(entry).split())[:80]}; expected one "
+                              f"of {', '.join(sorted(ALLOWED_COMPONENTS))} (allow-list)", path=str(root))
+    if name in ROLE_CLASSES and cls_name not in ROLE_CLASSES[name]:
+        raise FileFormatError(f"component {name!r} has class {cls_name}; expected "
+                              f"{' or '.join(ROLE_CLASSES[name])} in that role", path=str(root))
     return cls
 
 
@@ -204,7 +209,7 @@ def _load_component(root: Path, name: str, index: dict):
     cls = _allowed_class(root, name, index[name])
     try:
         module = cls.from_pretrained(root / name, local_files_only=True, use_safetensors=True)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise FileFormatError(f"cannot load component {name} ({' '.join(str(exc).split())[:160]})",
                               path=str(root)) from None
     null = root / name / "null_embedding.safetensors"
@@ -214,8 +219,54 @@ def _load_component(root: Path, name: str, index: dict):
     return module
 
 
+_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
+
+
+def scheduler_settings(root: Path) -> dict:
+    """``scheduler/scheduler_config.json``, checked: a JSON object naming only DDPMScheduler settings, with a
+    known beta schedule and sane numbers (a bogus one must not surface as a crash while loading)."""
+    import inspect
+
+    from diffusers import DDPMScheduler
+
+    cfg = read_json(root / "scheduler" / "scheduler_config.json", "scheduler/scheduler_config.json")
+    known = set(inspect.signature(DDPMScheduler.__init__).parameters) - {"self"}
+    unknown = sorted(k for k in cfg if not k.startswith("_") and k not in known)
+    if unknown:
+        raise FileFormatError(f"scheduler config has unknown setting(s) {unknown[:5]}; expected DDPMScheduler "
+                              "settings", path=str(root))
+    steps = cfg.get("num_train_timesteps", 1000)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000:
+        raise FileFormatError(f"scheduler num_train_timesteps {' '.join(repr(steps).split())[:40]}; expected an "
+                              "integer from 1 to 100,000", path=str(root))
+    if cfg.get("beta_schedule", "linear") not in _SCHEDULES:
+        raise FileFormatError(f"scheduler beta_schedule {' '.join(repr(cfg.get('beta_schedule')).split())[:40]}; "
+                              f"expected one of {', '.join(_SCHEDULES)}", path=str(root))
+    for key in ("beta_start", "beta_end"):
+        v = cfg.get(key, 0.01)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+            raise FileFormatError(f"scheduler {key} {' '.join(repr(v).split())[:40]}; expected a number in (0, 1)",
+                                  path=str(root))
+    if cfg.get("prediction_type", "epsilon") not in ("epsilon", "v_prediction", "sample"):
+        raise FileFormatError("scheduler prediction_type is not epsilon, v_prediction or sample; expected one of "
+                              "them", path=str(root))
+    return cfg
+
+
 def load_bundle(path: str | Path, device: str = "cpu"):
-    """Verify and load a bundle → :class:`SpeUAE`, :class:`RGBLDM` or :class:`ULDM` (on ``device``)."""
+    """Verify and load a bundle → :class:`SpeUAE`, :class:`RGBLDM` or :class:`ULDM` (on ``device``); a bundle
+    whose parts do not fit together is a :class:`FileFormatError`, never a crash."""
+    try:
+        return _load_bundle(path, device)
+    except InputError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RuntimeError, NotImplementedError,
+            RecursionError) as exc:
+        raise FileFormatError(f"bundle does not load ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
+                              "expected a consistent bundle written by HSI Studio", path=str(path)) from None
+
+
+def _load_bundle(path: str | Path, device: str = "cpu"):
     from .base import RGBLDM
     from .uldm import ULDM
 
@@ -226,7 +277,7 @@ def load_bundle(path: str | Path, device: str = "cpu"):
     kind = index["_class_name"]
     sched = {}
     if (root / "scheduler" / "scheduler_config.json").is_file():
-        sched = json.loads((root / "scheduler" / "scheduler_config.json").read_text())
+        sched = scheduler_settings(root)
         sched = {k: v for k, v in sched.items() if not k.startswith("_")}
     if kind == "SpeUAE":
         model = _load_component(root, "speuae", index)
@@ -254,7 +305,7 @@ def bundle_info(path: str | Path) -> dict:
         if p.is_file():
             try:
                 info[name.removesuffix(".json")] = json.loads(p.read_text())
-            except ValueError:
+            except (ValueError, RecursionError):
                 info[name.removesuffix(".json")] = "unreadable"
     return info
 
