@@ -12,6 +12,9 @@ from pathlib import Path
 STAGE_LABELS = {"rgb-pretrain": "RGB pre-training", "stage1": "Stage 1 (SpeUAE)", "stage2": "Stage 2 (ULDM)"}
 BASE_PROJECT, BASE_FOLDER, BASE_PRETRAIN = "project", "folder", "pretrain"
 STOP_FILE = "STOP"
+#: The crop multiple of the base that RGB pre-training creates before it exists on disk (core.models.base: a
+#: VAE with 4 levels, 8×, and a UNet with 2 levels when tiny, 3 otherwise); read from its configs once it exists.
+PRETRAIN_PAD_MULTIPLE = {True: 16, False: 32}
 
 
 def cli_prefix() -> list[str]:
@@ -25,6 +28,22 @@ def safe_name(name: str) -> str:
     """A model name usable as a folder name on every platform."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip(".-")
     return cleaned[:64]
+
+
+def folder_pad_multiple(folder: str | Path) -> int | None:
+    """The multiple a base model folder needs its stage-2 crops to be (its VAE's × its UNet's downsampling),
+    read from ``vae/config.json`` and ``unet/config.json`` without loading the model; None when unknown."""
+    root = Path(folder)
+    try:
+        vae = json.loads((root / "vae" / "config.json").read_text())
+        unet = json.loads((root / "unet" / "config.json").read_text())
+        return 2 ** (len(vae["block_out_channels"]) - 1) * 2 ** (len(unet["block_out_channels"]) - 1)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def round_up(value: int, multiple: int) -> int:
+    return max(multiple, -(-int(value) // multiple) * multiple)
 
 
 @dataclass
@@ -96,6 +115,16 @@ class TrainPlan:
         from hsi_studio.core.pipeline import default_model_path
 
         return str(default_model_path())
+
+    def pad_multiple(self) -> int | None:
+        """What the stage-2 crop must be a multiple of for the chosen base (None: not known yet)."""
+        try:
+            known = folder_pad_multiple(self.base_path())
+        except ValueError:
+            return None
+        if known is None and self.base_mode == BASE_PRETRAIN:
+            return PRETRAIN_PAD_MULTIPLE[bool(self.tiny)]
+        return known
 
     def _config(self, key: str, overrides: dict) -> dict:
         from hsi_studio.core.stages import default_config
@@ -171,5 +200,5 @@ class TrainPlan:
         return "\n".join(shlex.join(["hsi-studio", *r.argv]) for r in self.stages())
 
 
-__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER",
+__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER",
            "BASE_PRETRAIN"]

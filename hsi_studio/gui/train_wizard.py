@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from .train_plan import BASE_FOLDER, BASE_PRETRAIN, BASE_PROJECT, STAGE_LABELS, TrainPlan, safe_name
+from .train_plan import BASE_FOLDER, BASE_PRETRAIN, BASE_PROJECT, STAGE_LABELS, TrainPlan, round_up, safe_name
 from .training_runner import TrainingRunner, disk_free_gb
 from .workers import JobSet
 
@@ -526,7 +526,8 @@ class SettingsPage(_Page):
         self.s2_refine = _spin(0, 1_000_000, int(d2.stage.get("refine_steps", 0)),
                                "Last steps train the RGB-guided code refiner on the ULDM's own samples", 100)
         self.s2_batch = _spin(1, 512, d2.batch_size)
-        self.s2_crop = _spin(16, 1024, d2.crop, "Crop size in pixels (multiple of 8)", 8)
+        self.s2_crop = _spin(16, 1024, d2.crop, "Crop size in pixels: a multiple of what the base model "
+                             "needs (32 px for HSI Studio's base)", 8)
         self.s2_lr = _lr(d2.lr)
         self.rgb_steps = _spin(1, 1_000_000, dr.steps, "RGB pre-training steps (VAE + UNet)", 100)
         self.rgb_vae = _spin(0, 1_000_000, int(dr.stage["vae_steps"]), "Of which VAE steps", 100)
@@ -596,7 +597,22 @@ class SettingsPage(_Page):
             self.out_root.setText(saved or str(wiz.models_root))
         self.g_rgb.setVisible(wiz.base_page.mode() == BASE_PRETRAIN)
         self._fill_devices(wiz.devices)
+        if self.tiny.isChecked():  # the base may have changed since Tiny was ticked
+            self._fit_crop_to_base()
         self._changed()
+
+    def pad_multiple(self) -> int:
+        """The stage-2 crop multiple the chosen base needs (8, the latents' factor, when not known)."""
+        wiz = self.wizard()
+        return (wiz.plan(check=False).pad_multiple() if wiz is not None else None) or 8
+
+    def _fit_crop_to_base(self) -> None:
+        m = self.pad_multiple()
+        self.s2_crop.setSingleStep(m)
+        if self.s2_crop.value() % m:
+            self.s2_crop.blockSignals(True)
+            self.s2_crop.setValue(round_up(self.s2_crop.value(), m))
+            self.s2_crop.blockSignals(False)
 
     def _fill_devices(self, devices) -> None:
         while self.device.count() > 2:
@@ -617,6 +633,7 @@ class SettingsPage(_Page):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)
+        self._fit_crop_to_base()  # the tiny crop (16 px) is too small for a base that downsamples 32×
         self._changed()
 
     def _browse(self) -> None:
@@ -639,8 +656,10 @@ class SettingsPage(_Page):
         name = safe_name(self.name.text())
         if not name:
             return "Give the model a name (letters, digits, '.', '_' or '-')."
-        if self.s2_crop.value() % 8:
-            return "The stage-2 crop must be a multiple of 8 (the latents are 1/8 resolution)."
+        m = self.pad_multiple()
+        if self.s2_crop.value() % m:
+            return (f"The stage-2 crop must be a multiple of {m} px for this base model (its autoencoder and "
+                    f"UNet downsample {m}×): e.g. {round_up(self.s2_crop.value(), m)}.")
         plan = self.wizard().plan(check=False)
         if plan.model_dir.exists() and not plan.run_dir.exists():
             return f"{plan.model_dir} already exists; choose another name."
@@ -676,7 +695,11 @@ class SettingsPage(_Page):
 
 
 class RunPage(_Page):
-    """5. The training itself: live curves, progress and ETA, Pause / Cancel / Resume, the process log."""
+    """5. The training itself: live curves, progress and ETA, Pause / Cancel / Resume, the process log.
+    After a stop or a failure, Resume continues the run and Start over trains afresh with the current settings."""
+
+    #: Start over asks before it deletes the run's checkpoints (scripted runs and tests may turn it off)
+    confirm_restart = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -688,6 +711,7 @@ class RunPage(_Page):
         self.progress.setRange(0, 1000)
         self.eta = QLabel("")
         self.start_btn = QPushButton("Start")
+        self.start_btn.setToolTip("Train with these settings")
         self.pause_btn = QPushButton("Pause")
         self.pause_btn.setToolTip("Save a checkpoint and stop; Resume continues exactly")
         self.cancel_btn = QPushButton("Cancel")
@@ -770,10 +794,31 @@ class RunPage(_Page):
         self.records = 0
 
     def start(self) -> None:
-        if self.runner is None:
+        """Start the run; after a stop or a failure, a fresh run with the current settings (Start over)."""
+        if self.runner is None or self.runner.running():
             return
+        if self.runner.state != "idle":
+            plan = self.wizard().plan()
+            if not self._confirm_restart(plan):
+                return
+            import shutil
+
+            shutil.rmtree(plan.run_dir, ignore_errors=True)  # its checkpoints and finished stages
+            self._new_runner(plan)
+            self.progress.setValue(0)
+            self.progress.setFormat("0 %")
         self.status.setText("Starting…")
+        self.eta.setText("")
         self.runner.start()
+
+    def _confirm_restart(self, plan: TrainPlan) -> bool:
+        if not self.confirm_restart:
+            return True
+        answer = QMessageBox.question(
+            self, "Start over?", f"Delete this run's checkpoints and finished stages ({plan.run_dir}) and train "
+            "from the beginning with the current settings?\n\nResume instead continues from the last checkpoint.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def resume(self) -> None:
         if self.runner is None:
@@ -800,6 +845,7 @@ class RunPage(_Page):
                 "data": {"loss": ([], []), "psnr": ([], []), "sam": ([], [])},
             }
         self.status.setText(f"{STAGE_LABELS.get(key, key)} — stage {index + 1} of {count}")
+        self.eta.setText(f"{STAGE_LABELS.get(key, key)}: starting…")  # not the previous stage's last step
         self._redraw.start()
 
     def on_record(self, key: str, rec: dict) -> None:
@@ -843,8 +889,12 @@ class RunPage(_Page):
 
     def _sync(self, state: str) -> None:
         running = state in ("running", "stopping")
-        self.start_btn.setVisible(state == "idle")
-        self.start_btn.setEnabled(state == "idle")
+        restart = state in ("paused", "cancelled", "failed")
+        self.start_btn.setText("Start over" if restart else "Start")
+        self.start_btn.setToolTip("Delete this run's checkpoints and train afresh with the current settings"
+                                  if restart else "Train with these settings")
+        self.start_btn.setVisible(state == "idle" or restart)
+        self.start_btn.setEnabled(state == "idle" or restart)
         self.pause_btn.setEnabled(state == "running")
         self.cancel_btn.setEnabled(state == "running")
         self.resume_btn.setEnabled(state in ("paused", "cancelled", "failed"))
@@ -865,10 +915,15 @@ class RunPage(_Page):
         self.completeChanged.emit()
 
     def _failed(self, message: str, details: str) -> None:
-        self.status.setText(f"<b style='color:#b00020'>{message}</b>")
+        """Say which stage failed and why (the trainer's error line is already in the log: not added twice)."""
+        import html
+
         last = details.splitlines()[0] if details else ""
-        if last:
-            self.log.appendPlainText(last)
+        run = self.runner.current if self.runner is not None else None
+        where = f"Stage {self.stage_index + 1} of {self.stage_count} ({run.label})" if run is not None else "Training"
+        self.status.setText(f"<b style='color:#b00020'>{html.escape(message)}</b>"
+                            + (f"<br>{html.escape(last)}" if last else ""))
+        self.eta.setText(f"{where} failed")
         self.wizard().last_error = message + ("\n" + last if last else "")
 
     def _done(self, model: str) -> None:
