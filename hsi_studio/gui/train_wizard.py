@@ -117,7 +117,7 @@ def _centre_crop(cube, size: int):
         return cube
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     return HSCube(np.ascontiguousarray(cube.data[top:top + size, left:left + size]), cube.wavelengths,
-                  dict(cube.meta), kind=cube.kind)
+                  dict(cube.metadata), kind=cube.kind)
 
 
 def response_curves(name: str) -> tuple[np.ndarray, np.ndarray, str]:

@@ -109,3 +109,32 @@ def test_tiny_run_with_the_default_base_completes_and_a_failed_stage_is_named(qt
     assert page.runner.state == "done", "\n".join(page.runner.log)
     assert (wizard.plan().model_dir / "model_index.json").is_file()
     assert page.runner.stages[-1].config["crop"] % 32 == 0
+
+
+def test_finish_page_scores_a_512_px_validation_cube(qtbot, wizard, tmp_path, monkeypatch):
+    """Validation cubes above 256 px are centre-cropped (keeping their metadata) and scored."""
+    from hsi_studio.core.pipeline import default_model_path
+
+    rng = np.random.default_rng(3)
+    patches = rng.uniform(0.05, 0.9, (8, 8, STANDARD_WAVELENGTHS.size)).astype(np.float32)
+    big = HSCube(np.repeat(np.repeat(patches, 64, 0), 64, 1), STANDARD_WAVELENGTHS.copy(),
+                 {"name": "big scene"}, kind="reflectance")
+    assert big.shape[:2] == (512, 512)
+    path = tmp_path / "val" / "big.h5"
+    path.parent.mkdir()
+    write_cube(big, path)
+    cropped = tw._centre_crop(big, 256)
+    assert cropped.shape[:2] == (256, 256) and cropped.metadata["name"] == "big scene"
+    np.testing.assert_array_equal(cropped.data, big.data[128:384, 128:384])
+    monkeypatch.setattr(wizard.data_page, "validation_files", lambda: [str(path)])
+    wizard.trained_model = str(default_model_path())
+    fin = wizard.finish_page
+    failures = []
+    monkeypatch.setattr(fin, "_score_failed", lambda m, d: failures.append(m))
+    fin.initializePage()
+    qtbot.waitUntil(lambda: fin.rows is not None or bool(failures), timeout=240000)
+    assert not failures, failures[0]
+    assert "scoring failed" not in fin.message.text() and "1 validation cube" in fin.message.text()
+    methods = [r["method"] for r in fin.rows]
+    assert "uldm" in methods and fin.table.rowCount() == len(methods)
+    assert all(np.isfinite(r["psnr"]) for r in fin.rows)
