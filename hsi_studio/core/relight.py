@@ -287,10 +287,17 @@ def _xyz_weights(wl_key: tuple, illum_key, observer: str) -> np.ndarray:
         raise InputError(f"the cube's {wl[0]:g}–{wl[-1]:g} nm lie outside the visible range of {observer}")
     step = _uniform_step(wl)
     astm = step is not None and any(abs(step - s) < 1e-9 for s in _ASTM_INTERVALS) and wl[0] % 1 == 0
+    inside = wl[(wl >= cmfs.shape.start) & (wl <= cmfs.shape.end)]
+    # ASTM E308 tables need ≥ 6 samples inside 360–780 nm; shorter or far-red grids use the integration
+    astm = astm and inside.size >= 6 and np.count_nonzero(inside < 780.0) >= 6
     with _quiet():
-        if astm and np.count_nonzero((wl >= cmfs.shape.start) & (wl <= cmfs.shape.end)) >= 3:
-            weights = _xyz_weights_astm(wl, sd_ill, cmfs)
-        else:
+        weights = None
+        if astm:
+            try:
+                weights = _xyz_weights_astm(wl, sd_ill, cmfs)
+            except (AssertionError, IndexError, ValueError):  # colour's tables cannot take this grid
+                weights = None
+        if weights is None:
             weights = _xyz_weights_integration(wl, sd_ill, cmfs)
     weights.setflags(write=False)
     return weights
