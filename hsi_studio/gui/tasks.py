@@ -17,6 +17,9 @@ from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
+#: bundle classes (model_index.json "_class_name") that reconstruct a cube from a photo; a SpeUAE (stage 1's
+#: spectral autoencoder) or a base RGB LDM is a training part, not a reconstruction model
+RECONSTRUCTING_CLASSES = ("ULDM", "PixelRegression")
 BASELINE_LABELS = {"mallett2019": "Mallett 2019", "otsu2018": "Otsu 2018", "minnorm": "Minimum norm"}
 
 
@@ -162,13 +165,27 @@ def model_choices(extra_dirs: list[str | Path] = ()) -> list[tuple[str, str, boo
     return out
 
 
+def bundle_class(folder: Path) -> str | None:
+    """A bundle folder's ``_class_name`` (from its model_index.json), None when it has none or is unreadable."""
+    import json
+
+    try:
+        name = json.loads((Path(folder) / "model_index.json").read_text(encoding="utf-8")).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def _bundles(root: Path) -> list[Path]:
+    """The bundle folders in ``root`` (or ``root`` itself) that can reconstruct a cube from a photo."""
     try:
         if (root / "model_index.json").is_file():
-            return [root]
-        return sorted(p for p in root.iterdir() if p.is_dir() and (p / "model_index.json").is_file())
+            candidates = [root]
+        else:
+            candidates = sorted(p for p in root.iterdir() if p.is_dir() and (p / "model_index.json").is_file())
     except OSError:
         return []
+    return [p for p in candidates if bundle_class(p) in RECONSTRUCTING_CLASSES]
 
 
 def probe_devices(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> list[tuple[str, str]]:
@@ -207,5 +224,5 @@ def compare(pred: HSCube, gt: HSCube, progress=no_progress, cancel: CancelToken 
     return {"metrics": scores, "maps": maps}
 
 
-__all__ = ["BASELINE_LABELS", "Loaded", "Reconstruction", "compare", "io_module", "load_file", "model_choices",
+__all__ = ["BASELINE_LABELS", "RECONSTRUCTING_CLASSES", "bundle_class", "Loaded", "Reconstruction", "compare", "io_module", "load_file", "model_choices",
            "optional_pipeline", "preview_render", "probe_devices", "reconstruct", "warm_up", "write_cube"]

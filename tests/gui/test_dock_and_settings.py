@@ -68,3 +68,20 @@ def test_settings_survive_a_restart(qtbot, settings):
     assert second.dock.model.currentData() == "physics:otsu2018" and second.dock.seed.value() == 7
     # restoreGeometry fits the window to the screen (offscreen: 800×600 wide), so only the height is exact
     assert settings.value("window/geometry") is not None and second.height() == height
+
+
+def test_only_models_that_reconstruct_are_listed(window, tmp_path):
+    """A SpeUAE (stage 1's part) or a base is not offered as a reconstruction model (issue 14 item 6); ULDM and
+    per-pixel regression bundles are."""
+    for name, cls in (("speuae", "SpeUAE"), ("base", "RGBLDM"), ("uldm", "ULDM"), ("pixel", "PixelRegression"),
+                      ("broken", None)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "model_index.json").write_text(json.dumps({"_class_name": cls}) if cls else "{not json")
+    window.dock.choose_models_folder(str(tmp_path))
+    labels = [window.dock.model.itemText(i) for i in range(window.dock.model.count())]
+    assert "Bundle: uldm" in labels and "Bundle: pixel" in labels
+    assert not any(t in labels for t in ("Bundle: speuae", "Bundle: base", "Bundle: broken"))
+    # the project's models folder ships stage 1's SpeUAE beside the default model: not offered either
+    specs = [str(window.dock.model.itemData(i)) for i in range(window.dock.model.count())]
+    assert not any(s.rstrip("/").endswith("/speuae") for s in specs)
