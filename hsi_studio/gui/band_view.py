@@ -78,6 +78,13 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
                                    colorMap=colormap(COLORMAPS[0]))
         self.bar.setImageItem(self.image)
         self.addItem(self.bar, row=0, col=1)
+        # Pinned pixels: rings in each pin's colour (a dark outline keeps them visible on light pixels).
+        self.marker_outline = pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen((0, 0, 0, 200), width=4),
+                                                 brush=None, pxMode=True)
+        self.markers = pg.ScatterPlotItem(symbol="o", size=11, brush=None, pxMode=True)
+        for z, item in enumerate((self.marker_outline, self.markers)):
+            item.setZValue(20 + z)
+            self.vb.addItem(item)
         self.shape: tuple[int, int] | None = None
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
@@ -113,6 +120,13 @@ class ImageCanvas(pg.GraphicsLayoutWidget):
             shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.clicked.emit(px[0], px[1], shift)
 
+    def set_markers(self, points) -> None:
+        """Mark these pixels: ``[(row, col, colour)]`` (an empty list removes the marks)."""
+        spots = [{"pos": (c + 0.5, r + 0.5), "pen": pg.mkPen(colour, width=2), "brush": None}
+                 for r, c, colour in points]
+        self.marker_outline.setData([{"pos": spot["pos"]} for spot in spots])
+        self.markers.setData(spots)
+
     def set_shape(self, height: int, width: int) -> None:
         fresh = self.shape != (height, width)
         self.shape = (height, width)
@@ -140,6 +154,7 @@ class BandView(QWidget):
         self._render_cache: np.ndarray | None = None
         self._bands: dict[int, tuple[np.ndarray, tuple[float, float]]] = {}
         self.roi: pg.ROI | None = None
+        self.user_mode: str | None = None  # the mode the user chose, kept across photos and reconstructions
         self._build()
 
     # -- construction -------------------------------------------------------------------------------------
@@ -210,6 +225,7 @@ class BandView(QWidget):
         lay.addLayout(body, 1)
 
         self.mode_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.mode_combo.activated.connect(self._mode_picked)  # a choice from the list (not a programmatic one)
         self.slider.valueChanged.connect(self._on_slider)
         self.cmap_combo.currentTextChanged.connect(self.set_colormap)
         self.auto_levels.toggled.connect(lambda on: on and self.refresh())
@@ -228,8 +244,14 @@ class BandView(QWidget):
     def mode(self) -> str:
         return self.mode_combo.currentData()
 
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: str, *, remember: bool = True) -> None:
+        """Show ``mode``; ``remember``: it is the user's choice, restored for the next cube that allows it."""
+        if remember:
+            self.user_mode = mode
         self.mode_combo.setCurrentIndex(MODES.index(mode))
+
+    def _mode_picked(self, index: int) -> None:
+        self.user_mode = self.mode_combo.itemData(index)
 
     @property
     def band(self) -> int:
@@ -271,6 +293,10 @@ class BandView(QWidget):
         self.slider.blockSignals(False)
         self.min_label.setText(f"{wl[0]:g} nm")
         self.max_label.setText(f"{wl[-1]:g} nm")
+        if self.user_mode is not None and self.user_mode != self.mode:
+            self.mode_combo.blockSignals(True)  # the user's mode again (refreshed below)
+            self.set_mode(self.user_mode, remember=False)
+            self.mode_combo.blockSignals(False)
         self._sync_controls()
         self.refresh()
         if keep_roi and self.roi is not None:
@@ -294,7 +320,7 @@ class BandView(QWidget):
             item.setEnabled(has_cube)
         if not has_cube and self.mode != "rgb":
             self.mode_combo.blockSignals(True)
-            self.set_mode("rgb")
+            self.set_mode("rgb", remember=False)
             self.mode_combo.blockSignals(False)
         band = self.mode == "band"
         self.slider.setEnabled(has_cube and band)

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.band_view.hovered.connect(self.spectrum.on_hover)
         self.band_view.clicked.connect(self.spectrum.on_click)
         self.band_view.roi_changed.connect(self.spectrum.set_roi_mask)
+        self.spectrum.pins_changed.connect(self.band_view.canvas.set_markers)
         self.relight.views.hovered.connect(self.spectrum.on_hover)
         self.compare.canvas.hovered.connect(self.spectrum.on_hover)
         self.compare.load_requested.connect(self.load_ground_truth)
@@ -337,7 +338,7 @@ class MainWindow(QMainWindow):
             self.source = source
         self.band_view.set_cube(cube, render)
         if self.band_view.mode == "rgb" and self.band_view.render() is None:
-            self.band_view.set_mode("band")
+            self.band_view.set_mode("band", remember=False)
         self.spectrum.set_cube(cube, std)
         if self.gt is not None and self.gt.shape[:2] != cube.shape[:2]:
             self.set_ground_truth(None)
@@ -366,7 +367,8 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self.set_cube(result.cube, std=result.std, render=result.render, keep_input=True)
-        self.band_view.set_mode("rgb" if result.render is not None else "band")
+        if self.band_view.user_mode is None:  # until the user picks a mode, a reconstruction shows its render
+            self.band_view.set_mode("rgb" if result.render is not None else "band", remember=False)
         self.statusBar().showMessage(f"Reconstructed with {result.model} on {result.device} in "
                                      f"{result.seconds:.1f} s", 8000)
 

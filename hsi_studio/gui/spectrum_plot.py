@@ -34,10 +34,40 @@ def pixel_label(row: int, col: int) -> str:
     return f"(x={col}, y={row})"
 
 
+def value_label(cube: HSCube | None) -> str:
+    """The y-axis title: what the cube's values are."""
+    if cube is None:
+        return "Value"
+    if cube.kind == "reflectance":
+        return "Reflectance"
+    if cube.kind == "radiance":
+        recorded = "response" in cube.metadata  # a reconstruction records the camera response it inverted
+        return "Relative radiance" + (" (reconstructed)" if recorded else "")
+    return "Value (cube kind unknown)"
+
+
+class _LegendBelow(pg.LegendItem):
+    """A legend laid out under the plot (a row of the PlotItem's layout), so it never covers the curves."""
+
+    def updateSize(self) -> None:  # noqa: N802 — pyqtgraph override (the base sets its geometry at 0, 0)
+        rows: dict[int, float] = {}
+        for i in range(self.layout.count()):
+            item = self.layout.itemAt(i)
+            row = i // (2 * max(self.columnCount, 1))
+            height = item.effectiveSizeHint(Qt.SizeHint.PreferredSize).height()
+            rows[row] = max(rows.get(row, 0.0), height)
+        height = sum(rows.values()) + (4 if rows else 0)
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height)
+        self.setVisible(bool(rows))
+        self.updateGeometry()
+
+
 class SpectrumPlot(QWidget):
     """Curves over wavelength for the current cube; ``export_csv`` writes everything shown."""
 
     pinned_changed = Signal(int)
+    pins_changed = Signal(list)  # [(row, col, QColor)] of the pinned pixels, for markers on the image
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -48,6 +78,7 @@ class SpectrumPlot(QWidget):
         self.clicked_px: tuple[int, int] | None = None
         self.pinned: list[tuple[tuple[int, int], pg.PlotDataItem]] = []
         self.roi: Spectrum | None = None
+        self._generation = 0  # counts the cubes shown; a pin remembers the one it was taken from
         self._build()
 
     def _build(self) -> None:
@@ -55,13 +86,14 @@ class SpectrumPlot(QWidget):
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "Wavelength", units="nm")
         pi.getAxis("bottom").enableAutoSIPrefix(False)  # nm stays nm (no "mnm" on an empty plot)
-        pi.setLabel("left", "Value")
+        pi.setLabel("left", value_label(None))
         pi.getAxis("left").enableAutoSIPrefix(False)
         pi.showGrid(x=True, y=True, alpha=0.25)
         for side in ("left", "bottom"):  # major grid lines only: alpha-blended lines are slow to paint
             pi.getAxis(side).setStyle(maxTickLevel=0)
         pi.setMenuEnabled(False)
-        self.legend = pi.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 170))
+        self.legend = _LegendBelow(labelTextSize="8pt", colCount=2, brush=pg.mkBrush(0, 0, 0, 170))
+        pi.layout.addItem(self.legend, 4, 1)  # under the bottom axis: off the curves
         self.curve = pi.plot([], [], pen=pg.mkPen("w", width=2), name="pixel")
         self.gt_curve = pi.plot([], [], pen=pg.mkPen((255, 170, 0), width=2, style=Qt.PenStyle.DashLine),
                                 name="ground truth")
@@ -93,7 +125,10 @@ class SpectrumPlot(QWidget):
     # -- data ---------------------------------------------------------------------------------------------
     def set_cube(self, cube: HSCube | None, std: HSCube | None = None) -> None:
         reset = self.cube is None or cube is None or self.cube.shape != cube.shape
+        if cube is not None and cube is not self.cube:
+            self._generation += 1
         self.cube, self.std = cube, std
+        self.plot.getPlotItem().setLabel("left", value_label(cube))
         if self.gt is not None and cube is not None and self.gt.shape != cube.shape:
             self.gt = None
         if cube is not None:
@@ -104,6 +139,7 @@ class SpectrumPlot(QWidget):
             self.current = self.clicked_px = None
             self.roi = None
         self._refresh_all()
+        self._emit_pins()
 
     def set_ground_truth(self, gt: HSCube | None) -> None:
         self.gt = gt
@@ -179,9 +215,22 @@ class SpectrumPlot(QWidget):
                       if c.name() not in used)
         item = self.plot.plot(self.cube.wavelengths, self.cube.data[row, col, :], pen=pg.mkPen(colour, width=1.5),
                               name=f"pinned {pixel_label(row, col)}")
+        item.hsi_generation = self._generation
         self.pinned.append(((row, col), item))
         self._update_legend()
         self.pinned_changed.emit(len(self.pinned))
+        self._emit_pins()
+
+    def pin_label(self, row: int, col: int, item) -> str:
+        """A pin's legend entry; one kept from an earlier cube of this size says it now reads this cube."""
+        resampled = getattr(item, "hsi_generation", self._generation) != self._generation
+        return f"pinned {pixel_label(row, col)}" + (" · re-sampled from this cube" if resampled else "")
+
+    def pin_markers(self) -> list[tuple[int, int, object]]:
+        return [(r, c, item.opts["pen"].color()) for (r, c), item in self.pinned]
+
+    def _emit_pins(self) -> None:
+        self.pins_changed.emit(self.pin_markers())
 
     def clear_spectra(self) -> None:
         """Remove the pinned spectra and the held / hovered pixel's curves (hovering shows a pixel again)."""
@@ -196,6 +245,7 @@ class SpectrumPlot(QWidget):
         self.pinned.clear()
         self._update_legend()
         self.pinned_changed.emit(0)
+        self._emit_pins()
 
     def set_roi_mask(self, mask: np.ndarray | None) -> None:
         """Mean ± std over the region's pixels (``mask``: boolean H×W) or clear it (None)."""
@@ -225,7 +275,7 @@ class SpectrumPlot(QWidget):
             entries.append((self.gt_curve, "ground truth"))
         if self.roi is not None:
             entries.append((self.roi_curve, self.roi.label))
-        entries += [(item, f"pinned {pixel_label(r, c)}") for (r, c), item in self.pinned]
+        entries += [(item, self.pin_label(r, c, item)) for (r, c), item in self.pinned]
         for item, name in entries:
             if item.xData is not None and len(item.xData):
                 self.legend.addItem(item, name)

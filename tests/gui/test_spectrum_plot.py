@@ -66,3 +66,79 @@ def test_clear_buttons_clear_the_bands(window, make_photo):
     assert not band_shown(spectrum.std_fill) and not spectrum.pinned and spectrum.clicked_px is None
     assert spectrum.curve.xData is None or len(spectrum.curve.xData) == 0
     assert not spectrum.clear_btn.isEnabled()
+
+
+def test_y_axis_names_what_is_plotted(window, make_photo, cc_cube):
+    axis = window.spectrum.plot.getPlotItem().getAxis("left")
+    window.set_cube(cc_cube)
+    assert axis.labelText == "Reflectance"
+    recon = recovery.recover(make_photo(48, 64), "mallett2019")
+    window.set_cube(recon)
+    assert axis.labelText.startswith("Relative radiance" if recon.kind == "radiance" else "Reflectance")
+    assert axis.labelText != "Value"
+    window.set_cube(recon.with_data(recon.data))  # what the cube says it holds, nothing else
+    window.set_cube(type(recon)(recon.data, recon.wavelengths, kind="unknown"))
+    assert "unknown" in axis.labelText
+
+
+def test_pinned_pixels_are_marked_on_the_image(window, cc_cube):
+    spectrum, canvas = window.spectrum, window.band_view.canvas
+    window.set_cube(cc_cube)
+    spectrum.on_click(5, 8, True)
+    spectrum.on_click(20, 30, True)
+    spots = canvas.markers.points()
+    assert sorted((p.pos().y(), p.pos().x()) for p in spots) == [(5.5, 8.5), (20.5, 30.5)]
+    pens = {p.pen().color().name() for p in spots}
+    assert pens == {item.opts["pen"].color().name() for _, item in spectrum.pinned}
+    spectrum.clear_btn.click()
+    assert len(canvas.markers.points()) == 0
+
+
+def test_pins_say_when_they_re_sample_a_new_cube(window, cc_cube):
+    spectrum = window.spectrum
+    window.set_cube(cc_cube)
+    spectrum.on_click(5, 8, True)
+    labels = [label.text for _, label in spectrum.legend.items]
+    assert any(t == "pinned (x=8, y=5)" for t in labels)
+    window.set_cube(cc_cube.with_data(cc_cube.data * 0.5))  # same size: the pin now reads the new cube
+    np.testing.assert_allclose(spectrum.pinned[0][1].yData, cc_cube.data[5, 8] * 0.5)
+    labels = [label.text for _, label in spectrum.legend.items]
+    assert any("pinned (x=8, y=5)" in t and "re-sampled" in t for t in labels)
+    spectrum.on_click(6, 9, True)  # a pin taken on this cube says nothing more
+    labels = [label.text for _, label in spectrum.legend.items]
+    assert "pinned (x=9, y=6)" in labels
+
+
+def test_the_legend_is_off_the_curves(window, qtbot, cc_cube):
+    spectrum = window.spectrum
+    window.set_cube(cc_cube)
+    spectrum.on_click(10, 10, False)
+    for r, c in ((5, 8), (20, 30), (40, 60), (50, 5)):
+        spectrum.on_click(r, c, True)
+    qtbot.wait(50)
+    pi = spectrum.plot.getPlotItem()
+    legend = spectrum.legend.sceneBoundingRect()
+    assert len(spectrum.legend.items) == 5 and legend.height() > 10
+    assert not legend.intersects(pi.getViewBox().sceneBoundingRect())  # below the data area, not over it
+
+
+def test_the_chosen_view_mode_survives_a_reconstruction(window, qtbot, make_photo):
+    dock = window.dock
+    dock.model.setCurrentIndex(dock.model.findData("physics:mallett2019"))
+    window.set_rgb(make_photo(48, 64))
+    with qtbot.waitSignal(dock.result_ready, timeout=20000):
+        dock.run()
+    qtbot.waitUntil(lambda: dock.job is None or not dock.job.isRunning(), timeout=20000)
+    assert window.band_view.mode == "rgb"  # the first reconstruction shows its render
+    view = window.band_view
+    view.mode_combo.setCurrentIndex(view.mode_combo.findData("band"))
+    view.mode_combo.activated.emit(view.mode_combo.currentIndex())  # picked by the user
+    with qtbot.waitSignal(dock.result_ready, timeout=20000):
+        dock.run()  # again (another model, other settings)
+    assert view.mode == "band"
+    window.set_rgb(make_photo(40, 56, seed=3))  # a new photo shows as a photo…
+    assert view.mode == "rgb"
+    with qtbot.waitSignal(dock.result_ready, timeout=20000):
+        dock.run()
+    assert view.mode == "band"  # … and its reconstruction in the mode the user chose
+    qtbot.wait(50)
