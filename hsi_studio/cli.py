@@ -9,6 +9,7 @@ Exit codes: 0 success, 2 bad input (one line on stderr saying what was wrong and
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -73,33 +74,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_handler(args)
 
 
+def _printable_streams() -> None:
+    """Never fail on printing: a non-UTF-8 file name (valid on Linux) prints with replacement characters."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _one_line_warnings(command: str) -> None:
+    """Warnings (alpha dropped, stale temporaries removed …) as one line each on stderr."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001 — warnings' signature
+        try:
+            print(f"hsi-studio {command}: warning: {_one_line(message)}", file=file or sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+    warnings.showwarning = show
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM ends a command the way Ctrl-C does (temporaries removed, exit 130), unless the command installs
+    its own handler (train checkpoints first; reconstruct finishes or drops the current input's outputs)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):  # noqa: ARG001 — signal handler signature
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError, AttributeError):
+        pass
+
+
+# OSErrors that mean "this location cannot be written / read": bad input, not an internal error.
+_ENV_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                         errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ENOENT, errno.ELOOP})
+
+
 def run_handler(args: argparse.Namespace) -> int:
     from hsi_studio.core.errors import InputError
     from hsi_studio.core.jobs import Cancelled
 
+    _printable_streams()
+    _one_line_warnings(args.command)
+    _sigterm_as_interrupt()
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
-        print(f"hsi-studio {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        _say(f"hsi-studio {args.command}: error: {_one_line(exc)}")
         return EXIT_BAD_INPUT
-    except (Cancelled, KeyboardInterrupt):
-        print(f"hsi-studio {args.command}: cancelled", file=sys.stderr)
+    except (Cancelled, KeyboardInterrupt) as exc:
+        why = f" by {exc}" if str(exc).startswith("SIG") else ""
+        _say(f"hsi-studio {args.command}: cancelled{why}")
         return EXIT_CANCELLED
     except BrokenPipeError:
         return EXIT_OK
     except MemoryError:
-        print(f"hsi-studio {args.command}: error: out of memory; try a smaller input or --tile", file=sys.stderr)
+        _say(f"hsi-studio {args.command}: error: out of memory; try a smaller input or --tile")
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 — last-resort handler of the CLI
+        if isinstance(exc, OSError) and exc.errno in _ENV_ERRNOS:
+            where = f": {exc.filename}" if exc.filename else ""
+            _say(f"hsi-studio {args.command}: error: {os.strerror(exc.errno)}{where}; expected a readable input "
+                 "and a writable output location with free space")
+            return EXIT_BAD_INPUT
         if os.environ.get("HSI_STUDIO_DEBUG"):
             raise
-        print(f"hsi-studio {args.command}: internal error: {exc.__class__.__name__}: {_one_line(exc)} "
-              "(set HSI_STUDIO_DEBUG=1 for a traceback)", file=sys.stderr)
+        _say(f"hsi-studio {args.command}: internal error: {exc.__class__.__name__}: {_one_line(exc)} "
+             "(set HSI_STUDIO_DEBUG=1 for a traceback)")
         return EXIT_ERROR
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | Warning | str) -> str:
     return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

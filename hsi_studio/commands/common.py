@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,15 +27,52 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def printable(path: Any) -> str:
+    """A path as printable text: undecodable bytes of a non-UTF-8 file name become U+FFFD."""
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def output_files(path: str | Path) -> list[Path]:
+    """Every path a write to ``path`` creates or replaces: both files of an ENVI pair (``x.hdr`` + ``x.img``),
+    else the path itself (a file, or a PNG band folder)."""
+    p = Path(path)
+    if p.suffix.lower() in (".hdr", ".img") and not str(path).endswith(("/", os.sep)):
+        return [p.with_suffix(".hdr"), p.with_suffix(".img")] if p.suffix.lower() == ".hdr" \
+            else [p.with_suffix(".hdr"), p]
+    return [p]
+
+
 def check_output(path: str | Path, force: bool) -> Path:
-    """Refuse to clobber an existing output unless ``--force`` was given."""
+    """Refuse to clobber an existing output (any file of an ENVI pair, or a band folder — a trailing slash
+    too) unless ``--force`` was given; refuse a missing parent folder."""
     from hsi_studio.core.errors import OutputError
 
     p = Path(path)
-    if p.exists() and not force:
-        raise OutputError(f"{p} already exists; expected a new path (or pass --force to replace it)")
-    if not p.parent.exists():
+    for target in output_files(path):
+        if os.path.lexists(target) and not force:
+            raise OutputError(f"{target} already exists; expected a new path (or pass --force to replace it)")
+    if not p.parent.is_dir():
         raise OutputError(f"folder {p.parent} does not exist; expected an existing folder for the output")
+    return p
+
+
+def writable_folder(folder: str | Path) -> Path:
+    """Check that ``folder`` exists as a folder or can be created (its nearest existing ancestor is a
+    writable folder) — before any work is done; nothing is created here."""
+    from hsi_studio.core.errors import OutputError
+
+    p = Path(folder)
+    probe = p
+    while not os.path.lexists(probe) and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"{probe} is not a folder; expected {p} to be a folder or creatable")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"folder {probe} is not writable; expected a writable location for {p}")
     return p
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
+
+from .common import printable as safe_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +56,7 @@ def cmd_info(args) -> int:
     from .common import print_json
 
     obj = io.read_any(args.file, key=args.key) if args.key else io.read_any(args.file)
-    info = {"file": str(args.file), **obj.summary()}
+    info = {"file": safe_name(args.file), **obj.summary()}
     if args.json:
         print_json(info)
         return 0
@@ -69,7 +73,9 @@ def cmd_convert(args) -> int:
 
     from .common import check_output
 
-    out = check_output(args.output, args.force) if not str(args.output).endswith("/") else args.output
+    out = check_output(args.output, args.force)
+    if str(args.output).endswith(("/", os.sep)):
+        out = args.output  # keeps the slash: a PNG band folder
     obj = io.read_any(args.input, key=args.key) if args.key else io.read_any(args.input)
     if isinstance(obj, HSCube):
         if args.resample:
@@ -77,7 +83,7 @@ def cmd_convert(args) -> int:
         written = io.write_cube(obj, out)
     else:
         written = io.write_rgb(obj, out, bit_depth=16 if obj.bit_depth > 8 else 8)
-    print(f"wrote {written}")
+    print(f"wrote {safe_name(written)}")
     return 0
 
 
@@ -98,6 +104,10 @@ def cmd_simulate_rgb(args) -> int:
     from .common import check_output
 
     out = check_output(args.output, args.force)
+    if args.noise is not None and not (math.isfinite(args.noise) and args.noise > 0):
+        raise InputError(f"--noise {args.noise:g}; expected a positive number of photons at full scale")
+    if args.jpeg is not None and not 1 <= args.jpeg <= 100:
+        raise InputError(f"--jpeg {args.jpeg}; expected a quality from 1 to 100")
     cube = io.read_cube(args.cube)
     response = spectral.camera_response(args.response, cube.wavelengths)
     exposure: str | float = args.exposure
@@ -112,16 +122,24 @@ def cmd_simulate_rgb(args) -> int:
     img = RGBImage(data, "linear" if args.linear else "srgb", {"response": response.name, "scale": sim.scale},
                    bit_depth=args.bits)
     written = io.write_rgb(img, out, bit_depth=args.bits)
-    print(f"wrote {written} ({response.name}, exposure ×{sim.scale:.4g})")
+    print(f"wrote {safe_name(written)} ({response.name}, exposure ×{sim.scale:.4g})")
     return 0
 
 
 def cmd_evaluate(args) -> int:
     from hsi_studio.core import io, metrics
+    from hsi_studio.core.errors import InputError
 
     from .common import print_json
 
+    if args.min_nm is not None and not math.isfinite(args.min_nm):
+        raise InputError(f"--min-nm {args.min_nm}; expected a finite wavelength in nm")
+    if args.crop is not None and args.crop < 1:
+        raise InputError(f"--crop {args.crop}; expected a positive number of pixels")
     pred, gt = io.read_cube(args.pred), io.read_cube(args.gt)
+    if args.min_nm is not None and args.min_nm > gt.wavelengths[-1] + 1e-6:
+        raise InputError(f"--min-nm {args.min_nm:g} leaves no bands (the cubes span {gt.wavelengths[0]:g}–"
+                         f"{gt.wavelengths[-1]:g} nm); expected a wavelength up to {gt.wavelengths[-1]:g} nm")
     res = metrics.evaluate(pred, gt, crop=args.crop, ntire=args.ntire, min_nm=args.min_nm)
     if args.json:
         print_json(res)

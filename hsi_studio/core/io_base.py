@@ -548,7 +548,12 @@ def meta_json(meta: dict[str, Any]) -> str:
         except (TypeError, ValueError):
             continue
         out[str(k)] = v
-    return json.dumps(out, ensure_ascii=False)
+    text = json.dumps(out, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a non-UTF-8 file name (surrogate escapes): keep it, as JSON \u escapes
+        text = json.dumps(out, ensure_ascii=True)
+    return text
 
 
 def parse_meta_json(text: Any) -> dict[str, Any]:

@@ -6,9 +6,11 @@ QThread worker, the CLI in a progress bar or a JSON-lines reporter. Nothing here
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 
@@ -84,4 +86,64 @@ class ProgressTracker:
         self.cancel.check()
 
 
-__all__ = ["Cancelled", "CancelToken", "ProgressFn", "ProgressTracker", "no_progress", "NEVER_CANCEL"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SIGINT / SIGTERM for command-line jobs
+# ---------------------------------------------------------------------------------------------------------
+class SignalToken(CancelToken):
+    """A cancel token that SIGINT / SIGTERM set (see :func:`cancel_on_signals`); ``check()`` then raises
+    :class:`Cancelled` naming the signal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal_name: str | None = None
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled(self.signal_name or "cancelled by the user")
+
+
+@contextmanager
+def cancel_on_signals(token: SignalToken | None = None) -> Iterator[SignalToken]:
+    """While the block runs, the first SIGINT or SIGTERM only sets the token (the job stops at its next check,
+    so no write is cut in half and no exception fires inside a finaliser); a second one raises
+    ``KeyboardInterrupt``. Previous handlers are restored afterwards. Off the main thread: a plain token."""
+    token = token or SignalToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM)
+
+    def handler(signum, frame):  # noqa: ARG001 — signal handler signature
+        name = signal.Signals(signum).name
+        if token.cancelled:
+            raise KeyboardInterrupt(name)
+        token.signal_name = name
+        token.cancel()
+
+    previous = {s: signal.getsignal(s) for s in sigs}
+    for s in sigs:
+        signal.signal(s, handler)
+    try:
+        yield token
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT / SIGTERM back for a few renames (POSIX); they are delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+__all__ = ["Cancelled", "CancelToken", "ProgressFn", "ProgressTracker", "no_progress", "NEVER_CANCEL", "SignalToken",
+           "cancel_on_signals", "signals_deferred"]
