@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="default", help="ULDM bundle (default: models/default)")
     ap.add_argument("--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     ap.add_argument("--methods", nargs="*", help="baselines to run (default: every installed one)")
-    ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--samples", type=int, default=1)
+    ap.add_argument("--steps", type=int, help="solver steps (default: what the model recommends)")
+    ap.add_argument("--samples", type=int, help="samples (default: what the model recommends)")
     ap.add_argument("--no-uldm", action="store_true", help="baselines only")
     ap.add_argument("--json", default="quality.json", help="where to write the results")
     args = ap.parse_args(argv)
@@ -78,8 +78,8 @@ def main(argv=None) -> int:
         for name, cube in zip(folder.names, folder.cubes, strict=True):
             mine += evaluate_cube(Path(name).stem, cube, methods, model=args.model, steps=args.steps,
                                   samples=args.samples, protocol=protocol, response_name=response_name)
-        print_table(mine, f"protocol {protocol} — per scene (uldm = {args.model}, {args.steps} steps, "
-                          f"{args.samples} sample(s))")
+        print_table(mine, f"protocol {protocol} — per scene (uldm = {args.model}, steps {args.steps or 'default'}, "
+                          f"samples {args.samples or 'default'})")
         print_table(summary(mine), f"protocol {protocol} — mean of {len(folder.cubes)} scene(s)", "protocol")
         rows += mine
     Path(args.json).write_text(json.dumps({"rows": rows, "summary": summary(rows), "model": args.model,

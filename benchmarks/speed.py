@@ -4,7 +4,10 @@ Each method runs in its own process on a 512×512 real photo (scikit-image's ast
 own; the table also prints each time as a ratio to ``physics:minnorm`` measured in the same run (a matrix
 product: the floor any method pays).
 
-    python benchmarks/speed.py [--model models/default] [--steps 8] [--size 512]
+Baselines: min-norm, Mallett 2019, Otsu 2018 and the learned root-polynomial and MLP regressions (when
+installed in models/); the ULDM runs with the solver steps and samples its bundle records as its default.
+
+    python benchmarks/speed.py [--model models/default] [--steps N] [--samples K] [--size 512]
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ import numpy as np, skimage.data
 from skimage.transform import resize
 from hsi_studio.core import pipeline
 from hsi_studio.core.cube import RGBImage
-size, method, steps, model = {size}, {method!r}, {steps}, {model!r}
+size, method, steps, samples, model = {size}, {method!r}, {steps}, {samples}, {model!r}
 img = resize(skimage.data.astronaut(), (size, size), anti_aliasing=True).astype(np.float32)
 rgb = RGBImage(img, "srgb")
-kw = dict(steps=steps) if method == "uldm" else {{}}
+kw = dict(steps=steps, samples=samples) if method == "uldm" else {{}}
 target = model if method == "uldm" else method
 pipeline.reconstruct(RGBImage(img[:64, :64], "srgb"), target, **kw)  # warm-up
 t = time.perf_counter()
@@ -41,15 +44,25 @@ print(json.dumps({{"seconds": secs, "rss_mb": resource.getrusage(resource.RUSAGE
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
-    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=None, help="solver steps (default: the model's recorded default)")
+    ap.add_argument("--samples", type=int, default=None, help="samples (default: the model's recorded default)")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--no-uldm", action="store_true")
     args = ap.parse_args(argv)
-    methods = ["physics:minnorm", "physics:mallett2019", "physics:otsu2018"] + ([] if args.no_uldm else ["uldm"])
+    from hsi_studio.core.evaluation import baselines
+    from hsi_studio.core.pipeline import model_defaults, resolve_model
+
+    steps, samples = args.steps, args.samples
+    if not args.no_uldm:
+        d = model_defaults(resolve_model(args.model))
+        steps, samples = steps or d["steps"], samples or d["samples"]
+    args.steps, args.samples = steps or 8, samples or 1
+    methods = ["physics:minnorm", *(m for m in baselines() if m != "physics:minnorm")] + ([] if args.no_uldm else ["uldm"])
     mp = args.size * args.size / 1e6
     rows = {}
     for m in methods:
-        code = CHILD.format(root=str(ROOT), size=args.size, method=m, steps=args.steps, model=args.model)
+        code = CHILD.format(root=str(ROOT), size=args.size, method=m, steps=args.steps, samples=args.samples,
+                            model=args.model)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             print(f"{m}: failed: {out.stderr.strip().splitlines()[-1:]}")
@@ -59,7 +72,7 @@ def main(argv=None) -> int:
     print(f"{args.size}×{args.size} sRGB photo → 31 bands, {Path(sys.executable).name}, this machine")
     print(f"{'method':<22} {'s/image':>9} {'s/MP':>9} {'× minnorm':>10} {'peak RSS MB':>12}")
     for m, r in rows.items():
-        label = f"uldm ({args.steps} steps)" if m == "uldm" else m
+        label = f"uldm ({args.steps} st × {args.samples})" if m == "uldm" else m
         ratio = f"{r['seconds'] / ref:10.1f}" if ref else "       n/a"
         print(f"{label:<22} {r['seconds']:9.3f} {r['seconds'] / mp:9.3f} {ratio} {r['rss_mb']:12.0f}")
     return 0

@@ -137,7 +137,7 @@ def scores(pred: np.ndarray, gt: np.ndarray, *, ssim: bool = True, relight: bool
 
 
 # -- running methods -----------------------------------------------------------------------------------------
-def _run(method: str, rgb: RGBImage, model: Any, steps: int, samples: int, response_name: str, device: str,
+def _run(method: str, rgb: RGBImage, model: Any, steps: int | None, samples: int | None, response_name: str, device: str,
          cancel: CancelToken):
     from . import pipeline
 
@@ -149,8 +149,8 @@ def _run(method: str, rgb: RGBImage, model: Any, steps: int, samples: int, respo
     return pipeline.reconstruct(rgb, model if method == "uldm" else method, cancel=cancel, **kwargs)
 
 
-def evaluate_cube(name: str, cube: HSCube, methods: Sequence[str], *, model: Any = "default", steps: int = 8,
-                  samples: int = 1, protocol: str = "photo", response_name: str = "cie1964-srgb",
+def evaluate_cube(name: str, cube: HSCube, methods: Sequence[str], *, model: Any = "default",
+                  steps: int | None = None, samples: int | None = None, protocol: str = "photo", response_name: str = "cie1964-srgb",
                   device: str = "auto", cancel: CancelToken = NEVER_CANCEL) -> list[dict]:
     """One row per method (``"uldm"`` means ``model``: a bundle path, ``default`` or a loaded model)."""
     if protocol not in PROTOCOLS:
@@ -197,7 +197,7 @@ def evaluate_cube(name: str, cube: HSCube, methods: Sequence[str], *, model: Any
 
 
 def evaluate(cubes: Sequence[tuple[str, HSCube]], *, model: Any = None, methods: Sequence[str] | None = None,
-             steps: int = 8, samples: int = 1, protocol: str = "photo", response_name: str = "cie1964-srgb",
+             steps: int | None = None, samples: int | None = None, protocol: str = "photo", response_name: str = "cie1964-srgb",
              device: str = "auto", progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> list[dict]:
     """Every baseline (:func:`baselines`, or ``methods``) and the ULDM ``model`` (when given) on every cube."""
     methods = [*(baselines() if methods is None else methods), *(["uldm"] if model is not None else [])]

@@ -170,12 +170,30 @@ def run_tiled(fn, lin: np.ndarray, bands: int, tile: int, overlap: int, progress
     return mean, std
 
 
+def model_defaults(path: str | Path) -> dict[str, int]:
+    """The solver steps and samples a bundle recommends (``training.json`` → ``sampling``, chosen when it was
+    made); ``{"steps": 8, "samples": 1}`` when it records none."""
+    import json
+
+    out = {"steps": 8, "samples": 1}
+    try:
+        rec = json.loads((Path(path) / "training.json").read_text()).get("sampling", {})
+    except (OSError, ValueError, AttributeError):
+        return out
+    if isinstance(rec, dict):
+        for key in out:
+            v = rec.get(key)
+            if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64:
+                out[key] = v
+    return out
+
+
 def reconstruct(
     rgb: RGBImage | np.ndarray,
     model: str | Path = "default",
     *,
-    steps: int = 8,
-    samples: int = 1,
+    steps: int | None = None,
+    samples: int | None = None,
     seed: int = 0,
     scheduler: str = "dpmsolver++",
     device: str = "auto",
@@ -186,7 +204,8 @@ def reconstruct(
     cancel: CancelToken | None = None,
 ) -> ReconstructionResult:
     """Reconstruct a 31-band cube (relative radiance) from an RGB photo. See the module docstring.
-    ``response`` applies to ``physics:minnorm`` only (a learned model uses the response it was trained for)."""
+    ``response`` applies to ``physics:minnorm`` only (a learned model uses the response it was trained for).
+    ``steps``/``samples`` default to what the bundle recommends (:func:`model_defaults`)."""
     progress = progress or (lambda f, m="": None)
     cancel = cancel or NEVER_CANCEL
     t0 = time.monotonic()
@@ -199,6 +218,9 @@ def reconstruct(
         cube = recover(RGBImage(lin, "linear"), method, response=response if method == "minnorm" else None,
                        progress=progress, cancel=cancel, encoding="linear")
         return ReconstructionResult(cube, None, src, "cpu", time.monotonic() - t0)
+    rec = model_defaults(src)
+    steps = rec["steps"] if steps is None else steps
+    samples = rec["samples"] if samples is None else samples
     _check_sampling(steps, samples, scheduler, tile)
     return _reconstruct_learned(lin, src, steps=steps, samples=samples, seed=seed, scheduler=scheduler,
                                 device=device, tile=tile or DEFAULT_TILE, overlap=overlap, progress=progress,
@@ -275,5 +297,5 @@ def _free_gpu() -> None:
         pass
 
 
-__all__ = ["ReconstructionResult", "reconstruct", "run_tiled", "linear_rgb", "models_dir",
+__all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "run_tiled", "linear_rgb", "models_dir",
            "default_model_path", "list_models", "load_model", "resolve_model", "SCHEDULERS"]

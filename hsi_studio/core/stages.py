@@ -37,7 +37,8 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     elif name == "stage1":
         cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
                           stage={"response": "cie1964-srgb", "generated": 0.5, "lighting": "varied", "data": None, "val": None,
-                                 "val_fraction": 0.2, "hidden": 64, "layers": 3, "tiny": tiny})
+                                 "val_fraction": 0.2, "hidden": 64, "layers": 3, "spatial": True, "code_pool": 0,
+                                 "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["hidden"], cfg.stage["layers"] = 4, 8, 2, 8, 1
     else:
