@@ -4,6 +4,7 @@ bundle, or a training-free baseline. Under ``accelerate launch`` the inputs are 
 from __future__ import annotations
 
 import argparse
+import os
 
 CUBE_FORMATS = {"h5": ".h5", "envi": ".hdr", "mat": ".mat", "npy": ".npy"}
 PHOTO_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -16,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default",
                    help="default (the shipped ULDM), rootpoly or mlp (the shipped per-pixel regressions), a bundle "
                         "folder, or physics:mallett2019|otsu2018|minnorm")
-    p.add_argument("--steps", type=int, default=8, help="solver steps (default 8)")
-    p.add_argument("--samples", type=int, default=1, help="samples per image; >1 also writes a std cube")
+    p.add_argument("--steps", type=int, help="solver steps (default: what the model recommends; 8 if it says nothing)")
+    p.add_argument("--samples", type=int,
+                   help="samples per image (default: what the model recommends); >1 also writes a std cube")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scheduler", default="dpmsolver++", choices=("dpmsolver++", "ddim"))
     p.add_argument("--device", default="auto", help="auto (CUDA → MPS → CPU), cpu, cuda, cuda:N, mps")
@@ -70,10 +72,52 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool)
         paths["std"] = outdir / f"{stem}_std{CUBE_FORMATS[fmt]}"
     if preview:
         paths["preview"] = outdir / f"{stem}_preview.png"
+    from .common import output_files
+
     for p in paths.values():
-        if p.exists() and not force:
-            raise OutputError(f"{p} already exists; expected a new path (or pass --force to replace it)")
+        for target in output_files(p):  # both files of an ENVI pair
+            if os.path.lexists(target) and not force:
+                raise OutputError(f"{target} already exists; expected a new path (or pass --force to replace it)")
     return paths
+
+
+def _write_outputs(res, paths: dict, outdir, token) -> list:
+    """All outputs of one input, or none: each is written to a temporary beside its destination; then, unless
+    SIGINT/SIGTERM arrived meanwhile, the temporaries are renamed into place with those signals held back."""
+    from hsi_studio.core import io, relight
+    from hsi_studio.core.cube import RGBImage
+    from hsi_studio.core.errors import OutputError
+    from hsi_studio.core.io_base import temp_name
+    from hsi_studio.core.jobs import signals_deferred
+
+    from .common import output_files
+
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror}); expected a writable location",
+                          path=str(outdir)) from None
+    moves: list = []
+    try:
+        for key, final in paths.items():
+            tmp = temp_name(final)
+            if key == "preview":
+                srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
+                io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}), tmp)
+            else:
+                io.write_cube(res.cube if key == "cube" else res.std, tmp)
+            pairs = list(zip(output_files(tmp), output_files(final), strict=True))
+            moves += sorted(pairs, key=lambda m: m[1].suffix.lower() == ".hdr")  # an ENVI header last
+            token.check()
+        with signals_deferred():
+            for tmp, final in moves:
+                os.replace(tmp, final)
+    except BaseException:
+        for tmp, _final in moves:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+        raise
+    return list(paths.values())
 
 
 def to_reflectance(cube, std=None):
@@ -112,28 +156,46 @@ def _split_for_processes(inputs: list) -> list:
 
 
 def cmd_reconstruct(args) -> int:
-    from pathlib import Path
+    from hsi_studio.core import pipeline
+    from hsi_studio.core.errors import InputError
+    from hsi_studio.core.jobs import cancel_on_signals
 
-    from hsi_studio.core import io, pipeline, relight
+    from .common import writable_folder
+
+    if (args.steps is not None and args.steps < 1) or (args.samples is not None and args.samples < 1):
+        raise InputError(f"--steps {args.steps} --samples {args.samples}; expected positive integers")
+    inputs = _split_for_processes(expand_inputs(args.inputs))
+    src = pipeline.resolve_model(args.model)  # fail fast on a bad --model, before any work
+    # the model's recommended samples when --samples is not given (a std cube is written when > 1)
+    args.samples_effective = args.samples or (1 if isinstance(src, str) else pipeline.model_defaults(src)["samples"])
+    outdir = writable_folder(args.output)  # fail fast on an output folder that cannot be made
+    with cancel_on_signals() as token:  # SIGINT/SIGTERM: stop at the next check, exit 130, no half outputs
+        failures = _reconstruct_all(args, inputs, outdir, token)
+    if failures:
+        raise InputError(f"{failures} of {len(inputs)} inputs failed (see above); the others were written")
+    return 0
+
+
+def _reconstruct_all(args, inputs: list, outdir, token) -> int:
+    from hsi_studio.core import io, pipeline
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
 
-    from .common import Reporter
+    from .common import Reporter, printable
 
-    inputs = _split_for_processes(expand_inputs(args.inputs))
-    pipeline.resolve_model(args.model)  # fail fast on a bad --model, before any work
-    outdir = Path(args.output)
     failures = 0
     for n, path in enumerate(inputs, 1):
+        token.check()
         reporter = Reporter(jsonl=args.jsonl, label=f"[{n}/{len(inputs)}] {path.name}")
         try:
-            paths = _outputs(outdir, path.stem, args.format, not args.no_preview, args.samples > 1, args.force)
+            paths = _outputs(outdir, path.stem, args.format, not args.no_preview, args.samples_effective > 1,
+                             args.force)
             rgb = io.read_rgb(path)
             if args.linear:
                 rgb = RGBImage(rgb.data, "linear", rgb.metadata, rgb.bit_depth)
             res = pipeline.reconstruct(rgb, args.model, steps=args.steps, samples=args.samples, seed=args.seed,
                                        scheduler=args.scheduler, device=args.device, tile=args.tile,
-                                       response=args.response, progress=reporter)
+                                       response=args.response, progress=reporter, cancel=token)
             if args.reflectance:
                 res.cube, res.std = to_reflectance(res.cube, res.std)
         except InputError as exc:
@@ -149,21 +211,15 @@ def cmd_reconstruct(args) -> int:
             if not args.jsonl:
                 print(msg, file=reporter.stream)
         res.cube.metadata["source"] = str(path)
-        outdir.mkdir(parents=True, exist_ok=True)
-        written = [io.write_cube(res.cube, paths["cube"])]
-        if res.std is not None:
-            written.append(io.write_cube(res.std, paths["std"]))
-        if "preview" in paths:
-            srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
-            written.append(io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}),
-                                        paths["preview"]))
+        token.check()
+        if res.std is None:
+            paths.pop("std", None)
+        written = _write_outputs(res, paths, outdir, token)
         for w in written:
             reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
                            device=res.device, model=res.model)
             if not args.jsonl:
-                print(f"wrote {w}")
+                print(f"wrote {printable(w)}")
         if not args.jsonl:
-            print(f"{path.name}: {res.model} on {res.device} in {res.seconds:.1f} s")
-    if failures:
-        raise InputError(f"{failures} of {len(inputs)} inputs failed (see above); the others were written")
-    return 0
+            print(f"{printable(path.name)}: {res.model} on {res.device} in {res.seconds:.1f} s")
+    return failures
