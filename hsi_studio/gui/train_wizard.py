@@ -47,6 +47,7 @@ from .training_runner import TrainingRunner, disk_free_gb
 from .workers import JobSet
 
 PAGE_DATA, PAGE_CAMERA, PAGE_BASE, PAGE_SETTINGS, PAGE_RUN, PAGE_FINISH = range(6)
+COL_VAL, COL_FILE, COL_FORMAT, COL_STATUS = 0, 1, 2, 6  # the data page's table
 STAGE_COLOURS = {"rgb-pretrain": (120, 120, 120), "stage1": (31, 119, 180), "stage2": (214, 39, 40)}
 _FORMATS = {".h5": "HDF5", ".hdf5": "HDF5", ".he5": "HDF5", ".mat": "MATLAB", ".hdr": "ENVI", ".npy": "NumPy",
             ".npz": "NumPy", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -68,8 +69,12 @@ def format_seconds(s: float | None) -> str:
 
 
 def default_models_root() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".hsi-studio") / "models"
+    """``<user data>/HSI Studio/models`` (the application's data folder, named once: Qt's AppDataLocation
+    appends both the organisation and the application name, both "HSI Studio")."""
+    from .app import APPLICATION
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return (Path(base) / APPLICATION if base else Path.home() / ".hsi-studio") / "models"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -170,7 +175,10 @@ class DataPage(_Page):
         self.summary = QLabel("Choose a folder.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.table = _table(["File", "Format", "Shape", "Bands", "Range (nm)", "Status"], stretch=(0, 5))
+        self.table = _table(["Validation", "File", "Format", "Shape", "Bands", "Range (nm)", "Status"],
+                            stretch=(COL_FILE, COL_STATUS))
+        self.table.horizontalHeaderItem(COL_VAL).setToolTip("Ticked: held out for validation (never trained on)")
+        self.table.horizontalHeader().setSectionResizeMode(COL_VAL, QHeaderView.ResizeMode.ResizeToContents)
         self.val_fraction = QSpinBox()
         self.val_fraction.setRange(0, 90)
         self.val_fraction.setSuffix(" %")
@@ -274,9 +282,9 @@ class DataPage(_Page):
                 f"<b>{good} usable cube(s)</b> of {listed} listed; {len(refused)} refused. Shapes: {shapes}. "
                 f"Bands: {bands}. Wavelengths {lo:g}–{hi:g} nm, resampled to {report['grid']} "
                 f"({report['resampled']} resampled). {report['pixels'] / 1e6:.2f} MP in all.")
-        rows = [(f["file"], report["formats"].get(f["file"], "?"), "×".join(map(str, f["shape"])), str(f["bands"]),
-                 f"{f['range_nm'][0]:g}–{f['range_nm'][1]:g}", "ok") for f in report["files"]]
-        rows += [(r["file"], report["formats"].get(r["file"], "?"), "", "", "", f"refused: {r['reason']}")
+        rows = [("", f["file"], report["formats"].get(f["file"], "?"), "×".join(map(str, f["shape"])),
+                 str(f["bands"]), f"{f['range_nm'][0]:g}–{f['range_nm'][1]:g}", "ok") for f in report["files"]]
+        rows += [("", r["file"], report["formats"].get(r["file"], "?"), "", "", "", f"refused: {r['reason']}")
                  for r in refused]
         self._fill(rows)
         self._default_split()
@@ -295,13 +303,14 @@ class DataPage(_Page):
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if c == 0 and values[5] == "ok":
+                ok = values[COL_STATUS] == "ok"
+                if c == COL_VAL and ok:
                     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                     item.setCheckState(Qt.CheckState.Unchecked)
                     item.setToolTip("Ticked: held out for validation (never trained on)")
-                if values[5] != "ok":
+                if not ok:
                     item.setForeground(Qt.GlobalColor.darkRed)
-                    item.setToolTip(values[5])
+                    item.setToolTip(values[COL_STATUS])
                 self.table.setItem(r, c, item)
         self._updating = False
 
@@ -309,7 +318,7 @@ class DataPage(_Page):
         """Tick the last ``val_fraction`` of the good cubes (at least one when there are two or more)."""
         if not self.report:
             return
-        good = [r for r in range(self.table.rowCount()) if self.table.item(r, 5).text() == "ok"]
+        good = [r for r in range(self.table.rowCount()) if self.table.item(r, COL_STATUS).text() == "ok"]
         n_val = int(round(len(good) * self.val_fraction.value() / 100))
         if self.val_fraction.value() > 0 and len(good) >= 2:
             n_val = max(1, n_val)
@@ -317,7 +326,7 @@ class DataPage(_Page):
         self._updating = True
         for k, r in enumerate(good):
             val = k >= len(good) - n_val
-            self.table.item(r, 0).setCheckState(Qt.CheckState.Checked if val else Qt.CheckState.Unchecked)
+            self.table.item(r, COL_VAL).setCheckState(Qt.CheckState.Checked if val else Qt.CheckState.Unchecked)
         self._updating = False
         self.completeChanged.emit()
 
@@ -325,8 +334,8 @@ class DataPage(_Page):
         if not self.report or self.generated_only.isChecked():
             return []
         paths = self.report["paths"]
-        return [paths[self.table.item(r, 0).text()] for r in range(self.table.rowCount())
-                if self.table.item(r, 0).checkState() == Qt.CheckState.Checked]
+        return [paths[self.table.item(r, COL_FILE).text()] for r in range(self.table.rowCount())
+                if self.table.item(r, COL_VAL).checkState() == Qt.CheckState.Checked]
 
     def train_count(self) -> int:
         return (self.report or {}).get("cubes", 0) - len(self.validation_files())
@@ -761,6 +770,8 @@ class RunPage(_Page):
         p.setLabel("bottom", "step")
         p.setLabel("left", unit)
         p.showGrid(x=True, y=True, alpha=0.3)
+        for side in ("left", "bottom"):  # plain numbers: no "loss (x0.001)" with "7·10²" ticks
+            p.getAxis(side).enableAutoSIPrefix(False)
         if log_y:
             p.setLogMode(y=True)
         p.addLegend(offset=(-10, 10))

@@ -65,7 +65,7 @@ def test_bad_data_folder_is_reported_on_the_data_page(qtbot, wizard, tmp_path):
     _scan(qtbot, wizard, bad)
     page = wizard.data_page
     assert page.error and "None of the 3 files" in page.summary.text()
-    statuses = [page.table.item(r, 5).text() for r in range(page.table.rowCount())]
+    statuses = [page.table.item(r, tw.COL_STATUS).text() for r in range(page.table.rowCount())]
     assert len(statuses) == 3 and all(s.startswith("refused: ") and len(s) > 12 for s in statuses)
     assert not page.isComplete()
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
@@ -79,12 +79,13 @@ def test_data_report_and_split(qtbot, wizard, tmp_path):
     page = wizard.data_page
     assert page.report["cubes"] == 4 and len(page.report["refused"]) == 1
     assert "4 usable cube(s)" in page.summary.text() and "1 refused" in page.summary.text()
-    formats = {page.table.item(r, 0).text(): page.table.item(r, 1).text() for r in range(page.table.rowCount())}
+    formats = {page.table.item(r, tw.COL_FILE).text(): page.table.item(r, tw.COL_FORMAT).text()
+               for r in range(page.table.rowCount())}
     assert formats["scene0.h5"] == "HDF5" and formats["broken.mat"] == "MATLAB"
     assert [Path(f).name for f in page.validation_files()] == ["scene3.h5"]  # 20 % of 4 → one, the last
     page.val_fraction.setValue(50)
     assert [Path(f).name for f in page.validation_files()] == ["scene2.h5", "scene3.h5"]
-    page.table.item(0, 0).setCheckState(Qt.CheckState.Checked)  # the user picks a validation file
+    page.table.item(0, tw.COL_VAL).setCheckState(Qt.CheckState.Checked)  # the user picks a validation file
     assert len(page.validation_files()) == 3 and page.train_count() == 1 and page.isComplete()
     page.lighting.setCurrentIndex(page.lighting.findData("flat"))  # generated scenes as reflectance
     s1 = wizard.plan().stages()[-2].argv

@@ -138,3 +138,52 @@ def test_finish_page_scores_a_512_px_validation_cube(qtbot, wizard, tmp_path, mo
     methods = [r["method"] for r in fin.rows]
     assert "uldm" in methods and fin.table.rowCount() == len(methods)
     assert all(np.isfinite(r["psnr"]) for r in fin.rows)
+
+
+def test_default_save_path_names_the_app_once(qtbot, settings, monkeypatch, tmp_path):
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QApplication
+
+    from hsi_studio.gui.app import APPLICATION, ORGANIZATION
+
+    app = QApplication.instance()
+    names = app.organizationName(), app.applicationName()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    try:
+        root = tw.default_models_root()
+        wiz = tw.TrainWizard(settings=settings)
+        qtbot.addWidget(wiz)
+        wiz.settings_page.initializePage()
+        shown = wiz.settings_page.out_root.text()
+        wiz.close()
+    finally:
+        app.setOrganizationName(names[0])
+        app.setApplicationName(names[1])
+    assert root.name == "models" and root.parent.name == APPLICATION
+    assert root.parent.parent.name != APPLICATION, root  # not ".../HSI Studio/HSI Studio/models"
+    assert shown == str(root) and f"{APPLICATION}/{APPLICATION}" not in shown.replace("\\", "/")
+    assert Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)) in root.parents
+
+
+def test_validation_column_has_a_header_and_the_loss_axis_plain_numbers(qtbot, wizard, tmp_path):
+    page = wizard.data_page
+    page.folder.setText(str(_cubes(tmp_path / "cubes", n=3)))
+    page.scan()
+    qtbot.waitUntil(lambda: page.report is not None, timeout=30000)
+    table = page.table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    ticks = [c for c in range(table.columnCount())
+             if table.item(0, c).data(tw.Qt.ItemDataRole.CheckStateRole) is not None]
+    assert len(ticks) == 1 and headers[ticks[0]] == "Validation" and headers[ticks[0]] != headers[ticks[0] + 1]
+    assert [Path(f).name for f in page.validation_files()] == ["scene2.h5"]
+    # The loss plot: small losses on a log axis, labelled with plain numbers.
+    run = wizard.run_page
+    axis = run.loss_plot.getAxis("left")
+    run.loss_plot.plot([1, 2, 3, 4], [7e-4, 5e-4, 3e-4, 2e-4])
+    run.loss_plot.getPlotItem().getViewBox().updateAutoRange()
+    axis.setRange(*run.loss_plot.getPlotItem().getViewBox().viewRange()[1])
+    assert axis.labelString().find("x0.0") < 0 and "(x" not in axis.labelString()
+    strings = axis.tickStrings([-3.5, -3.3], axis.scale, 0.1)
+    assert strings and all("·" not in s and "10" not in s.replace("0.00", "") for s in strings), strings
