@@ -55,8 +55,13 @@ def cmd_info(args) -> int:
 
     from .common import print_json
 
-    obj = io.read_any(args.file, key=args.key) if args.key else io.read_any(args.file)
-    info = {"file": safe_name(args.file), **obj.summary()}
+    ext = os.path.splitext(os.fsdecode(args.file))[1].lower()
+    if ext in io.RGB_EXTENSIONS and ext not in (".tif", ".tiff"):
+        summary = io.describe_rgb(args.file)  # the header only: no pixel is decoded
+    else:
+        obj = io.read_any(args.file, key=args.key) if args.key else io.read_any(args.file)
+        summary = obj.summary()
+    info = {"file": safe_name(args.file), **summary}
     if args.json:
         print_json(info)
         return 0

@@ -7,6 +7,7 @@ message says what was received and what was expected.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,85 @@ def check_size(height: int, width: int, bands: int = 1, *, what: str = "image", 
             f"{what} of {height}×{width}×{bands} would need {nbytes / 1024**3:.1f} GiB; "
             f"the limit is {MAX_CUBE_BYTES / 1024**3:.0f} GiB"
         )
+
+
+MEMORY_ENV = "HSI_STUDIO_MAX_MEMORY"  # e.g. "4G", "512M" or bytes: the decode budget instead of free memory
+MEMORY_FRACTION = 0.8  # of the memory available to this process
+
+
+def _parse_bytes(text: str) -> int | None:
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if scale > 1 else t) * scale
+    except ValueError:
+        return None
+    return int(value) if value > 0 and value == value else None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: free memory (MemAvailable), capped by a cgroup memory limit
+    and an address-space rlimit when set; None where it cannot be told."""
+    limits = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    cap, used = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+    if cap is None:
+        cap, used = (_read_int("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+                     _read_int("/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+    if cap is not None and cap < 2**60:
+        limits.append(max(cap - (used or 0), 0))
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            vm = (_read_int_field("/proc/self/statm") or 0) * resource.getpagesize()
+            limits.append(max(soft - vm, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def _read_int_field(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def memory_budget() -> int:
+    """Bytes a decode may take: ``$HSI_STUDIO_MAX_MEMORY`` when set, else 80 % of the available memory."""
+    env = os.environ.get(MEMORY_ENV)
+    if env:
+        value = _parse_bytes(env)
+        if value is not None:
+            return value
+    avail = available_memory()
+    return int(avail * MEMORY_FRACTION) if avail is not None else 2 * MAX_CUBE_BYTES
+
+
+def check_memory(nbytes: int, what: str) -> None:
+    """Refuse, from a header, a decode whose peak (``nbytes``) exceeds :func:`memory_budget`."""
+    budget = memory_budget()
+    if nbytes > budget:
+        raise SizeLimitError(f"{what} would take about {nbytes / 1024**3:.2f} GiB of memory to decode; the limit "
+                             f"is {budget / 1024**3:.2f} GiB (available memory; set {MEMORY_ENV} to change it)")
 
 
 def validate_wavelengths(wavelengths: Any, bands: int | None = None) -> np.ndarray:
@@ -231,4 +311,5 @@ class RGBImage:
         }
 
 
-__all__ = ["HSCube", "RGBImage", "check_size", "validate_wavelengths", "MAX_PIXELS", "MAX_CUBE_BYTES"]
+__all__ = ["HSCube", "RGBImage", "check_size", "check_memory", "memory_budget", "validate_wavelengths", "MAX_PIXELS",
+           "MAX_CUBE_BYTES"]

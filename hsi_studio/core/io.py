@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
-from .cube import MAX_PIXELS, HSCube, RGBImage, check_size
+from .cube import MAX_PIXELS, HSCube, RGBImage, check_memory, check_size
 from .errors import (
     ColorModeError,
     FileFormatError,
@@ -75,6 +75,7 @@ _RGB_MAGIC = {"PNG": (PNG_MAGIC,), "JPEG": (b"\xff\xd8\xff",), "TIFF": TIFF_MAGI
               "WEBP": (b"RIFF",)}
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _SIXTEEN_BIT = (".png", ".tif", ".tiff")
+RGB_DECODE_BYTES = 10  # peak bytes per sample while decoding: 8/16-bit values, two decodes (16-bit), float32
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -183,6 +184,30 @@ def read_rgb(path: str | os.PathLike[str]) -> RGBImage:
         return _rgb_image(arr, meta, p)
 
 
+def describe_rgb(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What ``info`` prints for an RGB image, from its header alone (no pixel is decoded): size, bit depth,
+    colour mode, format. TIFFs are described by :func:`read_rgb` (their layout decides what they hold)."""
+    p = Path(path)
+    fmt = _RGB_FORMAT[_rgb_ext(p, "read")]
+    with reading(p, fmt):
+        require_file(p, fmt)
+        actual = _sniff_rgb(p, fmt)
+        if actual == "TIFF":
+            return read_rgb(p).summary()
+        with _open_image(p, actual) as im:
+            w, h = im.size
+            check_size(h, w, 3, what=f"{actual} image")
+            if actual == "PNG":
+                check_png_chunks(p)  # reads the file, decodes nothing
+            mode = im.mode
+            if mode in _GRAY_MODES:
+                raise ColorModeError(f"image is grayscale (mode {mode}); expected an RGB colour image (spectral "
+                                     "reconstruction needs colour)")
+            depth = _png_ihdr(p)[0] if actual == "PNG" else 8
+    return {"type": "rgb", "height": h, "width": w, "channels": 3, "encoding": "srgb", "bit_depth": depth,
+            "mode": mode, "metadata": {"format": actual, "source": str(p)}}
+
+
 def _sniff_rgb(p: Path, fmt: str) -> str:
     with open(p, "rb") as f:
         head = f.read(12)
@@ -204,6 +229,7 @@ def _read_rgb_pillow(p: Path, fmt: str) -> tuple[np.ndarray, dict[str, Any]]:
     with _open_image(p, fmt) as im:
         w, h = im.size
         check_size(h, w, 3, what=f"{fmt} image")  # from the header: nothing decoded yet
+        check_memory(h * w * 3 * RGB_DECODE_BYTES, f"{fmt} image of {w}×{h}")
         if fmt == "PNG":
             check_png_chunks(p)  # Pillow skips IDAT checksums: a damaged stream must not decode as pixels
         im.load()  # decoding errors surface here (getexif below would load and swallow them)
@@ -306,6 +332,7 @@ def _read_rgb_tiff(p: Path) -> tuple[np.ndarray, dict[str, Any]]:
         if "Y" not in axes or "X" not in axes:
             raise ShapeError(f"TIFF series has axes {axes}; expected an image with height and width")
         check_size(shape[axes.index("Y")], shape[axes.index("X")], 3, what="TIFF image")
+        check_memory(shape[axes.index("Y")] * shape[axes.index("X")] * 3 * RGB_DECODE_BYTES, "TIFF image")
         photometric = int(page.photometric)
         if photometric in (5, 8, 9, 10):  # separated (CMYK), CIELab, ICCLab, ITULab
             raise ColorModeError(f"TIFF colour space is {page.photometric.name}; expected RGB")
@@ -406,5 +433,5 @@ def encode_png16(q: np.ndarray) -> bytes:
             + _png_chunk(b"IDAT", zlib.compress(body.tobytes(), 6)) + _png_chunk(b"IEND", b""))
 
 
-__all__ = ["read_any", "read_cube", "read_rgb", "write_cube", "write_rgb", "atomic_write",
+__all__ = ["read_any", "read_cube", "read_rgb", "describe_rgb", "write_cube", "write_rgb", "atomic_write",
            "CUBE_READ_EXTENSIONS", "CUBE_WRITE_EXTENSIONS", "RGB_EXTENSIONS"]

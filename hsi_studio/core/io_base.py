@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .cube import MAX_BANDS, MIN_BANDS, check_size, validate_wavelengths
+from .cube import MAX_BANDS, MIN_BANDS, check_memory, check_size, validate_wavelengths
 from .errors import (
     FileFormatError,
     InputError,
@@ -42,6 +42,8 @@ from .errors import (
 
 STANDARD_GRID = np.arange(400.0, 701.0, 10.0)  # the 31-band grid assumed for files without wavelengths
 STANDARD_GRID.setflags(write=False)
+# Peak bytes per sample while a cube is decoded: the file's values plus the float32 cube (worst case 2 × 4).
+DECODE_BYTES_PER_SAMPLE = 8
 
 # Names tried (case-insensitively, in this order) when no ``key=`` is given: ARAD ``cube``, ICVL ``rad``,
 # Harvard ``ref``, CAVE ``NRD`` / ``Omsi``, then common generic names.
@@ -442,6 +444,7 @@ def cube_layout(shape: tuple[int, ...], nwl: int | None = None, *, band_axis: in
     check_size(h, w, b, what=what)
     if not MIN_BANDS <= b <= MAX_BANDS:
         raise ShapeError(f"{what} has {b} bands (shape {shape}); expected {MIN_BANDS} to {MAX_BANDS} bands")
+    check_memory(h * w * b * DECODE_BYTES_PER_SAMPLE, f"{what} of {h}×{w}×{b}")
     return band_axis
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .cube import HSCube
+from .cube import MAX_BANDS, MIN_BANDS, HSCube
 from .errors import ColorModeError, FileFormatError, OutputError, ShapeError, UnsafeFileError
 from .io_base import (
     KIND_BY_KEY,
@@ -564,7 +564,12 @@ def _cave_bands(folder: Path) -> list[Path]:
     if not numbered:
         raise FileFormatError("folder holds no band PNGs; expected a CAVE-style folder of PNGs named "
                               "<name>_01.png … <name>_31.png")
+    if len(numbered) > MAX_BANDS:
+        raise ShapeError(f"folder holds {len(numbered)} band PNGs; expected {MIN_BANDS} to {MAX_BANDS} bands")
     lo, hi = min(numbered), max(numbered)
+    if hi - lo + 1 > MAX_BANDS:  # never enumerate a range a hostile name made huge
+        raise ShapeError(f"band PNG numbers run from {lo} to {hi} for {len(numbered)} files; expected "
+                         "consecutively numbered band files")
     missing = sorted(set(range(lo, hi + 1)) - set(numbered))
     if missing:
         raise ShapeError(f"band PNG numbers {lo}–{hi} lack {missing[:8]}; expected consecutively numbered "
