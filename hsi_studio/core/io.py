@@ -57,6 +57,7 @@ from .io_formats import (
     read_cave_folder,
     tiff_band_axis,
     tiff_description,
+    tiff_layout,
     write_cave_folder,
 )
 
@@ -339,6 +340,8 @@ def _read_rgb_tiff(p: Path) -> tuple[np.ndarray, dict[str, Any]]:
         if len(shape) == 2 and photometric == 3 and page.colormap is not None:  # palette
             arr = np.moveaxis(page.colormap[:, series.asarray()], 0, -1)
             _refuse_gray_palette(arr)
+        elif len(shape) == 2 and len(tf.series) > 1:
+            raise ShapeError(f"TIFF holds pages of different shapes ({tiff_layout(tf)}); expected one RGB image")
         elif len(shape) == 2:
             raise ColorModeError(f"TIFF is grayscale ({shape[0]}×{shape[1]}, one channel); expected an RGB "
                                  "colour image (spectral reconstruction needs colour)")
@@ -346,11 +349,12 @@ def _read_rgb_tiff(p: Path) -> tuple[np.ndarray, dict[str, Any]]:
             bax = tiff_band_axis(axes)
             n = shape[bax]
             if not (n == 3 or (n == 4 and axes[bax] == "S")):
-                raise ShapeError(f"TIFF has {n} channels/pages; expected an RGB image with 3 channels (read it "
-                                 "as a cube instead)")
+                raise ShapeError(f"TIFF image {tiff_layout(tf)} has {n} channels/pages; expected an RGB image "
+                                 "with 3 channels (read it as a cube instead)")
             arr = np.moveaxis(series.asarray(), bax, -1)
         else:
-            raise ShapeError(f"TIFF holds an array of shape {shape}; expected one RGB image (height, width, 3)")
+            raise ShapeError(f"TIFF holds an array of shape {shape} ({tiff_layout(tf)}); expected one RGB image "
+                             "(height, width, 3)")
         tag = page.tags.get("Orientation")
     orientation = int(tag.value) if tag is not None and 1 <= int(tag.value) <= 8 else 1
     meta: dict[str, Any] = {"format": "TIFF"}

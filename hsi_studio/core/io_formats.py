@@ -511,6 +511,13 @@ def tiff_description(tf: Any) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
+def tiff_layout(tf: Any) -> str:
+    """'20000 pages, 1 series of shape (…) axes IYX' — what a TIFF holds, for messages."""
+    series = tf.series
+    first = f"first series of shape {tuple(series[0].shape)} (axes {series[0].axes})" if series else "no series"
+    return f"{len(tf.pages)} page(s), {len(series)} series, {first}"
+
+
 def tiff_band_axis(axes: str) -> int:
     """Index of the one axis that is not Y or X (pages, samples or planes)."""
     return next(i for i, a in enumerate(axes) if a not in "YX")
@@ -524,8 +531,8 @@ def read_tiff_cube(path: Path, key: str | None, wavelengths: Any) -> HSCube:
         series = tf.series[0]
         shape, axes = tuple(series.shape), series.axes
         if len(shape) != 3:
-            raise ShapeError(f"TIFF holds an image of shape {shape} (axes {axes}); expected 3 axes: one page "
-                             "or channel per band")
+            raise ShapeError(f"TIFF holds {tiff_layout(tf)}; expected one page or channel per band, all of "
+                             "one size")
         bax = tiff_band_axis(axes)
         hw = [s for i, s in enumerate(shape) if i != bax]
         cube_layout((hw[0], hw[1], shape[bax]), band_axis=2, what="TIFF cube")
