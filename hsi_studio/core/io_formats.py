@@ -355,8 +355,12 @@ def _stored_kind(f: Any, datasets: dict[str, Any], ds: Any, name: str, path: Pat
 def write_hdf5(cube: HSCube, path: Path) -> Path:
     import h5py
 
+    h, w, b = cube.data.shape
+    # Chunked, lossless: shuffle + gzip (deflate, built into every HDF5 library, so MATLAB, HDFView, h5py and
+    # the ENVI/Python tools read it); level 1 halves a reconstruction at ~0.4 s per 32 MB written.
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        ds = f.create_dataset("cube", data=cube.data)
+        ds = f.create_dataset("cube", data=cube.data, chunks=(min(h, 128), min(w, 128), b), shuffle=True,
+                              compression="gzip", compression_opts=1)
         ds.attrs["wavelengths"] = cube.wavelengths
         ds.attrs["wavelength_units"] = "nm"
         ds.attrs["kind"] = cube.kind

@@ -391,9 +391,15 @@ class MainWindow(QMainWindow):
             if not Path(path).suffix:
                 path += dialogs.extension_from_filter(chosen)
         self.statusBar().showMessage(f"Writing {Path(path).name}…")
-        return self.jobs.start(tasks.write_cube, self.cube, path, name="export",
-                               on_finished=lambda p: self.statusBar().showMessage(f"Wrote {p}", 8000),
+        return self.jobs.start(tasks.write_cube, self.cube, path, name="export", on_finished=self._cube_written,
                                on_failed=lambda m, d: self.show_error("Could not write the cube", m, d))
+
+    def _cube_written(self, path: Path) -> None:
+        """Say where the cube went and how big it is on disk (HDF5 is written compressed)."""
+        raw = self.cube.data.nbytes if self.cube is not None else 0
+        size = tasks.written_bytes(path)
+        ratio = f", {raw / size:.1f}× smaller than raw" if size and raw > 1.2 * size else ""
+        self.statusBar().showMessage(f"Wrote {path} ({tasks.format_bytes(size)}{ratio})", 10000)
 
     def _write_png(self, array, path: str | Path, what: str) -> Path | None:
         try:

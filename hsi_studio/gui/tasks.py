@@ -105,6 +105,28 @@ def write_cube(cube: HSCube, path: str | Path, progress=no_progress, cancel: Can
     return Path(io_module().write_cube(cube, path))
 
 
+def written_bytes(path: str | Path) -> int:
+    """The bytes on disk of what a cube writer wrote at ``path``: a file, an ENVI header with its data file, or
+    a folder of PNG bands."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+        total = p.stat().st_size
+        if p.suffix.lower() == ".hdr":
+            total += sum(d.stat().st_size for d in (p.with_suffix(".img"), p.with_suffix("")) if d.is_file())
+        return total
+    except OSError:
+        return 0
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Reconstruction
 # ---------------------------------------------------------------------------------------------------------
@@ -224,5 +246,5 @@ def compare(pred: HSCube, gt: HSCube, progress=no_progress, cancel: CancelToken 
     return {"metrics": scores, "maps": maps}
 
 
-__all__ = ["BASELINE_LABELS", "RECONSTRUCTING_CLASSES", "bundle_class", "Loaded", "Reconstruction", "compare", "io_module", "load_file", "model_choices",
-           "optional_pipeline", "preview_render", "probe_devices", "reconstruct", "warm_up", "write_cube"]
+__all__ = ["BASELINE_LABELS", "RECONSTRUCTING_CLASSES", "bundle_class", "Loaded", "Reconstruction", "compare", "format_bytes", "io_module", "load_file", "model_choices",
+           "optional_pipeline", "preview_render", "probe_devices", "reconstruct", "warm_up", "write_cube", "written_bytes"]
