@@ -282,6 +282,121 @@ def missing_file(d):
     return d / "does-not-exist.h5"
 
 
+# --- issue 15: files read wrong, leaking or exploding without an error before -----------------------------
+def _envi(d: Path, name: str, **fields) -> Path:
+    header = {"samples": 5, "lines": 6, "bands": 31, "header offset": 0, "file type": "ENVI Standard",
+              "data type": 4, "interleave": "bip", "byte order": 0, **fields}
+    (d / f"{name}.hdr").write_text("ENVI\n" + "".join(f"{k} = {v}\n" for k, v in header.items()))
+    (d / f"{name}.img").write_bytes(CUBE.astype("<f4").tobytes())
+    return d / f"{name}.hdr"
+
+
+def envi_byte_order_2(d):
+    return _envi(d, "order2", **{"byte order": 2})
+
+
+def envi_unknown_interleave(d):
+    return _envi(d, "inter", interleave="bsx")
+
+
+def envi_negative_offset(d):
+    return _envi(d, "neg", **{"header offset": -16})
+
+
+def envi_data_longer_than_header(d):
+    path = _envi(d, "long")
+    with open(d / "long.img", "ab") as f:
+        f.write(b"\0" * 124)
+    return path
+
+
+def envi_mixed_pair(d):
+    """Old header + new data of the same size: what a kill between the pair's two renames leaves."""
+    io.write_cube(HSCube(CUBE, WL31), d / "old.hdr")
+    io.write_cube(HSCube(CUBE[::-1].copy(), WL31), d / "new.hdr")
+    os.replace(d / "new.img", d / "old.img")
+    return d / "old.hdr"
+
+
+def _png_bytes() -> bytearray:
+    buf = _bytesio.BytesIO()
+    Image.fromarray(RNG.integers(0, 256, (64, 64, 3)).astype(np.uint8)).save(buf, format="PNG")
+    return bytearray(buf.getvalue())
+
+
+def png_idat_bad_crc(d):
+    data = _png_bytes()
+    data[data.index(b"IDAT") + 40] ^= 0xFF  # the stream decodes to garbage, only the CRC tells
+    (d / "crc.png").write_bytes(bytes(data))
+    return d / "crc.png"
+
+
+def png_idat_broken_stream(d):
+    """A damaged deflate stream whose chunk CRC was recomputed: decoding itself must fail loudly."""
+    data = _png_bytes()
+    i = data.index(b"IDAT")
+    length = struct.unpack(">I", data[i - 4:i])[0]
+    body = bytes(data[i + 4:i + 4 + length])
+    body = body[:2] + b"\xff" * 16 + body[18:]
+    chunk = _png_chunk(b"IDAT", body)
+    (d / "stream.png").write_bytes(bytes(data[:i - 4]) + chunk + bytes(data[i + 8 + length:]))
+    return d / "stream.png"
+
+
+def _secret(d: Path) -> Path:
+    outside = d.parent / f"{d.name}_outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.bin").write_bytes(CUBE.astype("<f4").tobytes())
+    return outside / "secret.bin"
+
+
+def h5_external_storage_absolute(d):
+    with h5py.File(d / "ext.h5", "w") as f:
+        f.create_dataset("cube", shape=CUBE.shape, dtype="f4", external=[(str(_secret(d)), 0, CUBE.nbytes)])
+    return d / "ext.h5"
+
+
+def h5_external_storage_dotdot(d):
+    secret = _secret(d)
+    with h5py.File(d / "dotdot.h5", "w") as f:
+        f.create_dataset("cube", shape=CUBE.shape, dtype="f4",
+                         external=[(f"../{secret.parent.name}/{secret.name}", 0, CUBE.nbytes)])
+    return d / "dotdot.h5"
+
+
+def h5_virtual_dataset_outside(d):
+    other = _secret(d).parent / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["cube"] = CUBE
+    layout = h5py.VirtualLayout(shape=CUBE.shape, dtype="f4")
+    layout[:] = h5py.VirtualSource(str(other), "cube", shape=CUBE.shape)
+    with h5py.File(d / "vds.h5", "w") as f:
+        f.create_virtual_dataset("cube", layout)
+    return d / "vds.h5"
+
+
+def h5_external_link_outside(d):
+    other = _secret(d).parent / "linked.h5"
+    with h5py.File(other, "w") as f:
+        f["cube"] = CUBE
+    with h5py.File(d / "link.h5", "w") as f:
+        f["cube"] = h5py.ExternalLink(str(other), "/cube")
+    return d / "link.h5"
+
+
+def cave_band_number_huge(d):
+    folder = _cave(d, [(4, 5)] * 3, [1, 2, 3])
+    os.replace(folder / "scene_ms_03.png", folder / "scene_ms_1000000000.png")
+    return folder
+
+
+def tiff_20000_pages_as_rgb(d):
+    with tifffile.TiffWriter(d / "pages.tif") as tw:
+        for _ in range(20000):
+            tw.write(np.zeros((2, 2), np.uint8), photometric="minisblack", metadata=None)
+    return d / "pages.tif"
+
+
 # name: (builder, reader, documented error class)
 CASES: dict[str, tuple[Callable[[Path], Path], Callable[[Path], object], type[InputError]]] = {
     "truncated_png": (truncated_png, io.read_rgb, FileFormatError),
@@ -332,7 +447,25 @@ CASES: dict[str, tuple[Callable[[Path], Path], Callable[[Path], object], type[In
     "unknown_extension": (unknown_extension, io.read_any, UnsupportedFormatError),
     "cube_file_as_rgb": (truncated_h5, io.read_rgb, UnsupportedFormatError),
     "missing_file": (missing_file, io.read_any, FileFormatError),
+    # issue 15
+    "envi_byte_order_2": (envi_byte_order_2, io.read_cube, FileFormatError),
+    "envi_unknown_interleave": (envi_unknown_interleave, io.read_cube, FileFormatError),
+    "envi_negative_header_offset": (envi_negative_offset, io.read_cube, FileFormatError),
+    "envi_data_longer_than_header": (envi_data_longer_than_header, io.read_cube, FileFormatError),
+    "envi_pair_from_two_writes": (envi_mixed_pair, io.read_cube, FileFormatError),
+    "png_idat_bad_crc": (png_idat_bad_crc, io.read_rgb, FileFormatError),
+    "png_idat_broken_stream": (png_idat_broken_stream, io.read_rgb, FileFormatError),
+    "h5_external_storage_absolute": (h5_external_storage_absolute, io.read_cube, UnsafeFileError),
+    "h5_external_storage_dotdot": (h5_external_storage_dotdot, io.read_cube, UnsafeFileError),
+    "h5_virtual_dataset_outside": (h5_virtual_dataset_outside, io.read_cube, UnsafeFileError),
+    "h5_external_link_outside": (h5_external_link_outside, io.read_cube, FileFormatError),
+    "cave_band_number_1e9": (cave_band_number_huge, io.read_any, ShapeError),
+    "tiff_20000_pages_as_rgb": (tiff_20000_pages_as_rgb, io.read_rgb, ShapeError),
 }
+# what the message must also say (issue 15, class 10: messages that mislead)
+MESSAGE_SAYS = {"envi_negative_header_offset": "header offset", "tiff_20000_pages_as_rgb": "20000",
+                "envi_byte_order_2": "byte order", "envi_unknown_interleave": "interleave",
+                "h5_external_storage_absolute": "outside", "png_idat_bad_crc": "CRC"}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -346,14 +479,17 @@ def test_bad_input_raises_documented_error(tmp_path, name):
     msg = str(err)
     assert "\n" not in msg and SAYS_EXPECTED.search(msg), msg
     assert path.name in msg, msg  # says which file
+    assert MESSAGE_SAYS.get(name, "") in msg, msg
+    assert "dtype object" not in msg or type(err) is UnsafeFileError, msg
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 25
+    assert len(CASES) >= 61
 
 
 NOT_OVERWRITTEN = ["truncated_h5", "pickle_in_npy", "png_ihdr_100k_by_100k", "envi_header_without_img",
-                   "nan_in_cube", "h5_dataset_100k_by_100k", "cave_missing_band", "grayscale_png_as_rgb"]
+                   "nan_in_cube", "h5_dataset_100k_by_100k", "cave_missing_band", "grayscale_png_as_rgb",
+                   "png_idat_bad_crc", "png_idat_broken_stream", "h5_external_storage_absolute"]
 
 
 @pytest.mark.parametrize("name", NOT_OVERWRITTEN)

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .errors import FileFormatError, OutputError, UnsafeFileError
-from .io_base import clean_stale_temporaries, one_line, read_json, swap_folder, temp_folder_name
+from .io_base import clean_stale_temporaries, fault, one_line, read_json, swap_folder, temp_folder_name
 
 TENSORS, STATE, MANIFEST = "tensors.safetensors", "state.json", "manifest.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -166,6 +166,7 @@ def save_checkpoint(folder: str | Path, state: dict, *, extra_manifest: dict | N
             os.fsync(f.fileno())
         _fsync_write(tmp / STATE, json.dumps(tree).encode())
         write_manifest(tmp, extra_manifest)
+        fault("checkpoint-written")
         swap_folder(tmp, folder)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -180,9 +180,13 @@ LEGACY_TEMP_AGE_S = 3600.0
 FAULT_HOOK: Any = None
 
 
-def _fault(stage: str) -> None:
+def fault(stage: str) -> None:
+    """Fault-injection point (tests kill the process here through :data:`FAULT_HOOK`)."""
     if FAULT_HOOK is not None:
         FAULT_HOOK(stage)
+
+
+_fault = fault
 
 
 class StaleTemporaryWarning(UserWarning):
