@@ -1,5 +1,7 @@
-"""Compare a reconstruction with a ground-truth cube: a metrics table (``metrics.evaluate``) and per-pixel
-error maps (``metrics.error_maps``: MRAE, SAM, RMSE), computed on a worker."""
+"""Compare a reconstruction with a ground-truth cube — or, when there is none (the usual case), with another
+reconstruction of the same photo: a metrics table (``metrics.evaluate``) and per-pixel maps
+(``metrics.error_maps``: MRAE, SAM, RMSE), computed on a worker. Against another reconstruction they measure how
+the two differ, not which is right."""
 
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ class CompareWidget(QWidget):
     """Ground truth beside the current cube."""
 
     load_requested = Signal()
+    load_other_requested = Signal()  # compare with a second cube from a file (no ground truth)
+    previous_requested = Signal()  # compare with the cube shown before this one
     computed = Signal(dict)
     failed = Signal(str, str)
 
@@ -40,6 +44,7 @@ class CompareWidget(QWidget):
         self.jobs = jobs
         self.cube: HSCube | None = None
         self.gt: HSCube | None = None
+        self.truth = True  # False: ``gt`` is another reconstruction, not a ground truth
         self.result: dict | None = None
         self._job = None
         self._build()
@@ -48,7 +53,17 @@ class CompareWidget(QWidget):
         self.load_btn = QPushButton("Load ground truth…")
         self.load_btn.setToolTip("A cube of the same scene and size (Ctrl+G)")
         self.load_btn.clicked.connect(self.load_requested)
+        self.other_btn = QPushButton("Compare with a cube…")
+        self.other_btn.setToolTip("Another reconstruction of the same photo (or any cube of the same size), when "
+                                  "there is no ground truth: where do the two differ?")
+        self.other_btn.clicked.connect(self.load_other_requested)
+        self.previous_btn = QPushButton("Compare with previous")
+        self.previous_btn.setToolTip("The cube shown before this one (e.g. another model's reconstruction of "
+                                     "the same photo)")
+        self.previous_btn.clicked.connect(self.previous_requested)
+        self.previous_btn.setEnabled(False)
         self.gt_label = QLabel("No ground truth loaded.")
+        self.gt_label.setWordWrap(True)
         self.map_combo = QComboBox()
         for key, label in MAPS.items():
             self.map_combo.addItem(label, key)
@@ -67,8 +82,11 @@ class CompareWidget(QWidget):
         self.canvas.bar.setColorMap(colormap("inferno"))
         top = QHBoxLayout()
         top.addWidget(self.load_btn)
+        top.addWidget(self.other_btn)
+        top.addWidget(self.previous_btn)
         top.addWidget(self.gt_label, 1)
-        top.addWidget(QLabel("Error map"))
+        self.map_label = QLabel("Error map")
+        top.addWidget(self.map_label)
         top.addWidget(self.map_combo)
         split = QSplitter()
         split.addWidget(self.table)
@@ -84,11 +102,27 @@ class CompareWidget(QWidget):
         self.cube = cube
         self._recompute()
 
-    def set_ground_truth(self, gt: HSCube | None, name: str = "") -> None:
-        self.gt = gt
-        self.gt_label.setText(f"Ground truth: {name or 'cube'} ({gt.width}×{gt.height}×{gt.bands})" if gt
-                              else "No ground truth loaded.")
+    def set_ground_truth(self, gt: HSCube | None, name: str = "", *, truth: bool = True) -> None:
+        """Compare against ``gt``: a ground truth, or (``truth=False``) another reconstruction."""
+        self.gt, self.truth = gt, truth
+        size = f"({gt.width}×{gt.height}×{gt.bands})" if gt is not None else ""
+        if gt is None:
+            text = "No ground truth loaded."
+        elif truth:
+            text = f"Ground truth: {name or 'cube'} {size}"
+        else:
+            text = (f"Compared with: {name or 'cube'} {size}. No ground truth: the numbers and maps show where "
+                    "the two differ, not which is right")
+        self.gt_label.setText(text)
+        self.table.horizontalHeaderItem(1).setText("Value" if truth else "Difference")
+        self.map_label.setText("Error map" if truth else "Difference map")
         self._recompute()
+
+    def set_previous(self, label: str | None) -> None:
+        """Offer the previous cube (``label``) for comparison, or not (None)."""
+        self.previous_btn.setEnabled(label is not None)
+        self.previous_btn.setToolTip(f"Compare with {label}" if label else
+                                     "The cube shown before this one, when it has the same size")
 
     def _recompute(self) -> None:
         self.result = None

@@ -61,7 +61,11 @@ class MainWindow(QMainWindow):
         self.rgb: RGBImage | None = None
         self.cube: HSCube | None = None
         self.std: HSCube | None = None
-        self.gt: HSCube | None = None
+        self.gt: HSCube | None = None  # the compared cube: a ground truth, or another reconstruction
+        self.gt_is_truth = True
+        self.gt_name = ""
+        self.cube_name = ""  # what the shown cube is ("Mallett 2019 of photo.png", a file name)
+        self.previous: tuple[HSCube, str] | None = None  # the cube shown before, for comparing two
         self.source: Path | None = None
         self.last_error: str | None = None
         self._closing = False
@@ -104,6 +108,8 @@ class MainWindow(QMainWindow):
         self.relight.views.hovered.connect(self.spectrum.on_hover)
         self.compare.canvas.hovered.connect(self.spectrum.on_hover)
         self.compare.load_requested.connect(self.load_ground_truth)
+        self.compare.load_other_requested.connect(self.load_comparison)
+        self.compare.previous_requested.connect(self.compare_with_previous)
         self.compare.failed.connect(lambda m, d: self.show_error("Cannot compare", m, d))
         self.dock.result_ready.connect(self._reconstructed)
         self.dock.job_failed.connect(lambda m, d: self.show_error("Reconstruction failed", m, d))
@@ -125,6 +131,8 @@ class MainWindow(QMainWindow):
         a = self._action
         self.act_open = a("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open an RGB photo or a cube")
         self.act_gt = a("Load &ground truth…", self.load_ground_truth, "Ctrl+G", "A cube to compare against")
+        self.act_compare_other = a("Compare &with a cube…", self.load_comparison, None,
+                                   "Another reconstruction of the same photo, when there is no ground truth")
         self.act_export_cube = a("Export &cube…", self.export_cube, QKeySequence.StandardKey.Save,
                                  "Write the cube (HDF5, ENVI, MAT, NPY, …)")
         self.act_export_band = a("Export current &band PNG…", self.export_band_png, "Ctrl+E",
@@ -153,6 +161,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &recent", self)
         m.addMenu(self.recent_menu)
         m.addAction(self.act_gt)
+        m.addAction(self.act_compare_other)
         m.addSeparator()
         for act in (self.act_export_cube, self.act_export_band, self.act_export_relit, self.act_export_csv):
             m.addAction(act)
@@ -192,7 +201,7 @@ class MainWindow(QMainWindow):
 
     def _sync_actions(self) -> None:
         has_cube = self.cube is not None
-        for act in (self.act_export_cube, self.act_export_band, self.act_gt):
+        for act in (self.act_export_cube, self.act_export_band, self.act_gt, self.act_compare_other):
             act.setEnabled(has_cube)
         self.act_export_band.setEnabled(has_cube or self.rgb is not None)
         self.act_export_relit.setEnabled(has_cube)
@@ -260,26 +269,27 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str | Path, *, as_ground_truth: bool = False):
+    def open_path(self, path: str | Path, *, as_ground_truth: bool = False, as_comparison: bool = False):
         """Read a file on a worker; RGB images go to the Reconstruct dock, cubes to the views."""
         if self.jobs.closed:
             return None
         p = Path(path)
         self.statusBar().showMessage(f"Opening {p.name}…")
-        return self.jobs.start(tasks.load_file, p, want="cube" if as_ground_truth else "any", name="open",
-                               on_finished=lambda r: self._loaded(r, as_ground_truth),
+        reference = as_ground_truth or as_comparison
+        return self.jobs.start(tasks.load_file, p, want="cube" if reference else "any", name="open",
+                               on_finished=lambda r: self._loaded(r, as_ground_truth, as_comparison),
                                on_failed=lambda m, d: self._open_failed(p, m, d))
 
     def _open_failed(self, path: Path, message: str, details: str) -> None:
         self.statusBar().showMessage(f"Could not open {path.name}", 5000)
         self.show_error("Could not open file", message, details)
 
-    def _loaded(self, loaded: tasks.Loaded, as_ground_truth: bool) -> None:
+    def _loaded(self, loaded: tasks.Loaded, as_ground_truth: bool, as_comparison: bool = False) -> None:
         if self._closing:
             return
         self._add_recent(loaded.path)
-        if as_ground_truth:
-            self.set_ground_truth(loaded.cube, loaded.path.name)
+        if as_ground_truth or as_comparison:
+            self.set_ground_truth(loaded.cube, loaded.path.name, truth=not as_comparison)
         elif loaded.rgb is not None:
             self.set_rgb(loaded.rgb, loaded.path)
         else:
@@ -293,6 +303,22 @@ class MainWindow(QMainWindow):
             if not path:
                 return None
         return self.open_path(path, as_ground_truth=True)
+
+    def load_comparison(self, path: str | Path | None = None):
+        """A second cube to compare the current one with, when there is no ground truth (e.g. another model's
+        reconstruction of the same photo)."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Cube to compare with", self._last_dir(),
+                                                  dialogs.cube_filter())
+            if not path:
+                return None
+        return self.open_path(path, as_comparison=True)
+
+    def compare_with_previous(self) -> None:
+        """Compare the current cube with the one shown before it (no ground truth)."""
+        if self.previous is not None:
+            cube, name = self.previous
+            self.set_ground_truth(cube, name, truth=False)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 — Qt override
         if _local_files(event.mimeData()):
@@ -315,6 +341,8 @@ class MainWindow(QMainWindow):
     # -- the document -------------------------------------------------------------------------------------
     def set_rgb(self, rgb: RGBImage, path: Path | None = None) -> None:
         self.rgb, self.cube, self.std, self.source = rgb, None, None, path
+        self.previous, self.cube_name = None, ""  # another photo: earlier reconstructions are of another scene
+        self.compare.set_previous(None)
         self.band_view.set_rgb(rgb)
         self.spectrum.set_cube(None)
         self.relight.set_cube(None)
@@ -329,20 +357,25 @@ class MainWindow(QMainWindow):
         self.cube_changed.emit()
 
     def set_cube(self, cube: HSCube, *, std: HSCube | None = None, render=None, source: Path | None = None,
-                 keep_input: bool = False) -> None:
+                 keep_input: bool = False, name: str = "") -> None:
         if not keep_input:
             self.rgb = None
             self.dock.set_input(None)
+        if self.cube is not None and self.cube is not cube:
+            self.previous = (self.cube, self.cube_name or "the previous cube")
         self.cube, self.std = cube, std
         if source is not None:
             self.source = source
+        self.cube_name = name or (Path(source).name if source is not None else "cube")
+        prev = self.previous
+        self.compare.set_previous(prev[1] if prev is not None and prev[0].shape[:2] == cube.shape[:2] else None)
         self.band_view.set_cube(cube, render)
         if self.band_view.mode == "rgb" and self.band_view.render() is None:
             self.band_view.set_mode("band", remember=False)
         self.spectrum.set_cube(cube, std)
         if self.gt is not None and self.gt.shape[:2] != cube.shape[:2]:
             self.set_ground_truth(None)
-        self.spectrum.set_ground_truth(self.gt)
+        self.spectrum.set_ground_truth(self.gt, self._reference_label())
         self.relight.set_cube(cube)
         self.compare.set_cube(cube)
         name = Path(self.source).name if self.source else "cube"
@@ -352,21 +385,34 @@ class MainWindow(QMainWindow):
         self._sync_actions()
         self.cube_changed.emit()
 
-    def set_ground_truth(self, gt: HSCube | None, name: str = "") -> None:
+    def set_ground_truth(self, gt: HSCube | None, name: str = "", *, truth: bool = True) -> None:
+        """Compare the cube with ``gt``: a ground truth, or (``truth=False``) another reconstruction / cube."""
+        what = "ground truth" if truth else "cube to compare with"
         if gt is not None and self.cube is not None and gt.shape[:2] != self.cube.shape[:2]:
-            self.show_error("Cannot compare", f"the ground truth is {gt.height}×{gt.width} but the cube is "
+            self.show_error("Cannot compare", f"the {what} is {gt.height}×{gt.width} but the cube is "
                             f"{self.cube.height}×{self.cube.width}; expected the same image size")
             return
-        self.gt = gt
-        self.spectrum.set_ground_truth(gt if gt is None or self.cube is None or gt.same_grid(self.cube) else None)
-        self.compare.set_ground_truth(gt, name)
+        self.gt, self.gt_is_truth, self.gt_name = gt, truth, name
+        self.spectrum.set_ground_truth(gt if gt is None or self.cube is None or gt.same_grid(self.cube) else None,
+                                       self._reference_label())
+        self.compare.set_ground_truth(gt, name, truth=truth)
         if gt is not None:
             self.tabs.setCurrentIndex(TAB_COMPARE)
+
+    def _reference_label(self) -> str:
+        return "ground truth" if self.gt_is_truth else (self.gt_name or "other cube")
 
     def _reconstructed(self, result: tasks.Reconstruction) -> None:
         if self._closing:
             return
-        self.set_cube(result.cube, std=result.std, render=result.render, keep_input=True)
+        model = str(result.model)
+        if model.startswith("physics:"):
+            model = tasks.BASELINE_LABELS.get(model.split(":", 1)[1], model)
+        elif model not in ("", "default"):
+            model = Path(model).name
+        photo = Path(self.source).name if self.source else "the photo"
+        self.set_cube(result.cube, std=result.std, render=result.render, keep_input=True,
+                      name=f"{model or 'model'} of {photo}")
         if self.band_view.user_mode is None:  # until the user picks a mode, a reconstruction shows its render
             self.band_view.set_mode("rgb" if result.render is not None else "band", remember=False)
         self.statusBar().showMessage(f"Reconstructed with {result.model} on {result.device} in "

@@ -74,6 +74,7 @@ class SpectrumPlot(QWidget):
         self.cube: HSCube | None = None
         self.std: HSCube | None = None
         self.gt: HSCube | None = None
+        self.gt_name = "ground truth"  # or the other reconstruction's name, when comparing two
         self.current: tuple[int, int] | None = None
         self.clicked_px: tuple[int, int] | None = None
         self.pinned: list[tuple[tuple[int, int], pg.PlotDataItem]] = []
@@ -141,8 +142,10 @@ class SpectrumPlot(QWidget):
         self._refresh_all()
         self._emit_pins()
 
-    def set_ground_truth(self, gt: HSCube | None) -> None:
+    def set_ground_truth(self, gt: HSCube | None, name: str = "ground truth") -> None:
+        """Overlay ``gt`` at the shown pixel: the ground truth, or another reconstruction (named ``name``)."""
         self.gt = gt
+        self.gt_name = name or "ground truth"
         self._refresh_all()
 
     def _refresh_all(self) -> None:
@@ -272,7 +275,7 @@ class SpectrumPlot(QWidget):
         self.legend.clear()
         entries = [(self.curve, "pixel" + (f" {pixel_label(*self.current)}" if self.current else ""))]
         if self.gt is not None:
-            entries.append((self.gt_curve, "ground truth"))
+            entries.append((self.gt_curve, self.gt_name))
         if self.roi is not None:
             entries.append((self.roi_curve, self.roi.label))
         entries += [(item, self.pin_label(r, c, item)) for (r, c), item in self.pinned]
@@ -294,7 +297,7 @@ class SpectrumPlot(QWidget):
             std = self.std.data[r, c, :] if self.std is not None else None
             out.append(Spectrum(f"pixel x={c} y={r}", self.cube.data[r, c, :], std))
             if self.gt is not None:
-                out.append(Spectrum(f"ground truth x={c} y={r}", self.gt.data[r, c, :]))
+                out.append(Spectrum(f"{self.gt_name} x={c} y={r}", self.gt.data[r, c, :]))
         for (r, c), _item in self.pinned:
             out.append(Spectrum(f"pinned x={c} y={r}", self.cube.data[r, c, :]))
         if self.roi is not None:
