@@ -210,8 +210,8 @@ def _load_component(root: Path, name: str, index: dict):
     try:
         module = cls.from_pretrained(root / name, local_files_only=True, use_safetensors=True)
     except (OSError, ValueError, RuntimeError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-        raise FileFormatError(f"cannot load component {name} ({' '.join(str(exc).split())[:160]})",
-                              path=str(root)) from None
+        raise FileFormatError(f"cannot load component {name} ({' '.join(str(exc).split())[:160]}); expected a "
+                              "component saved by HSI Studio", path=str(root)) from None
     null = root / name / "null_embedding.safetensors"
     if cls is UNet2DConditionModel:
         emb = load_file(str(null))["null_embedding"] if null.is_file() else None
