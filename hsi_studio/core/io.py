@@ -205,8 +205,15 @@ def describe_rgb(path: str | os.PathLike[str]) -> dict[str, Any]:
                 raise ColorModeError(f"image is grayscale (mode {mode}); expected an RGB colour image (spectral "
                                      "reconstruction needs colour)")
             depth = _png_ihdr(p)[0] if actual == "PNG" else 8
+            # EXIF sits in the header of JPEG/WebP/TIFF; a PNG's may follow its pixels (then it is not read)
+            orientation = _exif_orientation(im) if actual != "PNG" or "exif" in im.info else 1
+    meta: dict[str, Any] = {"format": actual, "source": str(p)}
+    if orientation != 1:
+        meta["exif_orientation"] = orientation
+        if orientation >= 5:  # read_rgb turns the image: height and width swap
+            h, w = w, h
     return {"type": "rgb", "height": h, "width": w, "channels": 3, "encoding": "srgb", "bit_depth": depth,
-            "mode": mode, "metadata": {"format": actual, "source": str(p)}}
+            "mode": mode, "metadata": meta}
 
 
 def _sniff_rgb(p: Path, fmt: str) -> str:
