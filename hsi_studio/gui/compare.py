@@ -111,8 +111,8 @@ class CompareWidget(QWidget):
         elif truth:
             text = f"Ground truth: {name or 'cube'} {size}"
         else:
-            text = (f"Compared with: {name or 'cube'} {size}. No ground truth: the numbers and maps show where "
-                    "the two differ, not which is right")
+            text = (f"Compared with: {name or 'cube'} {size}. No ground truth: these are differences between "
+                    "the two, not errors")
         self.gt_label.setText(text)
         self.table.horizontalHeaderItem(1).setText("Value" if truth else "Difference")
         self.map_label.setText("Error map" if truth else "Difference map")

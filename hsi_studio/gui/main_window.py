@@ -399,6 +399,11 @@ class MainWindow(QMainWindow):
         if gt is not None:
             self.tabs.setCurrentIndex(TAB_COMPARE)
 
+    @staticmethod
+    def _default_model_path() -> Path | None:
+        pipeline = tasks.optional_pipeline()
+        return pipeline.default_model_path().resolve() if pipeline is not None else None
+
     def _reference_label(self) -> str:
         return "ground truth" if self.gt_is_truth else (self.gt_name or "other cube")
 
@@ -408,7 +413,9 @@ class MainWindow(QMainWindow):
         model = str(result.model)
         if model.startswith("physics:"):
             model = tasks.BASELINE_LABELS.get(model.split(":", 1)[1], model)
-        elif model not in ("", "default"):
+        elif model in ("", "default") or Path(model).resolve() == self._default_model_path():
+            model = "Default ULDM"
+        else:
             model = Path(model).name
         photo = Path(self.source).name if self.source else "the photo"
         self.set_cube(result.cube, std=result.std, render=result.render, keep_input=True,

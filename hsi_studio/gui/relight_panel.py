@@ -223,7 +223,8 @@ class RelightPanel(QWidget):
         self.exposure.setValue(1.0)
         self.auto_exposure = QCheckBox("Auto")
         self.auto_exposure.setToolTip("Map the 99th percentile of luminance to white")
-        self.show_de = QCheckBox("ΔE2000 map against the reference")
+        self.show_de = QCheckBox("ΔE2000 map")
+        self.show_de.setToolTip("The ΔE2000 colour difference between the relit and the reference render")
         self.show_de.setChecked(True)
         self.lock_de = QCheckBox("Lock ΔE scale")
         self.lock_de.setToolTip(f"Off: the colour bar runs from 0 to the map's {DELTA_E_PERCENTILE:g}th percentile "

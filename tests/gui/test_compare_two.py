@@ -31,7 +31,7 @@ def test_two_reconstructions_are_compared_without_ground_truth(window, qtbot, ma
         compare.previous_btn.click()
     assert window.tabs.currentIndex() == 2
     text = compare.gt_label.text()
-    assert "Mallett 2019 of photo.png" in text and "No ground truth" in text and "differ" in text
+    assert "Mallett 2019 of photo.png" in text and "No ground truth" in text and "differences" in text
     assert compare.table.horizontalHeaderItem(1).text() == "Difference"
     assert compare.map_label.text() == "Difference map"
     expected = metrics.evaluate(second, first)
