@@ -941,6 +941,7 @@ class RunPage(_Page):
         self.progress.setValue(1000)
         self.progress.setFormat("100 %")
         self.status.setText(f"Done. The model is in {model}.")
+        self.eta.setText(f"all {self.stage_count} stage(s) finished")
         self.wizard().model_trained(model)
 
     def isComplete(self) -> bool:  # noqa: N802 — Qt override
