@@ -43,6 +43,10 @@ CHILD = textwrap.dedent("""
     io_base.FAULT_HOOK = hook
     if os.environ.get("NO_EXCHANGE"):
         io_base._exchange = lambda a, b: False
+    if stage == "progress":  # a signal while the job computes (its progress callback is running)
+        from hsi_studio.commands import common
+        report = common.Reporter.__call__
+        common.Reporter.__call__ = lambda self, *a, **k: (hook("progress"), report(self, *a, **k))[1]
     if sys.argv[4] == "train":
         from reliability_toy import ToyStage, toy_config
         from hsi_studio.core.training import run_training
@@ -174,6 +178,16 @@ def test_signal_during_reconstruct_writes_leaves_complete_or_absent_outputs(tmp_
         assert cube.exists() == preview.exists() == done, (i, sorted(os.listdir(outdir)))
         if done:
             assert io.read_cube(cube).shape == (12, 10, 31) and io.read_rgb(preview).data.shape == (12, 10, 3)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_signal_while_reconstruct_computes_stops_it_with_nothing_written(tmp_path, sig):
+    io.write_rgb(np.random.default_rng(0).uniform(0, 1, (12, 10, 3)), tmp_path / "p.png")
+    outdir = tmp_path / "out"
+    r = child("progress", sig, 1, "reconstruct", tmp_path / "p.png", "-o", outdir, "--model", "physics:mallett2019")
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"hsi-studio reconstruct: cancelled by {sig}", r.stderr
+    assert not outdir.exists() or os.listdir(outdir) == []
 
 
 def test_stale_temporaries_of_live_processes_are_left_alone(tmp_path):
