@@ -121,25 +121,10 @@ def _write_outputs(res, paths: dict, outdir, token) -> list:
 
 
 def to_reflectance(cube, std=None):
-    """(reflectance cube, std cube or None): a reflectance cube as is; a reconstruction divided by the capture
-    illuminant it records (its std by the same divisor); refused when it records none."""
-    from hsi_studio.core import relight
-    from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.errors import InputError
+    """See :func:`hsi_studio.core.pipeline.to_reflectance`."""
+    from hsi_studio.core.pipeline import to_reflectance as convert
 
-    if cube.kind == "reflectance":
-        return cube, std
-    light = relight.recorded_capture_illuminant(cube)
-    if light is None:
-        raise InputError("this reconstruction records no capture illuminant (its model was not trained for sRGB "
-                         "photos), so its reflectance is unknown; expected a model with an sRGB response, or drop "
-                         "--reflectance")
-    divisor = relight.reflectance_divisor(cube, light).astype("float32")
-    refl = relight.estimate_reflectance(cube, light)
-    if std is not None:
-        std = HSCube(std.data / divisor, std.wavelengths, {**std.metadata, "reflectance_from": light},
-                     kind="reflectance")
-    return refl, std
+    return convert(cube, std)
 
 
 def _split_for_processes(inputs: list) -> list:

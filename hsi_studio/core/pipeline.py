@@ -276,6 +276,27 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
     return ReconstructionResult(cube, std_cube, str(path), dev, time.monotonic() - t0, messages)
 
 
+def to_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSCube | None]:
+    """(reflectance cube, std cube or None): a reflectance cube as is; a reconstruction divided by the capture
+    illuminant it records (D65 for an sRGB photo, scaled so the photo's white reads 1), its std by the same
+    divisor; an :class:`InputError` when it records none (its reflectance is unknown)."""
+    from . import relight
+
+    if cube.kind == "reflectance":
+        return cube, std
+    light = relight.recorded_capture_illuminant(cube)
+    if light is None:
+        raise InputError("this cube records no capture illuminant (it is not a reconstruction of an sRGB photo), "
+                         "so its reflectance is unknown; expected a reconstruction from a model with an sRGB "
+                         "response, or a reflectance cube")
+    divisor = relight.reflectance_divisor(cube, light).astype(np.float32)
+    refl = relight.estimate_reflectance(cube, light)
+    if std is not None:
+        std = HSCube(std.data / divisor, std.wavelengths, {**std.metadata, "reflectance_from": light},
+                     kind="reflectance")
+    return refl, std
+
+
 def _is_oom(exc: BaseException) -> bool:
     try:
         import torch
@@ -297,5 +318,5 @@ def _free_gpu() -> None:
         pass
 
 
-__all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "run_tiled", "linear_rgb", "models_dir",
+__all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "to_reflectance", "bundle_class", "RECONSTRUCTION_CLASSES", "run_tiled", "linear_rgb", "models_dir",
            "default_model_path", "list_models", "load_model", "resolve_model", "SCHEDULERS"]

@@ -135,6 +135,9 @@ class MainWindow(QMainWindow):
                                    "Another reconstruction of the same photo, when there is no ground truth")
         self.act_export_cube = a("Export &cube…", self.export_cube, QKeySequence.StandardKey.Save,
                                  "Write the cube (HDF5, ENVI, MAT, NPY, …)")
+        self.act_export_refl = a("Export r&eflectance cube…", lambda: self.export_cube(reflectance=True), None,
+                                 "Write the reflectance estimate: a reconstruction divided by the light its photo "
+                                 "was taken under (D65 for an sRGB photo), so a white surface reads 1")
         self.act_export_band = a("Export current &band PNG…", self.export_band_png, "Ctrl+E",
                                  "Save what the band view shows")
         self.act_export_relit = a("Export &relit PNG…", self.export_relit_png, "Ctrl+Shift+E",
@@ -163,7 +166,8 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_gt)
         m.addAction(self.act_compare_other)
         m.addSeparator()
-        for act in (self.act_export_cube, self.act_export_band, self.act_export_relit, self.act_export_csv):
+        for act in (self.act_export_cube, self.act_export_refl, self.act_export_band, self.act_export_relit,
+                    self.act_export_csv):
             m.addAction(act)
         m.addSeparator()
         m.addAction(self.act_quit)
@@ -206,6 +210,7 @@ class MainWindow(QMainWindow):
         self.act_export_band.setEnabled(has_cube or self.rgb is not None)
         self.act_export_relit.setEnabled(has_cube)
         self.act_export_csv.setEnabled(has_cube)
+        self.act_export_refl.setEnabled(tasks.has_reflectance(self.cube))
 
     # -- settings -----------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -432,19 +437,27 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, title, default, filters)
         return path
 
-    def export_cube(self, path: str | Path | None = None):
+    def export_cube(self, path: str | Path | None = None, reflectance: bool = False):
+        """Write the cube (radiance as reconstructed), or with ``reflectance`` its reflectance estimate."""
         if self.cube is None or self.jobs.closed:
+            return None
+        if reflectance and not tasks.has_reflectance(self.cube):
+            self.statusBar().showMessage("This cube records no capture illuminant, so its reflectance is unknown "
+                                         "(expected a reconstruction of a photo, or a reflectance cube)", 10000)
             return None
         if path is None:
             filters = dialogs.cube_write_filters()
-            default = str(Path(self._last_dir()) / f"{Path(self.source).stem if self.source else 'cube'}")
-            path, chosen = QFileDialog.getSaveFileName(self, "Export cube", default, ";;".join(filters))
+            stem = Path(self.source).stem if self.source else "cube"
+            default = str(Path(self._last_dir()) / (f"{stem}_reflectance" if reflectance else stem))
+            title = "Export reflectance cube" if reflectance else "Export cube"
+            path, chosen = QFileDialog.getSaveFileName(self, title, default, ";;".join(filters))
             if not path:
                 return None
             if not Path(path).suffix:
                 path += dialogs.extension_from_filter(chosen)
         self.statusBar().showMessage(f"Writing {Path(path).name}…")
-        return self.jobs.start(tasks.write_cube, self.cube, path, name="export", on_finished=self._cube_written,
+        writer = tasks.write_reflectance if reflectance else tasks.write_cube
+        return self.jobs.start(writer, self.cube, path, name="export", on_finished=self._cube_written,
                                on_failed=lambda m, d: self.show_error("Could not write the cube", m, d))
 
     def _cube_written(self, path: Path) -> None:

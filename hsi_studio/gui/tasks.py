@@ -105,6 +105,27 @@ def write_cube(cube: HSCube, path: str | Path, progress=no_progress, cancel: Can
     return Path(io_module().write_cube(cube, path))
 
 
+def write_reflectance(cube: HSCube, path: str | Path, progress=no_progress,
+                      cancel: CancelToken = NEVER_CANCEL) -> Path:
+    """Write the reflectance estimate of ``cube`` (a reconstruction divided by the capture illuminant it records;
+    a reflectance cube as is) — what ``hsi-studio reconstruct --reflectance`` writes."""
+    from hsi_studio.core.pipeline import to_reflectance
+
+    progress(0.0, f"writing {Path(path).name}")
+    refl, _ = to_reflectance(cube)
+    cancel.check()
+    return Path(io_module().write_cube(refl, path))
+
+
+def has_reflectance(cube: HSCube | None) -> bool:
+    """Whether :func:`write_reflectance` can write this cube (reflectance, or a reconstruction of a photo)."""
+    if cube is None:
+        return False
+    from hsi_studio.core.relight import recorded_capture_illuminant
+
+    return cube.kind == "reflectance" or recorded_capture_illuminant(cube) is not None
+
+
 def written_bytes(path: str | Path) -> int:
     """The bytes on disk of what a cube writer wrote at ``path``: a file, an ENVI header with its data file, or
     a folder of PNG bands."""

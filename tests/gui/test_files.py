@@ -209,3 +209,27 @@ def test_hdf5_export_is_compressed_and_says_its_size(window, qtbot, tmp_path, ma
     assert str(path) in message and (" MB" in message or " kB" in message)
     assert "smaller than raw" in message
     np.testing.assert_array_equal(io.read_cube(path).data, cube.data)
+
+
+def test_export_reflectance_of_a_reconstruction(window, qtbot, tmp_path):
+    """File ▸ Export reflectance cube: a reconstruction divided by the D65 it records (white reads 1); a cube
+    that records no capture illuminant cannot be exported as reflectance (the action is disabled)."""
+    from hsi_studio.core import evaluation, relight
+    from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
+
+    d = evaluation.photo_divisor()
+    white = HSCube(np.tile(d, (8, 8, 1)).astype(np.float32), WL, {"response": "cie1964-srgb"}, kind="radiance")
+    window.set_cube(white)
+    assert window.act_export_refl.isEnabled()
+    worker = window.export_cube(tmp_path / "white.h5", reflectance=True)
+    with qtbot.waitSignal(worker.finished, timeout=20000) as blocker:
+        pass
+    qtbot.waitUntil(lambda: not active_workers())
+    back = io.read_cube(Path(blocker.args[0]))
+    assert back.kind == "reflectance"
+    np.testing.assert_allclose(back.data, 1.0, rtol=1e-5)
+    assert relight.recorded_capture_illuminant(white) == "D65"
+    window.set_cube(HSCube(np.ones((8, 8, 31), np.float32), WL, kind="radiance"))  # nothing recorded
+    assert not window.act_export_refl.isEnabled()
+    assert window.export_cube(tmp_path / "no.h5", reflectance=True) is None and not (tmp_path / "no.h5").exists()
