@@ -1,5 +1,5 @@
 """Issue 15, classes 6–7: a process killed (SIGKILL) or signalled (SIGTERM / SIGINT) at a chosen point —
-through :data:`hsi_studio.core.io_base.FAULT_HOOK` in a subprocess — leaves either the complete old output or
+through :data:`hsi_studio.core.atomic.FAULT_HOOK` in a subprocess — leaves either the complete old output or
 the complete new one, never a mixed set; the next run removes its stale temporaries and says so."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ NEW = np.random.default_rng(1).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
 CHILD = textwrap.dedent("""
     import os, signal, sys
     sys.path.insert(0, {tests!r})
-    from hsi_studio.core import io_base
+    from hsi_studio.core import atomic
     stage, sig, nth = sys.argv[1], getattr(signal, sys.argv[2]), int(sys.argv[3])
     seen = []
     def hook(name):
@@ -40,9 +40,9 @@ CHILD = textwrap.dedent("""
             seen.append(name)
             if len(seen) == nth:
                 os.kill(os.getpid(), sig)
-    io_base.FAULT_HOOK = hook
+    atomic.FAULT_HOOK = hook
     if os.environ.get("NO_EXCHANGE"):
-        io_base._exchange = lambda a, b: False
+        atomic._exchange = lambda a, b: False
     if stage == "progress":  # a signal while the job computes (its progress callback is running)
         from hsi_studio.commands import common
         report = common.Reporter.__call__
