@@ -6,7 +6,8 @@ The heavy libraries (h5py, scipy.io, spectral, tifffile) are imported on first u
 
 Layouts on disk:
 
-* ENVI ``.hdr`` + ``.img``: BIP float32, ``wavelength = {…}`` and ``wavelength units = nm`` in the header.
+* ENVI ``.hdr`` + ``.img`` (:mod:`hsi_studio.core.io_envi`): BIP float32 after a 64-byte prefix holding the
+  pair token (``header offset = 64``, ``hsi studio pair``), ``wavelength = {…}`` and ``wavelength units = nm``.
 * HDF5: dataset ``cube`` (H×W×B float32) with attributes ``wavelengths``, ``wavelength_units``, ``kind``,
   ``layout`` = ``"HWB"`` and ``metadata_json``.
 * MATLAB: ``cube`` (H×W×B single), ``wavelengths`` (1×B double), ``kind``, ``metadata_json``; v5 via

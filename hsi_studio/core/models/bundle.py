@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
 from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
 from ..errors import FileFormatError, InputError, UnsafeFileError
-from ..io_base import read_json, swap_folder
+from ..io_base import clean_stale_temporaries, read_json, swap_folder, temp_folder_name
 from .refiner import CodeRefiner
 from .regression import PixelRegression
 from .speuae import SpeUAE
@@ -90,7 +89,9 @@ def save_bundle(path: str | Path, class_name: str, components: dict, *, schedule
     fsynced, ``manifest.json`` last), which then replaces ``path`` — an existing bundle survives a failure."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    clean_stale_temporaries(dest.parent)  # what a killed earlier save left
+    tmp = temp_folder_name(dest)
+    tmp.mkdir()
     try:
         _write_contents(tmp, class_name, components, scheduler, spectral, extra)
         _fsync_tree(tmp)
