@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
-COMMAND_MODULES = ("data", "relight", "reconstruct", "train")
+COMMAND_MODULES = ("data", "relight", "reconstruct", "train", "analyze")
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 

@@ -203,6 +203,7 @@ def kmeans(cube: HSCube | np.ndarray, k: int = 8, iterations: int = 10, *, progr
     progress(0.0, "k-means")
     with _quiet_spy():
         labels, centers = spy.kmeans(data, k, iterations, compare=step)
+    progress(1.0, f"k-means done after {done[0]} iterations")
     labels = labels.astype(np.int32)
     counts = np.bincount(labels.ravel(), minlength=k)
     return KMeansResult(labels, np.asarray(centers, dtype=np.float64), counts, done[0])
