@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from hsi_studio.core.cube import HSCube, RGBImage
 
 from . import dialogs, tasks
+from .analysis_panel import AnalysisPanel
 from .band_view import BandView
 from .compare import CompareWidget
 from .reconstruct_dock import ReconstructDock
@@ -29,7 +30,7 @@ from .spectrum_plot import SpectrumPlot
 from .workers import JobSet, one_line
 
 MAX_RECENT = 10
-TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE = range(3)
+TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE, TAB_ANALYSE = range(4)
 
 
 def process_memory_bytes() -> int | None:
@@ -97,6 +98,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(explore, "Explore")
         self.tabs.addTab(self.relight, "Relight")
         self.tabs.addTab(self.compare, "Compare")
+        self.analysis = AnalysisPanel(self.jobs)
+        self.analysis.spectra_source = self.spectrum.curves  # pins and ROI means can be references / saved
+        self.tabs.addTab(self.analysis, "Analyse")
+        self.cube_changed.connect(lambda: self.analysis.set_cube(self.cube, self.std))
+        self.analysis.failed.connect(lambda t, m: self.show_error(t, m))
+        self.analysis.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.setCentralWidget(self.tabs)
         self.dock = ReconstructDock(self.jobs, self.settings, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
@@ -152,7 +159,7 @@ class MainWindow(QMainWindow):
         self.act_fit = a("&Fit image", self.fit_view, "Ctrl+0",
                          "Show the whole image in the current tab's views (or double-click an image)")
         self.act_tabs = [a(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
-                         for i, name in enumerate(("&Explore", "Re&light", "Co&mpare"))]
+                         for i, name in enumerate(("&Explore", "Re&light", "Co&mpare", "&Analyse"))]
         self.act_about = a("&About HSI Studio", self.about)
         self.act_train = a("&Train a model…", self.open_train_wizard, "Ctrl+T",
                            "Train a ULDM on your own cubes (both stages), with live curves")
@@ -181,6 +188,13 @@ class MainWindow(QMainWindow):
         r.addAction(self.act_cancel)
         r.addSeparator()
         r.addAction(self.act_train)
+        an = bar.addMenu("&Analyse")
+        for text, slot in (("Similarity map of the clicked pixel", lambda: self._analyse_tool(0)),
+                           ("&Load spectral library…", lambda: self.analysis.library.load()),
+                           ("Run &k-means", lambda: self._analyse_tool(2, self.analysis.run_kmeans)),
+                           ("&PCA view", lambda: self._analyse_tool(3, self.analysis.run_pca)),
+                           ("&Index map", lambda: self._analyse_tool(4, self.analysis.compute_index))):
+            an.addAction(text, slot)
         h = bar.addMenu("&Help")
         h.addAction(self.act_about)
         self._rebuild_recent()
@@ -518,10 +532,18 @@ class MainWindow(QMainWindow):
             self.relight.views.fit()
         elif tab == TAB_COMPARE:
             self.compare.canvas.fit()
+        elif tab == TAB_ANALYSE:
+            self.analysis.canvas.fit()
         else:
             self.band_view.canvas.fit()
 
     # -- misc ---------------------------------------------------------------------------------------------
+    def _analyse_tool(self, page: int, run=None) -> None:
+        self.tabs.setCurrentIndex(TAB_ANALYSE)
+        self.analysis.tools.setCurrentIndex(page)
+        if run is not None:
+            run()
+
     def show_error(self, title: str, message: str, details: str = ""):
         self.last_error = message
         self.error_shown.emit(message)
