@@ -95,10 +95,25 @@ def scan_folder(folder: str, progress=None, cancel=None) -> dict:
     return report
 
 
+def scoring_protocol(model: str) -> str:
+    """The evaluation protocol a trained bundle is scored with: ``photo`` when it was trained on cubes lit by
+    D65 (the convention of white-balanced photos, ``stage.sim.light``), else ``camera`` (NTIRE 2022)."""
+    import json
+    from pathlib import Path
+
+    try:
+        stage = json.loads((Path(model) / "training.json").read_text())["training"]["stage"]
+        light = (stage.get("sim") or {}).get("light")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        light = None
+    return "photo" if isinstance(light, str) and light.upper() == "D65" else "camera"
+
+
 def score_model(model: str, val_files: list[str], response: str, progress=None, cancel=None,
                 lighting: str = "varied") -> list[dict]:
-    """Mean validation scores of the new model and every analytic baseline (generated scenes without cubes,
-    lit as the model was trained)."""
+    """Mean validation scores of the new model and every baseline (analytic and the shipped learned per-pixel
+    regressions), under :func:`scoring_protocol` (generated scenes without cubes, lit as the model was
+    trained). Each summary row carries its ``protocol``."""
     from hsi_studio.core.data import CubeFolder, SceneGenerator
     from hsi_studio.core.evaluation import evaluate, summary
 
@@ -109,8 +124,8 @@ def score_model(model: str, val_files: list[str], response: str, progress=None, 
         gen = SceneGenerator.default(seed=0, lighting=lighting)
         cubes = [(f"generated scene {i + 1}", gen.generate(10_000_000 + i, 64)) for i in range(2)]
     cubes = [(name, _centre_crop(cube, 256)) for name, cube in cubes]
-    rows = evaluate(cubes, model=model, steps=8, response_name=response, device="cpu", progress=progress,
-                    cancel=cancel)
+    rows = evaluate(cubes, model=model, protocol=scoring_protocol(model), response_name=response, device="cpu",
+                    progress=progress, cancel=cancel)
     return summary(rows)
 
 
@@ -954,10 +969,10 @@ class FinishPage(_Page):
     def __init__(self) -> None:
         super().__init__()
         self.setTitle("Finished")
-        self.setSubTitle("Validation scores (simulated RGB from the validation cubes, 8 solver steps).")
+        self.setSubTitle("Validation scores against every baseline (the model's recommended solver steps).")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.table = _table(["Method", "PSNR (dB)", "SAM (°)", "MRAE", "RMSE"], stretch=(0,))
+        self.table = _table(["Method", "PSNR (dB)", "SAM (°)", "ΔE00 under A", "MRAE", "RMSE"], stretch=(0,))
         self.rows: list[dict] | None = None
         lay = QVBoxLayout(self)
         lay.addWidget(self.message)
@@ -977,17 +992,23 @@ class FinishPage(_Page):
     def _scored(self, rows: list[dict]) -> None:
         self.rows = rows
         labels = {"uldm": "New model (ULDM)", "physics:mallett2019": "Mallett 2019",
-                  "physics:otsu2018": "Otsu 2018", "physics:minnorm": "Minimum norm"}
+                  "physics:otsu2018": "Otsu 2018", "physics:minnorm": "Minimum norm",
+                  "rootpoly": "Root-polynomial regression (shipped)", "mlp": "Per-pixel MLP (shipped)"}
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             values = [labels.get(row["method"], row["method"]), f"{row['psnr']:.2f}", f"{row['sam']:.2f}",
-                      f"{row['mrae']:.4f}", f"{row['rmse']:.4f}"]
+                      f"{row.get('de_a', float('nan')):.2f}", f"{row['mrae']:.4f}", f"{row['rmse']:.4f}"]
             for c, v in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(v))
         model = self.wizard().trained_model
         n = rows[0]["cubes"] if rows else 0
+        protocol = rows[0].get("protocol", "photo") if rows else "photo"
+        how = ("photo protocol: each cube photographed as a white-balanced daylight sRGB photo, reflectance "
+               "scored" if protocol == "photo" else
+               "camera protocol (NTIRE 2022): radiance through the camera response, same exposure; methods that "
+               "assume a D65 white are left out")
         self.message.setText(f"Model: {model} — listed in the Reconstruct dock. Mean over {n} validation "
-                             "cube(s).")
+                             f"cube(s); {how}.")
         self.completeChanged.emit()
 
     def _score_failed(self, message: str, _details: str) -> None:

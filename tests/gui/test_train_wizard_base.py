@@ -187,3 +187,18 @@ def test_validation_column_has_a_header_and_the_loss_axis_plain_numbers(qtbot, w
     assert axis.labelString().find("x0.0") < 0 and "(x" not in axis.labelString()
     strings = axis.tickStrings([-3.5, -3.3], axis.scale, 0.1)
     assert strings and all("·" not in s and "10" not in s.replace("0.00", "") for s in strings), strings
+
+
+def test_finish_page_scores_with_the_protocol_the_model_was_trained_for(tmp_path):
+    """A model trained on D65-lit cubes is scored like a photo (reflectance); any other with the camera protocol."""
+    import json
+
+    from hsi_studio.gui.train_wizard import scoring_protocol
+
+    photo, camera = tmp_path / "photo", tmp_path / "camera"
+    for folder, light in ((photo, "D65"), (camera, None)):
+        folder.mkdir()
+        (folder / "training.json").write_text(json.dumps({"training": {"stage": {"sim": {"light": light}}}}))
+    assert scoring_protocol(str(photo)) == "photo"
+    assert scoring_protocol(str(camera)) == "camera"
+    assert scoring_protocol(str(tmp_path / "missing")) == "camera"
