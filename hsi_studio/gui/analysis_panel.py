@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -79,6 +79,10 @@ class AnalysisPanel(QWidget):
         self.tools.addTab(self._index_page(), TOOL_LABELS["index"])
         self.tools.setMinimumWidth(330)
         self.tools.currentChanged.connect(lambda _i: self._show_current())
+        self._plot_timer = QTimer(self)  # the spectra are re-plotted one event-loop turn after the image
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(0)
+        self._plot_timer.timeout.connect(self._plot_spectra)
         self.canvas = ImageCanvas()
         self.canvas.image.setZValue(1)
         self.canvas.rgb_image.setZValue(0)  # the grey base (or a false-colour / class image) under the map
@@ -95,6 +99,7 @@ class AnalysisPanel(QWidget):
         pi.showGrid(x=True, y=True, alpha=0.25)
         pi.setMenuEnabled(False)
         self.legend = pi.addLegend(offset=(-5, 5), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 150))
+        self._curves: list[pg.PlotDataItem] = []
         image_side = QWidget()
         il = QVBoxLayout(image_side)
         il.setContentsMargins(0, 0, 0, 0)
@@ -314,7 +319,7 @@ class AnalysisPanel(QWidget):
         mean = self.cube.data.mean(axis=2)
         lo, hi = analysis.stretch_limits(mean, 1, 99)
         grey = np.clip((mean - lo) / (hi - lo), 0, 1) * 0.8
-        self.canvas.rgb_image.setImage(np.repeat(grey[..., None], 3, axis=2), levels=(0, 1))
+        self.canvas.rgb_image.setImage(_bytes(np.repeat(grey[..., None], 3, axis=2)), levels=(0, 255))
 
     def _show_map(self, values: np.ndarray, levels: tuple[float, float], cmap: str = "viridis",
                   opacity: float = 0.85) -> None:
@@ -328,7 +333,7 @@ class AnalysisPanel(QWidget):
         self.canvas.image.clear()
         self.mask_item.clear()
         self.canvas.bar.hide()
-        self.canvas.rgb_image.setImage(rgb, levels=(0, 1))
+        self.canvas.rgb_image.setImage(_bytes(rgb), levels=(0, 255))
 
     def _show_current(self) -> None:
         tool = TOOLS[self.tools.currentIndex()]
@@ -342,7 +347,15 @@ class AnalysisPanel(QWidget):
             self._show_pca()
         elif tool == "index" and self.index is not None:
             self._show_index()
-        self._plot_spectra()
+        self._plot_timer.start()
+
+    def _select_tool(self, tool: str) -> None:
+        """Show ``tool``'s page and its result (the spectra plot follows on the next event-loop turn)."""
+        index = TOOLS.index(tool)
+        if self.tools.currentIndex() != index:
+            self.tools.setCurrentIndex(index)  # → _show_current
+        else:
+            self._show_current()
 
     def _hovered(self, row: int, col: int) -> None:
         if self.cube is None or row < 0:
@@ -411,10 +424,7 @@ class AnalysisPanel(QWidget):
 
     def _similarity_ready(self, score: np.ndarray, kind: str) -> None:
         self.score, self.score_kind = score, kind
-        if self.tools.currentIndex() > 1:
-            self.tools.setCurrentIndex(0)
-        self._update_mask()
-        self._plot_spectra()
+        self._select_tool("library" if TOOLS[self.tools.currentIndex()] == "library" else "similarity")
         self._sync()
 
     def threshold_value(self) -> float:
@@ -504,9 +514,7 @@ class AnalysisPanel(QWidget):
         k = len(result.counts)
         sizes = ", ".join(f"{c:,}" for c in result.counts)
         self.classes_label.setText(f"{k} classes after {result.iterations} iterations; pixels per class: {sizes}")
-        self.tools.setCurrentIndex(TOOLS.index("classes"))
-        self._show_classes()
-        self._plot_spectra()
+        self._select_tool("classes")
         self._sync()
 
     def _show_classes(self) -> None:
@@ -549,8 +557,7 @@ class AnalysisPanel(QWidget):
         ev = ", ".join(f"PC{i + 1} {v:.1%}" for i, v in enumerate(result.explained))
         self.pca_label.setText(f"Explained variance: {ev} (total {result.explained.sum():.1%}); red = PC1, "
                                "green = PC2, blue = PC3, each stretched 2–98 %.")
-        self.tools.setCurrentIndex(TOOLS.index("pca"))
-        self._show_pca()
+        self._select_tool("pca")
 
     def _show_pca(self) -> None:
         self.shown = "pca"
@@ -569,8 +576,7 @@ class AnalysisPanel(QWidget):
 
     def _index_ready(self, result: tuple[np.ndarray, str]) -> None:
         self.index = result
-        self.tools.setCurrentIndex(TOOLS.index("index"))
-        self._show_index()
+        self._select_tool("index")
 
     def _show_index(self) -> None:
         values, label = self.index
@@ -586,26 +592,33 @@ class AnalysisPanel(QWidget):
 
     # -- spectra plot -------------------------------------------------------------------------------------
     def _plot_spectra(self) -> None:
-        self.plot.clear()
-        self.legend.clear()
-        if self.cube is None:
-            return
-        wl = self.cube.wavelengths
+        """Reference, selected library entries or class means; curve items are reused (re-creating them and
+        their legend entries costs tens of milliseconds of GUI time)."""
+        curves: list[tuple[np.ndarray, object, str]] = []
         tool = TOOLS[self.tools.currentIndex()]
-        if tool == "classes" and self.classes is not None:
+        if self.cube is not None and tool == "classes" and self.classes is not None:
             cols = analysis.class_colours(len(self.classes.counts))
-            for i, c in enumerate(self.classes.centers):
-                self.plot.plot(wl, c, pen=pg.mkPen(tuple(int(v) for v in cols[i]), width=2),
-                               name=f"class {i} ({self.classes.counts[i]:,} px)")
-            return
-        if self.reference is not None and tool in ("similarity", "library"):
-            self.plot.plot(wl, self.reference[1], pen=pg.mkPen("w", width=2), name=f"reference: {self.reference[0]}")
-        fitted = self.library.on_grid() if self.library.lib is not None else None
-        if fitted is not None:
-            lib = fitted[0]
-            for name in self.library.selected_names():
-                i = lib.names.index(name)
-                self.plot.plot(wl, lib.spectra[i], pen=pg.mkPen(entry_colour(i), width=1.5), name=name)
+            curves = [(c, pg.mkPen(tuple(int(v) for v in cols[i]), width=2),
+                       f"class {i} ({self.classes.counts[i]:,} px)") for i, c in enumerate(self.classes.centers)]
+        elif self.cube is not None:
+            if self.reference is not None and tool in ("similarity", "library"):
+                curves.append((self.reference[1], pg.mkPen("w", width=2), f"reference: {self.reference[0]}"))
+            fitted = self.library.on_grid() if self.library.lib is not None else None
+            if fitted is not None:
+                lib = fitted[0]
+                for name in self.library.selected_names():
+                    i = lib.names.index(name)
+                    curves.append((lib.spectra[i], pg.mkPen(entry_colour(i), width=1.5), name))
+        while len(self._curves) < len(curves):
+            self._curves.append(self.plot.plot([], []))
+        self.legend.clear()
+        for item, (values, pen, name) in zip(self._curves, curves, strict=False):
+            item.setData(self.cube.wavelengths, values, pen=pen)
+            item.setVisible(True)
+            self.legend.addItem(item, name)
+        for item in self._curves[len(curves):]:
+            item.setData([], [])
+            item.setVisible(False)
 
     # -- files --------------------------------------------------------------------------------------------
     def _ask_base(self, title: str, default: str) -> str:
@@ -630,6 +643,11 @@ class AnalysisPanel(QWidget):
             return []
         self.status.emit("Wrote " + ", ".join(p.name for p in written))
         return written
+
+
+def _bytes(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] → uint8 for display (pyqtgraph paints bytes with fixed levels fastest)."""
+    return (np.clip(rgb, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
 def _grey(mask: np.ndarray) -> np.ndarray:
