@@ -90,6 +90,7 @@ class AnalysisPanel(QWidget):
         self.mask_item.setZValue(2)
         self.canvas.vb.addItem(self.mask_item)
         self.canvas.bar.setColorMap(colormap("viridis"))
+        self.canvas.bar.hide()  # until a map is shown
         self.readout = QLabel("Open a cube to analyse it.")
         self.readout.setWordWrap(True)
         self.plot = pg.PlotWidget()
@@ -122,6 +123,7 @@ class AnalysisPanel(QWidget):
         self.library.selection_changed.connect(lambda _n: self._plot_spectra())
         self.library.library_changed.connect(self._refresh_refs)
         self.library.failed.connect(self.failed)
+        self._update_mask()
         self._sync()
 
     def _similarity_page(self) -> QWidget:
@@ -136,7 +138,7 @@ class AnalysisPanel(QWidget):
         self.measure_combo.addItem("Spectral angle (SAM, °)", "sam")
         self.measure_combo.addItem("Spectral information divergence (SID)", "sid")
         self.threshold = QSlider(Qt.Orientation.Horizontal)
-        self.threshold.setRange(0, 1000)
+        self.threshold.setRange(0, 450)  # 0.1° steps up to 45° (SID: up to 0.5)
         self.threshold.setValue(100)
         self.threshold_label = QLabel("")
         self.show_mask = QCheckBox("Show mask (pixels within the threshold)")
@@ -273,6 +275,7 @@ class AnalysisPanel(QWidget):
         self.library.set_grid(None if cube is None else cube.wavelengths)
         self.canvas.image.clear()
         self.mask_item.clear()
+        self.canvas.bar.hide()
         if cube is None:
             self.canvas.rgb_image.clear()
             self.readout.setText("Open a cube to analyse it.")
@@ -322,8 +325,11 @@ class AnalysisPanel(QWidget):
         self.canvas.rgb_image.setImage(_bytes(np.repeat(grey[..., None], 3, axis=2)), levels=(0, 255))
 
     def _show_map(self, values: np.ndarray, levels: tuple[float, float], cmap: str = "viridis",
-                  opacity: float = 0.85) -> None:
-        self.canvas.bar.setColorMap(colormap(cmap))
+                  opacity: float = 0.85, *, reverse: bool = False) -> None:
+        cm = colormap(cmap)
+        if reverse:
+            cm.reverse()  # similar (small angle / divergence) bright, the rest dark
+        self.canvas.bar.setColorMap(cm)
         self.canvas.image.setImage(values, autoLevels=False)
         self.canvas.bar.setLevels(levels)
         self.canvas.image.setOpacity(opacity)
@@ -452,7 +458,8 @@ class AnalysisPanel(QWidget):
         self.shown = "similarity"
         hi = max(thr * 3, 1.0) if self.score_kind == "sam" else max(thr * 3, 1e-3)
         self._show_base()
-        self._show_map(self.score, (0.0, hi), "viridis", opacity=0.55 if self.show_mask.isChecked() else 0.9)
+        self._show_map(self.score, (0.0, hi), "viridis", opacity=0.7 if self.show_mask.isChecked() else 0.9,
+                       reverse=True)
         mask = self.current_mask()
         if self.show_mask.isChecked():
             rgba = np.zeros((*mask.shape, 4), np.uint8)

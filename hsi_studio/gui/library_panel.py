@@ -50,8 +50,9 @@ class LibraryPanel(QWidget):
     def _build(self) -> None:
         self.title = QLabel("No library loaded")
         self.title.setWordWrap(True)
-        self.table = QTableWidget(0, 1)
-        self.table.setHorizontalHeaderLabels(["Spectrum"])
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["", "Spectrum (select to plot)"])
+        self.table.setColumnWidth(0, 24)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -99,9 +100,10 @@ class LibraryPanel(QWidget):
         self.lib, self.source_name = lib, name
         self.table.setRowCount(0 if lib is None else len(lib))
         for i, n in enumerate(lib.names if lib is not None else []):
-            item = QTableWidgetItem(n)
-            item.setForeground(entry_colour(i))
-            self.table.setItem(i, 0, item)
+            swatch = QTableWidgetItem("■")  # the colour of its curve in the plot
+            swatch.setForeground(entry_colour(i))
+            self.table.setItem(i, 0, swatch)
+            self.table.setItem(i, 1, QTableWidgetItem(n))
         self.matches.setRowCount(0)
         self._sync()
         self.library_changed.emit()
