@@ -70,6 +70,12 @@ def test_analyze_library_best_match(scene, tmp_path, capsys):
     assert summary["library"]["matches"]["paint"] == pytest.approx(int(truth.sum()), rel=0.05)
     labels = np.load(tmp_path / "o3" / "library_match.npy")
     assert ((labels == 1) == truth).mean() > 0.99
+    # a pixel ranked against the library
+    r, c = np.argwhere(truth)[0]
+    assert main(["analyze", str(path), "--library", str(tmp_path / "lib.sli"), "--pixel", f"{r},{c}", "-o",
+                 str(tmp_path / "o4"), "--json"]) == 0
+    ranking = json.loads(capsys.readouterr().out)["similarity"]["library_ranking"]
+    assert ranking[0]["name"] == "paint" and ranking[0]["sam_deg"] < 3 < ranking[1]["sam_deg"]
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -159,6 +159,12 @@ def cmd_analyze(args) -> int:
     if ref is not None:
         _similarity(args, cube, ref, std, summary, images, arrays)
         spectra.append((ref[0], ref[1]))
+        if library is not None:
+            from hsi_studio.core import analysis
+
+            ranked = analysis.match_spectrum(ref[1], library[0])
+            summary["similarity"]["library_ranking"] = [
+                {"name": m.name, "sam_deg": round(m.sam_deg, 4), "sid": round(m.sid, 6)} for m in ranked[:10]]
     if library is not None:
         _library_match(args, cube, library, std, summary, images, arrays)
     if args.kmeans is not None:
@@ -318,6 +324,9 @@ def _print_text(summary: dict) -> None:
         s = summary["similarity"]
         print(f"SAM to {s['reference']}: {s['mask_pixels']} pixels ({s['mask_fraction']:.1%}) within "
               f"{s['threshold_deg']:g}°" + (f"; {s['note']}" if "note" in s else ""))
+        if "library_ranking" in s:
+            print("closest library spectra: " + ", ".join(f"{m['name']} {m['sam_deg']:.2f}°"
+                                                          for m in s["library_ranking"][:5]))
     if "library" in summary:
         lib = summary["library"]
         top = sorted(lib["matches"].items(), key=lambda kv: -kv[1])[:5]

@@ -14,6 +14,7 @@ import io as _io
 import os
 import warnings
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ from .errors import (
     WavelengthError,
 )
 
-BUILTIN_DIR = Path(__file__).resolve().parents[1] / "resources" / "libraries"
+# importlib.resources: a checkout, a wheel and a frozen (one-folder) bundle all keep the files on disk
+BUILTIN_DIR = Path(str(resources.files("hsi_studio"))) / "resources" / "libraries"
 BUILTIN = {"colorchecker": BUILTIN_DIR / "colorchecker_ohta.sli"}
 MAX_SPECTRA = 100_000
 
