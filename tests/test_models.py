@@ -88,6 +88,27 @@ def test_speuae_loss_trains_both_halves(speuae):
     assert speuae.decoder[0].weight.grad.abs().sum() > 0
 
 
+def test_speuae_region_codes_are_smooth_and_still_rgb_exact(response):
+    """code_pool=8: the code image is a block average interpolated back — no detail finer than the SpaAE's
+    1/8 grid — while the spectrum still reprojects exactly to y; prior_weight trains D(y, 0) as a prior."""
+    torch.manual_seed(0)
+    pixel = SpeUAE.from_response(response, hidden=8, layers=2, spatial=False)
+    pooled = SpeUAE.from_response(response, hidden=8, layers=2, spatial=False, code_pool=8, prior_weight=1.0)
+    pooled.load_state_dict(pixel.state_dict())
+    x = torch.rand(1, 31, 29, 35) + 0.05  # not a multiple of 8: padded and cropped back
+    u_pix, u_pool = pixel.encode(x), pooled.encode(x)
+    assert u_pool.shape == u_pix.shape
+    tv = lambda u: float((u[..., 1:] - u[..., :-1]).abs().mean())  # noqa: E731
+    assert tv(u_pool) < 0.2 * tv(u_pix)
+    y = pooled.project(x)
+    assert _rel_err(pooled.project(pooled.decode(y, u_pool)), y) < 1e-5
+    loss, logs = pooled.loss(x, y)
+    loss.backward()
+    assert logs["prior_l1"] > 0 and pooled.decoder[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ShapeError, match="power of two"):
+        SpeUAE.from_response(response, code_pool=6)
+
+
 def test_speuae_rejects_wrong_band_counts(speuae):
     with pytest.raises(ShapeError, match="31"):
         speuae.encode(torch.rand(1, 30, 4, 4))

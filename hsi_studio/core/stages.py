@@ -38,6 +38,7 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
         cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
                           stage={"response": "cie1964-srgb", "generated": 0.5, "lighting": "varied", "data": None, "val": None,
                                  "val_fraction": 0.2, "hidden": 64, "layers": 3, "spatial": True, "code_pool": 0,
+                                 "prior_weight": 0.0,
                                  "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["hidden"], cfg.stage["layers"] = 4, 8, 2, 8, 1
@@ -149,7 +150,8 @@ class Stage1(_SpectralDataMixin, _Stage):
         self.response = camera_response(self.opts.get("response") or "cie1964-srgb")
         return SpeUAE.from_response(self.response, hidden=int(self.opts["hidden"]),
                                     layers=int(self.opts["layers"]), spatial=bool(self.opts.get("spatial", True)),
-                                    code_pool=int(self.opts.get("code_pool", 0) or 0))
+                                    code_pool=int(self.opts.get("code_pool", 0) or 0),
+                                    prior_weight=float(self.opts.get("prior_weight", 0.0) or 0.0))
 
     def prepare_data(self, cfg: TrainConfig, rank: int, world: int) -> None:
         self._load_sources(cfg, rank, self.response)

@@ -40,7 +40,8 @@ class SpeUAE(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, wavelengths: list[float], response: list[list[float]], response_name: str = "custom",
-                 hidden: int = 64, layers: int = 3, spatial: bool = True, code_pool: int = 0):
+                 hidden: int = 64, layers: int = 3, spatial: bool = True, code_pool: int = 0,
+                 prior_weight: float = 0.0):
         super().__init__()
         if int(code_pool) < 0 or int(code_pool) & (int(code_pool) - 1):
             raise ShapeError(f"code_pool {code_pool}; expected 0 (per-pixel codes) or a power of two")
@@ -55,10 +56,10 @@ class SpeUAE(ModelMixin, ConfigMixin):
 
     @classmethod
     def from_response(cls, response: CameraResponse, hidden: int = 64, layers: int = 3,
-                      spatial: bool = True, code_pool: int = 0) -> SpeUAE:
+                      spatial: bool = True, code_pool: int = 0, prior_weight: float = 0.0) -> SpeUAE:
         return cls(wavelengths=response.wavelengths.tolist(), response=response.matrix.tolist(),
                    response_name=response.name, hidden=hidden, layers=layers, spatial=spatial,
-                   code_pool=int(code_pool))
+                   code_pool=int(code_pool), prior_weight=float(prior_weight))
 
     @property
     def response(self) -> CameraResponse:
@@ -96,6 +97,10 @@ class SpeUAE(ModelMixin, ConfigMixin):
         inten = self.intensity(self.project(x))
         return self.smooth(torch.tanh(self.encoder(x / inten)))
 
+    # ``prior_weight > 0`` (training only): the decoder is also trained with u = 0 and the codes are kept
+    # centred, so D(y, 0) is a per-pixel prior and a code says how a region departs from it — an uncertain
+    # code (the mean of many samples) falls back towards the prior instead of an arbitrary spectrum.
+
     def smooth(self, u: torch.Tensor) -> torch.Tensor:
         """With ``code_pool = p > 1``: the code image averaged over p×p blocks and bilinearly interpolated back
         to full size — a region-level code that a 1/8-resolution SpaAE round-trips almost losslessly, while
@@ -126,14 +131,21 @@ class SpeUAE(ModelMixin, ConfigMixin):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None):
         """Relative L1 on the spectrum + a spread term (u uses [−1, 1]) + a small smoothness term on u."""
-        xh, u = self(x, y)
+        y = self.project(x) if y is None else y
+        u = self.encode(x)
+        xh = self.decode(y, u)
         denom = x.mean(dim=1, keepdim=True).clamp_min(1e-3)
         rel = ((xh - x).abs() / denom).mean()
+        prior_w = float(getattr(self.config, "prior_weight", 0.0) or 0.0)
+        prior = ((self.decode(y, torch.zeros_like(u)) - x).abs() / denom).mean() if prior_w > 0 else rel * 0
         std = u.flatten(2).transpose(0, 1).reshape(3, -1).std(dim=1)
         spread = torch.relu(0.4 - std).pow(2).mean()
         tv = (u[..., 1:, :] - u[..., :-1, :]).abs().mean() + (u[..., 1:] - u[..., :-1]).abs().mean()
-        loss = rel + 0.1 * spread + 0.002 * tv
-        return loss, {"rel_l1": float(rel.detach()), "u_std": float(std.mean().detach())}
+        mean = u.flatten(2).transpose(0, 1).reshape(3, -1).mean(dim=1)
+        centred = mean.pow(2).mean() if prior_w > 0 else rel * 0
+        loss = rel + 0.1 * spread + 0.002 * tv + prior_w * prior + centred
+        return loss, {"rel_l1": float(rel.detach()), "u_std": float(std.mean().detach()),
+                      "prior_l1": float(prior.detach())}
 
 
 __all__ = ["SpeUAE"]
