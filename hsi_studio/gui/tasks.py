@@ -21,6 +21,8 @@ from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 #: spectral autoencoder) or a base RGB LDM is a training part, not a reconstruction model
 RECONSTRUCTING_CLASSES = ("ULDM", "PixelRegression")
 BASELINE_LABELS = {"mallett2019": "Mallett 2019", "otsu2018": "Otsu 2018", "minnorm": "Minimum norm"}
+#: the shipped learned per-pixel baselines (models/rootpoly, models/mlp)
+REGRESSION_LABELS = {"rootpoly": "root-polynomial (shipped)", "mlp": "MLP (shipped)"}
 
 
 def io_module():
@@ -202,7 +204,8 @@ def model_choices(extra_dirs: list[str | Path] = ()) -> list[tuple[str, str, boo
             for bundle in _bundles(root):
                 if bundle.resolve() not in seen:
                     seen.add(bundle.resolve())
-                    out.append((f"Bundle: {bundle.name}", str(bundle), True))
+                    kind = "Per-pixel regression" if bundle_class(bundle) == "PixelRegression" else "Bundle"
+                    out.append((f"{kind}: {REGRESSION_LABELS.get(bundle.name, bundle.name)}", str(bundle), True))
     for m in recovery.METHODS:
         out.append((f"Baseline: {BASELINE_LABELS.get(m, m)}", f"physics:{m}", True))
     return out

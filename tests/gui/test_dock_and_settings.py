@@ -80,7 +80,9 @@ def test_only_models_that_reconstruct_are_listed(window, tmp_path):
         (folder / "model_index.json").write_text(json.dumps({"_class_name": cls}) if cls else "{not json")
     window.dock.choose_models_folder(str(tmp_path))
     labels = [window.dock.model.itemText(i) for i in range(window.dock.model.count())]
-    assert "Bundle: uldm" in labels and "Bundle: pixel" in labels
+    assert "Bundle: uldm" in labels and "Per-pixel regression: pixel" in labels
+    # the shipped learned baselines are offered by name
+    assert {"Per-pixel regression: root-polynomial (shipped)", "Per-pixel regression: MLP (shipped)"} <= set(labels)
     assert not any(t in labels for t in ("Bundle: speuae", "Bundle: base", "Bundle: broken"))
     # the project's models folder ships stage 1's SpeUAE beside the default model: not offered either
     specs = [str(window.dock.model.itemData(i)) for i in range(window.dock.model.count())]
