@@ -165,6 +165,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
     from hsi_studio.core import io, pipeline
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
+    from hsi_studio.core.io_base import format_bytes, written_bytes
 
     from .common import Reporter, printable
 
@@ -204,7 +205,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
             reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
                            device=res.device, model=res.model)
             if not args.jsonl:
-                print(f"wrote {printable(w)}")
+                print(f"wrote {printable(w)} ({format_bytes(written_bytes(w))})")
         if not args.jsonl:
             print(f"{printable(path.name)}: {res.model} on {res.device} in {res.seconds:.1f} s")
     return failures

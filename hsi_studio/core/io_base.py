@@ -376,4 +376,27 @@ def npy_header(f: BinaryIO, what: str = ".npy array") -> tuple[tuple[int, ...], 
 
 
 __all__ = ["atomic_write", "atomic_pair", "atomic_folder", "reading", "writing", "cube_layout",
-           "resolve_wavelengths", "to_float32", "pick_key", "npy_header", "STANDARD_GRID", "CUBE_KEYS"]
+           "resolve_wavelengths", "to_float32", "pick_key", "npy_header", "STANDARD_GRID", "CUBE_KEYS",
+           "written_bytes", "format_bytes"]
+
+
+def written_bytes(path: str | Path) -> int:
+    """The bytes on disk of what a cube writer wrote at ``path``: a file, an ENVI header with its data file, or
+    a folder of PNG bands."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+        total = p.stat().st_size
+        if p.suffix.lower() == ".hdr":
+            total += sum(d.stat().st_size for d in (p.with_suffix(".img"), p.with_suffix("")) if d.is_file())
+        return total
+    except OSError:
+        return 0
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"

@@ -15,6 +15,7 @@ import numpy as np
 
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import InputError
+from hsi_studio.core.io_base import format_bytes, written_bytes  # noqa: F401 — re-exported (the GUI and the CLI share them)
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
 #: bundle classes (model_index.json "_class_name") that reconstruct a cube from a photo; a SpeUAE (stage 1's
@@ -126,28 +127,6 @@ def has_reflectance(cube: HSCube | None) -> bool:
     from hsi_studio.core.relight import recorded_capture_illuminant
 
     return cube.kind == "reflectance" or recorded_capture_illuminant(cube) is not None
-
-
-def written_bytes(path: str | Path) -> int:
-    """The bytes on disk of what a cube writer wrote at ``path``: a file, an ENVI header with its data file, or
-    a folder of PNG bands."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
-        total = p.stat().st_size
-        if p.suffix.lower() == ".hdr":
-            total += sum(d.stat().st_size for d in (p.with_suffix(".img"), p.with_suffix("")) if d.is_file())
-        return total
-    except OSError:
-        return 0
-
-
-def format_bytes(n: int) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
 
 
 # ---------------------------------------------------------------------------------------------------------
