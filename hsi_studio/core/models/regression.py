@@ -25,7 +25,8 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from ..errors import InputError
-from ..spectral import CameraResponse, ObservableSplit
+from ..spectral import CameraResponse
+from .speuae import register_split
 
 KINDS = ("rootpoly", "mlp")
 EPS = 1e-4
@@ -94,12 +95,7 @@ class PixelRegression(ModelMixin, ConfigMixin):
             raise InputError(f"root-polynomial degree {degree}; expected 1, 2 or 3")
         if kind == "mlp" and not 4 <= int(hidden) <= 4096:
             raise InputError(f"hidden {hidden}; expected 4–4096 units")
-        s = np.asarray(response, dtype=np.float64)
-        split = ObservableSplit(s)
-        b = s.shape[0]
-        self.register_buffer("S", torch.tensor(split.S, dtype=torch.float32))
-        self.register_buffer("pinv", torch.tensor(split.pinv, dtype=torch.float32))
-        self.register_buffer("N", torch.tensor(split.N, dtype=torch.float32))
+        b = register_split(self, response)
         if kind == "rootpoly":
             self.weight = nn.Parameter(torch.zeros(n_terms(degree), b))
         else:

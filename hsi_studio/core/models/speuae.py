@@ -26,6 +26,15 @@ from ..spectral import CameraResponse, ObservableSplit
 EPS = 1e-4
 
 
+def register_split(module: nn.Module, response) -> int:
+    """Register the response's observable split as float32 buffers ``S`` (B×3), ``pinv`` (3×B) and ``N``
+    (B×(B−3)) on ``module`` — a saved model is self-describing; returns the band count B."""
+    split = ObservableSplit(np.asarray(response, dtype=np.float64))
+    for name in ("S", "pinv", "N"):
+        module.register_buffer(name, torch.tensor(getattr(split, name), dtype=torch.float32))
+    return int(split.S.shape[0])
+
+
 def _mlp(c_in: int, hidden: int, c_out: int, layers: int, spatial: bool) -> nn.Sequential:
     mods: list[nn.Module] = [nn.Conv2d(c_in, hidden, 1), nn.GELU()]
     for i in range(max(layers - 1, 0)):
@@ -45,12 +54,7 @@ class SpeUAE(ModelMixin, ConfigMixin):
         super().__init__()
         if int(code_pool) < 0 or int(code_pool) & (int(code_pool) - 1):
             raise ShapeError(f"code_pool {code_pool}; expected 0 (per-pixel codes) or a power of two")
-        s = np.asarray(response, dtype=np.float64)
-        split = ObservableSplit(s)
-        b = s.shape[0]
-        self.register_buffer("S", torch.tensor(split.S, dtype=torch.float32))
-        self.register_buffer("pinv", torch.tensor(split.pinv, dtype=torch.float32))
-        self.register_buffer("N", torch.tensor(split.N, dtype=torch.float32))
+        b = register_split(self, response)
         self.encoder = _mlp(b, hidden, 3, layers, spatial)
         self.decoder = _mlp(3 + 3, hidden, b - 3, layers, spatial)
 
