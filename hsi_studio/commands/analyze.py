@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import int_tuple
+
 ARRAY_FORMATS = ("npy", "h5")
 
 
@@ -54,33 +56,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
-def _ints(text: str | None, n: int, flag: str) -> tuple[int, ...] | None:
-    from hsi_studio.core.errors import InputError
-
-    if text is None:
-        return None
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(","))
-    except ValueError:
-        values = ()
-    if len(values) != n or any(v < 0 for v in values):
-        raise InputError(f"{flag} {text!r}; expected {n} comma-separated whole numbers ≥ 0")
-    return values
-
-
 def _reference(args, cube, library):
     """(name, spectrum on the cube's grid, note) of the SAM reference, or None."""
     from hsi_studio.core import library as lib_mod
     from hsi_studio.core.errors import InputError
 
     if args.pixel:
-        r, c = _ints(args.pixel, 2, "--pixel")
+        r, c = int_tuple(args.pixel, 2, "--pixel")
         if r >= cube.height or c >= cube.width:
             raise InputError(f"--pixel {r},{c} lies outside the {cube.height}×{cube.width} cube; expected row < "
                              f"{cube.height}, col < {cube.width}")
         return f"pixel {r}/{c}", cube.data[r, c].astype("float64"), ""
     if args.roi:
-        t, left, h, w = _ints(args.roi, 4, "--roi")
+        t, left, h, w = int_tuple(args.roi, 4, "--roi")
         if h == 0 or w == 0 or t + h > cube.height or left + w > cube.width:
             raise InputError(f"--roi {args.roi} does not fit the {cube.height}×{cube.width} cube; expected a "
                              "non-empty region inside it")

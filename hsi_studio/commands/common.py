@@ -29,11 +29,24 @@ def _json_default(o: Any) -> Any:
 
 def printable(path: Any) -> str:
     """A path as printable text: undecodable bytes of a non-UTF-8 file name become U+FFFD."""
-    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    from hsi_studio.core.atomic import safe_name
+
+    return safe_name(path)
+
+
+def int_tuple(text: str | None, n: int, flag: str) -> tuple[int, ...] | None:
+    """``n`` comma-separated whole numbers ≥ 0 from a flag's text (None stays None), or an InputError."""
+    from hsi_studio.core.errors import InputError
+
+    if text is None:
+        return None
     try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        values = tuple(int(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != n or any(v < 0 for v in values):
+        raise InputError(f"{flag} {text!r}; expected {n} comma-separated whole numbers ≥ 0")
+    return values
 
 
 def output_files(path: str | Path) -> list[Path]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import int_tuple
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_relight(sub)
@@ -43,18 +45,6 @@ def _register_relight(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # relight
 # ---------------------------------------------------------------------------------------------------------
-def _int_tuple(text: str | None, n: int, flag: str) -> tuple[int, ...] | None:
-    from hsi_studio.core.errors import InputError
-
-    if text is None:
-        return None
-    try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(","))
-    except ValueError:
-        values = ()
-    if len(values) != n:
-        raise InputError(f"{flag} {text!r}; expected {n} comma-separated integers")
-    return values
 
 
 def _exposure_arg(text: str) -> float | str:
@@ -76,8 +66,8 @@ def cmd_relight(args) -> int:
     from .common import check_output
 
     out = check_output(args.output, args.force)
-    white = _int_tuple(args.white, 2, "--white")
-    roi = _int_tuple(args.white_roi, 4, "--white-roi")
+    white = int_tuple(args.white, 2, "--white")
+    roi = int_tuple(args.white_roi, 4, "--white-roi")
     if white is not None and roi is not None:
         raise InputError("give --white or --white-roi, not both")
     spec = relight.canonical_spec(args.illuminant)  # fail on a bad name before reading the cube

@@ -57,15 +57,6 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
     return cfg
 
 
-def _bundle_class(path) -> str | None:
-    import json
-
-    try:
-        return json.loads((Path(path) / "model_index.json").read_text()).get("_class_name")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def make_stage(name: str, cfg: TrainConfig):
     cls = {"rgb-pretrain": RGBPretrainStage, "stage1": Stage1, "stage2": Stage2}.get(name)
     if cls is None:
@@ -253,6 +244,7 @@ class Stage2(_SpectralDataMixin, _Stage):
         from .models import ULDM
         from .models.base import load_base
         from .models.bundle import load_bundle
+        from .pipeline import bundle_class
 
         if self.opts.get("init"):
             if self.opts.get("stage1") or self.opts.get("base"):
@@ -266,7 +258,7 @@ class Stage2(_SpectralDataMixin, _Stage):
                              "or --init ULDM_BUNDLE to fine-tune an existing model")
         else:
             speuae = load_bundle(self.opts["stage1"])
-            if _bundle_class(self.opts["base"]) == "ULDM":  # a trained ULDM (e.g. models/default) as the base:
+            if bundle_class(self.opts["base"]) == "ULDM":  # a trained ULDM (e.g. models/default) as the base:
                 base = load_bundle(self.opts["base"])    # its SpaAE and adapted UNet, with the new stage 1
                 model = ULDM(speuae, base.vae, base.unet, base.scheduler_config, float(base.latent_scale))
             else:

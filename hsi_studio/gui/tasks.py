@@ -18,9 +18,11 @@ from hsi_studio.core.errors import InputError
 from hsi_studio.core.io_base import format_bytes, written_bytes  # noqa: F401 — re-exported (the GUI and the CLI share them)
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
-#: bundle classes (model_index.json "_class_name") that reconstruct a cube from a photo; a SpeUAE (stage 1's
-#: spectral autoencoder) or a base RGB LDM is a training part, not a reconstruction model
-RECONSTRUCTING_CLASSES = ("ULDM", "PixelRegression")
+# bundle classes that reconstruct a cube from a photo (a SpeUAE or a base RGB LDM is a training part): the
+# core owns the list and the model_index.json reader
+from hsi_studio.core.pipeline import RECONSTRUCTION_CLASSES as RECONSTRUCTING_CLASSES
+from hsi_studio.core.pipeline import bundle_class
+
 BASELINE_LABELS = {"mallett2019": "Mallett 2019", "otsu2018": "Otsu 2018", "minnorm": "Minimum norm"}
 #: the shipped learned per-pixel baselines (models/rootpoly, models/mlp)
 REGRESSION_LABELS = {"rootpoly": "root-polynomial (shipped)", "mlp": "MLP (shipped)"}
@@ -188,17 +190,6 @@ def model_choices(extra_dirs: list[str | Path] = ()) -> list[tuple[str, str, boo
     for m in recovery.METHODS:
         out.append((f"Baseline: {BASELINE_LABELS.get(m, m)}", f"physics:{m}", True))
     return out
-
-
-def bundle_class(folder: Path) -> str | None:
-    """A bundle folder's ``_class_name`` (from its model_index.json), None when it has none or is unreadable."""
-    import json
-
-    try:
-        name = json.loads((Path(folder) / "model_index.json").read_text(encoding="utf-8")).get("_class_name")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
 
 
 def _bundles(root: Path) -> list[Path]:

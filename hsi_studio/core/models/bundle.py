@@ -41,8 +41,6 @@ ALLOWED_COMPONENTS = {
     "UNet2DConditionModel": UNet2DConditionModel,
 }
 ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE", "PixelRegression")
-#: bundles that turn RGB into a cube (what a "reconstruct" model list offers)
-RECONSTRUCTION_BUNDLES = ("ULDM", "PixelRegression")
 BUNDLE_VERSION = 1
 
 
@@ -311,5 +309,5 @@ def bundle_info(path: str | Path) -> dict:
     return info
 
 
-__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "RECONSTRUCTION_BUNDLES", "bundle_info", "check_unlisted", "load_bundle",
+__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_bundle",
            "read_index", "refuse_pickles", "save_bundle", "save_speuae"]
