@@ -51,9 +51,6 @@ def baselines() -> list[str]:
     return [*ANALYTIC, *(m for m in LEARNED_BASELINES if (models_dir() / m / "model_index.json").is_file())]
 
 
-BASELINES = ANALYTIC  # the earlier name: analytic methods only
-
-
 # -- the photo protocol --------------------------------------------------------------------------------------
 def photo_linear(refl: np.ndarray, wavelengths=STANDARD_WAVELENGTHS) -> np.ndarray:
     """Linear sRGB (…, 3) of a reflectance array lit by D65 and seen by the CIE 1964 observer (white → 1)."""
@@ -87,15 +84,6 @@ def photo_divisor(wavelengths=STANDARD_WAVELENGTHS) -> np.ndarray:
 def as_reflectance(cube: HSCube) -> np.ndarray:
     """A method's output as reflectance under the photo convention."""
     return cube.data if cube.kind == "reflectance" else cube.data / photo_divisor(cube.wavelengths)
-
-
-def d65_radiance() -> np.ndarray:
-    """D65 on the standard grid, scaled so that a perfect white reflector has Y = 1 (CIE 1931)."""
-    from .relight import illuminant_spd
-    from .spectral import xyz_response
-
-    spd = illuminant_spd("D65", STANDARD_WAVELENGTHS)
-    return spd / float(spd @ xyz_response(wavelengths=STANDARD_WAVELENGTHS, normalise=True)[:, 1])
 
 
 # -- scores --------------------------------------------------------------------------------------------------
@@ -227,6 +215,6 @@ def summary(rows: Sequence[dict]) -> list[dict]:
     return out
 
 
-__all__ = ["ANALYTIC", "BASELINES", "LEARNED_BASELINES", "PROTOCOLS", "as_reflectance", "baselines",
-           "d65_radiance", "evaluate", "evaluate_cube", "photo_divisor", "photo_linear", "photo_of",
+__all__ = ["ANALYTIC", "LEARNED_BASELINES", "PROTOCOLS", "as_reflectance", "baselines",
+           "evaluate", "evaluate_cube", "photo_divisor", "photo_linear", "photo_of",
            "relit_delta_e", "scores", "summary"]

@@ -54,14 +54,12 @@ def default_model_path() -> Path:
     return models_dir() / "default"
 
 
-def list_models(reconstruct_only: bool = False) -> list[Path]:
-    """Bundles (folders with ``model_index.json``) under :func:`models_dir`; with ``reconstruct_only``, only
-    those that turn RGB into a cube (ULDM, PixelRegression — not a stage-1 SpeUAE)."""
+def list_models() -> list[Path]:
+    """Bundles (folders with ``model_index.json``) under :func:`models_dir`."""
     root = models_dir()
     if not root.is_dir():
         return []
-    found = sorted(p for p in root.iterdir() if (p / "model_index.json").is_file())
-    return [p for p in found if not reconstruct_only or bundle_class(p) in RECONSTRUCTION_CLASSES]
+    return sorted(p for p in root.iterdir() if (p / "model_index.json").is_file())
 
 
 RECONSTRUCTION_CLASSES = ("ULDM", "PixelRegression")
