@@ -14,20 +14,17 @@ from PIL import Image
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.data import (
     CubeFolder,
-    IlluminantLibrary,
-    PairFolder,
     PhotoSource,
-    ReflectanceLibrary,
-    SceneGenerator,
-    SceneOptions,
     TrainingSource,
     augment,
     cube_paths,
     list_cube_files,
+    split_validation,
     validation_pairs,
 )
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import Cancelled, CancelToken
+from hsi_studio.core.scenes import IlluminantLibrary, ReflectanceLibrary, SceneGenerator, SceneOptions
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral import camera_response, project
 
@@ -237,30 +234,26 @@ def test_flips_and_rotations_keep_the_pair_aligned():
     np.testing.assert_allclose(project(augment(base, same[0])), augment(project(base), same[1]), atol=1e-6)
 
 
-def test_split_and_fixed_validation_set(generator):
-    cubes = _real_cubes(5)
-    src = TrainingSource(cubes, generator, 0.5, seed=0, names=[f"c{i}.h5" for i in range(5)])
-    train, val = src.split(val_fraction=0.4)
-    assert len(train) == 3 and len(val) == 2 and not set(train.names) & set(val.names)
-    other_rank = TrainingSource(cubes, generator, 0.5, seed=1000, names=src.names)  # sampling seed differs
-    assert val.names == other_rank.split(0.4)[1].names != src.split(0.4, split_seed=5)[1].names
-    train, val = src.split(val_files=["c1", "c4.h5"])
-    assert val.names == ["c1.h5", "c4.h5"] and len(train) == 3
-    with pytest.raises(InputError, match="not among the cubes"):
-        src.split(val_files=["nope"])
-    pairs = val.val_batches(16)
-    assert [p["cube"].shape for p in pairs] == [(16, 16, 31)] * 2 and pairs is val.val_batches(16)
+def test_one_validation_split_rule():
+    names = [f"c{i}.h5" for i in range(5)]
+    assert split_validation(names, 0.4) == (names[:3], names[3:])  # the last 40 %, in the order given
+    assert split_validation(names, 0.01) == (names[:4], names[4:])  # at least one with two or more
+    assert split_validation(names, 0) == (names, [])
+    assert split_validation(names[:2], 0.9) == (names[:1], names[1:2])  # never all of them
+    assert split_validation(names[:1], 0.5) == (names[:1], [])
+    with pytest.raises(InputError, match="expected a number in"):
+        split_validation(names, 1.0)
+
+
+def test_fixed_validation_pairs(generator):
+    cubes = _real_cubes(2)
+    pairs = validation_pairs(cubes, camera_response(), crop=16)
+    assert [p["cube"].shape for p in pairs] == [(16, 16, 31)] * 2
     np.testing.assert_allclose(project(pairs[0]["cube"]), pairs[0]["rgb"], atol=1e-5)
     assert abs(float(pairs[0]["rgb"].max()) - 1.0) < 1e-5  # max-exposed, no random gain
-    whole = val.val_batches(None)
-    assert whole[0]["cube"].shape == (24, 28, 31)
-    gen_only, no_val = TrainingSource([], generator, seed=0).split(0.2)
-    scenes = no_val.val_batches(32)
-    assert [p["name"] for p in scenes] == ["generated val 0", "generated val 1"]
-    again = TrainingSource([], generator, seed=7).split(0.2)[1].val_batches(32)
-    assert np.array_equal(scenes[0]["cube"], again[0]["cube"])  # fixed, whatever the training seed
-    legacy = validation_pairs(cubes[:1], camera_response(), crop=16)
-    assert legacy[0]["cube"].shape == (16, 16, 31)
+    assert validation_pairs(cubes, camera_response())[0]["cube"].shape == (24, 28, 31)
+    lit = validation_pairs(cubes[:1], camera_response(), crop=16, light="D65")[0]
+    assert abs(float(lit["rgb"].max()) - 1.0) < 1e-5 and not np.allclose(lit["cube"], pairs[0]["cube"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -338,22 +331,6 @@ def test_cube_folder_options_cancel_and_training_use(tmp_path, generator):
         CubeFolder(tmp_path / "missing")
 
 
-def test_pair_folder(tmp_path):
-    from hsi_studio.core import io
-
-    rng = np.random.default_rng(0)
-    np.save(tmp_path / "x.npy", rng.uniform(0, 1, (8, 9, 31)).astype(np.float32))
-    Image.fromarray(rng.integers(0, 255, (8, 9, 3), dtype=np.uint8)).save(tmp_path / "x.png")
-    Image.fromarray(rng.integers(0, 255, (8, 9, 3), dtype=np.uint8)).save(tmp_path / "lonely.png")
-    pairs = PairFolder(tmp_path)
-    assert len(pairs) == 1 and pairs.unpaired[0]["file"] == "lonely.png"
-    cube, rgb = pairs.get(0)
-    assert cube.shape == (8, 9, 31) and rgb.shape == (8, 9, 3)
-    batch = pairs.batches(crop=4)
-    assert batch[0]["cube"].shape == (4, 4, 31) and batch[0]["rgb"].shape == (4, 4, 3)
-    assert io.read_rgb(tmp_path / "x.png").encoding == "srgb"
-
-
 def test_photo_source_crops():
     src = PhotoSource([_photo()], seed=0)
     b = src.batch(0, 4, 32)
@@ -386,8 +363,9 @@ def test_real_libraries_and_cave_cubes():
     folder = CubeFolder(SHARED / "cave")
     rep = folder.report()
     assert rep["cubes"] == 5 and not rep["refused"] and rep["bands"] == {"31": 5}
-    src = TrainingSource(folder, SceneGenerator(refl, ill, seed=0), 0.5, seed=0)
-    train, val = src.split(val_files=["cloth_256"])
-    assert val.names == ["cloth_256.mat"] and len(train) == 4
+    files, val = split_validation(folder.files, 0.2)
+    assert [f.name for f in val] == ["cloth_256.mat"]
+    train = TrainingSource(CubeFolder(files), SceneGenerator(refl, ill, seed=0), 0.5, seed=0)
+    assert len(train) == 4
     b = train.batch(0, 2, 64)
     np.testing.assert_allclose(project(b["cube"]), b["rgb"], atol=1e-5)

@@ -10,7 +10,7 @@ import torch
 from hsi_studio.cli import main
 from hsi_studio.core import io
 from hsi_studio.core.cube import HSCube
-from hsi_studio.core.data import TrainingSource
+from hsi_studio.core.data import TrainingSource, validation_pairs
 from hsi_studio.core.errors import InputError as HSIError
 from hsi_studio.core.models import load_bundle
 from hsi_studio.core.models.regression import PixelRegression, fit_regression, nonnegative_consistent
@@ -53,7 +53,7 @@ def test_nonnegative_consistent_keeps_rgb_exact_and_removes_negatives():
 @pytest.mark.parametrize("kind", ["rootpoly", "mlp"])
 def test_fit_reconstruct_round_trip(kind, source, tmp_path, one_torch_thread):
     model = fit_regression(source, kind, steps=60, batch=2048, pixels=20_000)
-    truth = source.val_batches()[0]
+    truth = validation_pairs([source.cube(0)], source.response, light="D65")[0]
     y = truth["rgb"]
     cube, std = model.reconstruct(y)
     assert std is None and cube.shape == truth["cube"].shape and cube.min() >= 0
@@ -70,7 +70,7 @@ def test_fit_reconstruct_round_trip(kind, source, tmp_path, one_torch_thread):
 
 
 def test_rootpoly_learns_better_than_a_linear_map(source, one_torch_thread):
-    truth = source.val_batches()[0]
+    truth = validation_pairs([source.cube(0)], source.response, light="D65")[0]
     errs = {}
     for degree in (1, 2):
         m = fit_regression(source, "rootpoly", degree=degree, pixels=20_000)

@@ -98,7 +98,8 @@ class _SpectralDataMixin:
     """Shared by stage 1 and stage 2: real cubes (+ generated scenes) → training pairs and a validation set."""
 
     def _load_sources(self, cfg: TrainConfig, rank: int, response) -> None:
-        from .data import CubeFolder, SceneGenerator, TrainingSource, validation_pairs
+        from .data import CubeFolder, TrainingSource, split_validation, validation_pairs
+        from .scenes import SceneGenerator
 
         opts = self.opts
         val_files = {Path(v).resolve() for v in opts.get("val") or ()}
@@ -113,11 +114,8 @@ class _SpectralDataMixin:
             val = CubeFolder.load(list(opts["val"])).cubes
             if not val:
                 raise InputError("none of the --val files could be read; expected HSI cubes (any supported format)")
-        elif len(cubes) >= 2:
-            n_val = max(1, int(round(len(cubes) * float(opts.get("val_fraction", 0.2)))))
-            cubes, val = cubes[:-n_val], cubes[-n_val:]
         else:
-            val = []
+            cubes, val = split_validation(cubes, float(opts.get("val_fraction", 0.2)))
         frac = float(opts.get("generated", 0.5)) if cubes else 1.0
         lighting = str(opts.get("lighting", "varied"))
         gen = SceneGenerator.default(seed=cfg.seed, lighting=lighting) if frac > 0 else None
@@ -185,7 +183,8 @@ class RGBPretrainStage(_Stage):
         return "vae" if step < int(self.opts["vae_steps"]) else "unet"
 
     def prepare_data(self, cfg: TrainConfig, rank: int, world: int) -> None:
-        from .data import PhotoSource, builtin_photos, folder_photos
+        from .data import PhotoSource
+        from .scenes import builtin_photos, folder_photos
 
         if self.opts.get("images"):
             photos, _ = folder_photos(self.opts["images"])

@@ -114,8 +114,9 @@ def score_model(model: str, val_files: list[str], response: str, progress=None, 
     """Mean validation scores of the new model and every baseline (analytic and the shipped learned per-pixel
     regressions), under :func:`scoring_protocol` (generated scenes without cubes, lit as the model was
     trained). Each summary row carries its ``protocol``."""
-    from hsi_studio.core.data import CubeFolder, SceneGenerator
+    from hsi_studio.core.data import CubeFolder
     from hsi_studio.core.evaluation import evaluate, summary
+    from hsi_studio.core.scenes import SceneGenerator
 
     if val_files:
         folder = CubeFolder.load(list(val_files))

@@ -1,0 +1,53 @@
+"""Crops and augmentation shared by the photo and cube training sources (numpy only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def _rng(seed: int, *pos: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), *[int(p) for p in pos]])
+
+
+def _hw(crop: int | Sequence[int]) -> tuple[int, int]:
+    h, w = (crop, crop) if np.isscalar(crop) else tuple(crop)
+    if int(h) < 1 or int(w) < 1:
+        raise InputError(f"crop {crop!r}; expected a positive size in pixels")
+    return int(h), int(w)
+
+
+def augment(arr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random flips and 90° rotations of the first two axes (rotations by 90° only for square arrays).
+    Apply it to a cube *before* projecting it to RGB and the pair stays aligned."""
+    if rng.random() < 0.5:
+        arr = arr[:, ::-1]
+    if rng.random() < 0.5:
+        arr = arr[::-1]
+    k = int(rng.integers(4))
+    return np.rot90(arr, k if arr.shape[0] == arr.shape[1] else 2 * (k % 2))
+
+
+def random_crop(arr: np.ndarray, hw: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A random (h, w) window; an array smaller than that is reflect-padded first."""
+    (h, w), (ah, aw) = hw, arr.shape[:2]
+    if ah < h or aw < w:
+        pad = [(0, max(h - ah, 0)), (0, max(w - aw, 0))] + [(0, 0)] * (arr.ndim - 2)
+        arr = np.pad(arr, pad, mode="reflect" if min(ah, aw) > 1 else "edge")
+        ah, aw = arr.shape[:2]
+    top, left = int(rng.integers(ah - h + 1)), int(rng.integers(aw - w + 1))
+    return arr[top : top + h, left : left + w]
+
+
+def centre_crop(arr: np.ndarray, crop: int | Sequence[int] | None) -> np.ndarray:
+    if crop is None:
+        return arr
+    h, w = _hw(crop)
+    top, left = max(0, (arr.shape[0] - h) // 2), max(0, (arr.shape[1] - w) // 2)
+    return arr[top : top + h, left : left + w]
+
+
+__all__ = ["augment", "random_crop", "centre_crop"]
