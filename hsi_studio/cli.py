@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .commands import analyze, data, reconstruct, relight, train
+from .core.errors import one_line
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
-COMMAND_MODULES = ("data", "relight", "reconstruct", "train", "analyze")
+COMMAND_MODULES = (data, relight, reconstruct, train, analyze)
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -35,25 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check this installation end to end (offscreen: open the window, reconstruct and "
                              "relight the bundled sample with the default model); exit 0 when all checks pass")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"hsi_studio.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"hsi_studio.commands.{name}":
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 
 
 def _run_gui(argv: Sequence[str]) -> int:
-    try:
-        from hsi_studio.gui.app import main as gui_main
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("hsi_studio.gui"):
-            build_parser().print_help()
-            return EXIT_OK
-        raise
+    from hsi_studio.gui.app import main as gui_main
+
     return int(gui_main(list(argv)) or 0)
 
 
@@ -89,7 +79,7 @@ def _one_line_warnings(command: str) -> None:
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001 — warnings' signature
         try:
-            print(f"hsi-studio {command}: warning: {_one_line(message)}", file=file or sys.stderr)
+            print(f"hsi-studio {command}: warning: {one_line(message, None)}", file=file or sys.stderr)
         except (OSError, ValueError):
             pass
 
@@ -130,7 +120,7 @@ def run_handler(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
-        _say(f"hsi-studio {args.command}: error: {_one_line(exc)}")
+        _say(f"hsi-studio {args.command}: error: {one_line(exc, None)}")
         return EXIT_BAD_INPUT
     except (Cancelled, KeyboardInterrupt) as exc:
         why = f" by {exc}" if str(exc).startswith("SIG") else ""
@@ -149,13 +139,9 @@ def run_handler(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         if os.environ.get("HSI_STUDIO_DEBUG"):
             raise
-        _say(f"hsi-studio {args.command}: internal error: {exc.__class__.__name__}: {_one_line(exc)} "
+        _say(f"hsi-studio {args.command}: internal error: {exc.__class__.__name__}: {one_line(exc, None)} "
              "(set HSI_STUDIO_DEBUG=1 for a traceback)")
         return EXIT_ERROR
-
-
-def _one_line(exc: BaseException | Warning | str) -> str:
-    return " ".join(str(exc).split()) or exc.__class__.__name__
 
 
 def _say(line: str) -> None:

@@ -3,6 +3,7 @@
 Nothing here needs ../shared/data except the one test marked ``shared_data`` (skipped when it is absent).
 """
 
+import hashlib
 from pathlib import Path
 
 import h5py
@@ -68,6 +69,22 @@ def test_builtin_libraries_and_provenance(libs):
     assert {ill.groups[ill.sample(rng)] for _ in range(300)} == {"daylight", "blackbody", "catalogue"}
 
 
+def test_generator_records_which_shared_data_folder_chose_its_libraries(tmp_path, monkeypatch):
+    from hsi_studio.core.scenes import shared_data_origin
+
+    (tmp_path / "reflectances").mkdir()
+    sio.savemat(tmp_path / "reflectances" / "set.mat", {"wavelength": WL[None], "data": np.full((31, 3), 0.5)})
+    monkeypatch.setenv("HSI_STUDIO_SHARED_DATA", str(tmp_path))
+    assert shared_data_origin() == (tmp_path, "$HSI_STUDIO_SHARED_DATA")
+    gen = SceneGenerator.default(seed=0, lighting="flat")
+    prov = gen.provenance()
+    assert prov["shared_data"]["chosen_by"] == "$HSI_STUDIO_SHARED_DATA"
+    assert Path(prov["shared_data"]["folder"]).resolve() == tmp_path.resolve()
+    assert [s["name"] for s in prov["reflectances"]["sources"]] == ["ISET set.mat"]
+    monkeypatch.setenv("HSI_STUDIO_SHARED_DATA", str(tmp_path / "missing"))
+    assert shared_data_origin()[1] != "$HSI_STUDIO_SHARED_DATA"  # a missing folder is not silently "chosen"
+
+
 def test_nearest_colour_lookup(libs):
     refl, _ = libs
     idx = refl.nearest(refl.rgb[:20], k=1)[:, 0]
@@ -85,9 +102,15 @@ def test_measured_libraries_from_files(tmp_path):
     sio.savemat(tmp_path / "reflectances" / "set.mat", {"wavelength": wl5[None], "data": spectra.T})
     sio.savemat(tmp_path / "illuminants" / "lamp.mat", {"wavelength": WL[None], "data": np.linspace(1, 3, 31)[:, None]})
     refl, ill = ReflectanceLibrary.load(tmp_path), IlluminantLibrary.load(tmp_path, catalogue=False)
-    assert len(refl) == 2 and refl.sources == [{"name": "ISET set.mat", "spectra": 3, "kept": 2}]
+    assert len(refl) == 2
+    [src] = refl.sources  # provenance: which file, by content
+    assert {k: src[k] for k in ("name", "spectra", "kept")} == {"name": "ISET set.mat", "spectra": 3, "kept": 2}
+    assert src["sha256"] == hashlib.sha256((tmp_path / "reflectances" / "set.mat").read_bytes()).hexdigest()
+    assert Path(src["file"]).resolve() == (tmp_path / "reflectances" / "set.mat").resolve()
+    assert not Path(src["file"]).is_absolute()
     np.testing.assert_allclose(refl.spectra[0], np.linspace(0.1, 0.9, 31), atol=1e-9)
     assert ill.groups.count("measured") == 1 and ill.names[0] == "lamp"
+    assert ill.sources[0]["sha256"] == hashlib.sha256((tmp_path / "illuminants" / "lamp.mat").read_bytes()).hexdigest()
     np.testing.assert_allclose(ill.spectra[0], np.linspace(1, 3, 31) / 3)
 
 

@@ -19,13 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
-
-
-def one_line(text: Any, limit: int = 200) -> str:
-    s = " ".join(str(text).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
+from .errors import OutputError, one_line
 
 # ---------------------------------------------------------------------------------------------------------
 # Atomic writes

@@ -6,6 +6,16 @@ the GUI can show it in a dialog. ``InputError`` subclasses ``ValueError`` so gen
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def one_line(text: Any, limit: int | None = 200) -> str:
+    """``text`` (a message or an exception) on one line, white space folded, cut at ``limit`` characters with
+    "…" (None: whole); an exception with no message gives its class name. The CLI, the GUI and the readers
+    all show messages through this."""
+    s = " ".join(str(text).split()) or (type(text).__name__ if isinstance(text, BaseException) else "")
+    return s if limit is None or len(s) <= limit else s[: limit - 1] + "…"
+
 
 class InputError(ValueError):
     """Base class: the input (file, array, argument) is not something HSI Studio can use."""

@@ -46,6 +46,7 @@ from .errors import (
     SizeLimitError,
     UnsafeFileError,
     WavelengthError,
+    one_line,
 )
 
 STANDARD_GRID = np.arange(400.0, 701.0, 10.0)  # the 31-band grid assumed for files without wavelengths
@@ -67,11 +68,6 @@ READER_KEYS = frozenset({"source", "format", "key", "wavelengths_assumed", "wave
 # ---------------------------------------------------------------------------------------------------------
 # Messages and the error boundary
 # ---------------------------------------------------------------------------------------------------------
-def one_line(text: Any, limit: int = 200) -> str:
-    s = " ".join(str(text).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
 def a_an(word: str) -> str:
     """'an ENVI file', 'an HDF5 file', 'a PNG file', 'a .npy file'."""
     return f"an {word}" if word[:1] in "AEIOHaeio" else f"a {word}"

@@ -30,15 +30,38 @@ WL = STANDARD_WAVELENGTHS
 #: scikit-image's colour photos that load offline (``cat`` is ``chelsea``; ``stereo_motorcycle`` left view).
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
                   "retina", "stereo_motorcycle")
-PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-
-
 def shared_data_dir() -> Path | None:
-    """``$HSI_STUDIO_SHARED_DATA``, else ``../shared/data`` beside the checkout, when it exists."""
+    """``$HSI_STUDIO_SHARED_DATA``, else ``../shared/data`` beside the checkout, when it exists (which one was
+    chosen: :func:`shared_data_origin`, recorded in :meth:`SceneGenerator.provenance`)."""
+    return shared_data_origin()[0]
+
+
+def shared_data_origin() -> tuple[Path | None, str]:
+    """(folder, how it was chosen) — the libraries of generated scenes depend on it."""
     env = os.environ.get("HSI_STUDIO_SHARED_DATA")
-    cands = [Path(env)] if env else []
-    cands.append(Path(__file__).resolve().parents[3] / "shared" / "data")
-    return next((c for c in cands if c.is_dir()), None)
+    if env and Path(env).is_dir():
+        return Path(env), "$HSI_STUDIO_SHARED_DATA"
+    beside = Path(__file__).resolve().parents[3] / "shared" / "data"
+    if beside.is_dir():
+        return beside, "../shared/data beside the checkout"
+    return None, "none found: colour-science's built-in libraries only"
+
+
+def _file_source(p: Path, spectra: int) -> dict[str, Any]:
+    """A measured library file as provenance: name, path (relative to the working folder when under it), sha256."""
+    import hashlib
+
+    with open(p, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"name": f"ISET {p.name}", "spectra": spectra, "file": _shown(p), "sha256": digest}
+
+
+def _shown(p: Path) -> str:
+    """``p`` relative to the working folder (``../shared/data/…`` from a checkout), as given when it cannot be."""
+    try:
+        return os.path.relpath(p)
+    except ValueError:  # another drive
+        return str(p)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -70,7 +93,7 @@ def folder_photos(path: str | Path, min_side: int = 64) -> tuple[list[np.ndarray
         raise InputError(f"{folder} is not a folder; expected a folder of RGB photos")
     photos, refused = [], []
     for p in sorted(folder.iterdir()):
-        if p.suffix.lower() not in PHOTO_EXTENSIONS:
+        if p.suffix.lower() not in io.RGB_EXTENSIONS:
             continue
         try:
             img = io.read_rgb(p)
@@ -200,7 +223,11 @@ class ReflectanceLibrary:
             names = [f"ISET {p.name}" for p in files]
         else:
             return cls.builtin(dedupe=dedupe)
-        return cls._from_blocks(blocks, names, dedupe)
+        lib = cls._from_blocks(blocks, names, dedupe)
+        files_by_name = {f"ISET {p.name}": (p, len(b)) for p, b in zip(files, blocks, strict=True)}
+        lib.sources = [{**_file_source(*files_by_name[src["name"]]), **src} if src["name"] in files_by_name else src
+                       for src in lib.sources]
+        return lib
 
     @classmethod
     def builtin(cls, *, dedupe: bool = True) -> ReflectanceLibrary:
@@ -300,7 +327,7 @@ class IlluminantLibrary:
                 spectra.extend(block)
                 names.extend(f"{p.stem}[{i}]" if len(block) > 1 else p.stem for i in range(len(block)))
                 groups.extend(["measured"] * len(block))
-                sources.append({"name": f"ISET {p.name}", "spectra": len(block)})
+                sources.append(_file_source(p, len(block)))
         for group, block, bnames, what in (_daylight(), _blackbodies()) + ((_catalogue(),) if catalogue else ()):
             spectra.extend(block)
             names.extend(bnames)
@@ -417,7 +444,11 @@ class SceneGenerator:
         return cls(ReflectanceLibrary.load(shared), lights, photos, seed, replace(SceneOptions(), **options))
 
     def provenance(self) -> dict[str, Any]:
-        return {"reflectances": {"count": len(self.reflectances), "sources": self.reflectances.sources},
+        """What the scenes are made of: each library's sources (measured files with their sha256), the photos, the
+        seed, and which shared-data folder was found (it decides measured vs built-in libraries)."""
+        folder, how = shared_data_origin()
+        return {"shared_data": {"folder": _shown(folder) if folder else None, "chosen_by": how},
+                "reflectances": {"count": len(self.reflectances), "sources": self.reflectances.sources},
                 "illuminants": {"count": len(self.illuminants), "sources": self.illuminants.sources},
                 "photos": list(self.photo_names or []), "seed": self.seed}
 
@@ -587,5 +618,5 @@ def _shading(lin, labels, counts, pair_rgb, mix, limits) -> np.ndarray:
 
 
 __all__ = ["builtin_photos", "folder_photos", "shared_data_dir", "linear_srgb_to_lab", "ReflectanceLibrary",
-           "IlluminantLibrary", "SceneOptions", "Scene", "SceneGenerator", "SKIMAGE_PHOTOS", "PHOTO_EXTENSIONS",
+           "IlluminantLibrary", "SceneOptions", "Scene", "SceneGenerator", "SKIMAGE_PHOTOS", "shared_data_origin",
            "DAYLIGHT_CCTS", "BLACKBODY_CCTS", "ILLUMINANT_GROUP_WEIGHTS", "LIGHTINGS"]
