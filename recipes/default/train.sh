@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Reproduce the shipped models from a clean clone with ../shared beside it:
+#   bash recipes/default/train.sh [--threads N] [--device cpu|cuda|auto]
+# The steps and configs of models/default/MODEL_CARD.md, in order. Outputs go to runs/recipe-default/ (not in
+# git); nothing in models/ is overwritten. ≈ 2 h on one CPU thread per run (stage 2 dominates); minutes on a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+THREADS=1 DEVICE=cpu
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) THREADS=$2; shift 2 ;;
+    --device) DEVICE=$2; shift 2 ;;
+    *) echo "usage: bash recipes/default/train.sh [--threads N] [--device cpu|cuda|auto]" >&2; exit 2 ;;
+  esac
+done
+R=recipes/default
+OUT=runs/recipe-default
+HS=${HSI_STUDIO:-.venv/bin/hsi-studio}
+[ -x "$HS" ] || bash scripts/bootstrap.sh >/dev/null
+mkdir -p "$OUT"
+# 1. the data: the 20 training and 5 validation scenes, checked against their recorded sha256, linked (not copied)
+.venv/bin/python scripts/data_split.py "$R/split.json" --out runs/data
+TRAIN=runs/data/cave_train/ VAL=runs/data/cave_val/cloth_256.mat
+# 2. stage 2 starts from the previous default's RGB-pretrained SpaAE and UNet: that bundle as committed in git
+BASE_COMMIT=e57b331
+if [ ! -f "$OUT/base/model_index.json" ]; then
+  rm -rf "$OUT/base.tmp" && mkdir -p "$OUT/base.tmp"
+  git archive "$BASE_COMMIT" models/default | tar -x -C "$OUT/base.tmp"
+  mv "$OUT/base.tmp/models/default" "$OUT/base" && rm -rf "$OUT/base.tmp"
+fi
+common=(--device "$DEVICE" --threads "$THREADS")
+# 3. stage 1: region-level SpeUAE (3000 steps)
+"$HS" train stage1 --data "$TRAIN" --val "$VAL" --config "$R/s1.json" --out "$OUT/s1" "${common[@]}"
+# 4. stage 2: SpaAE 200 steps + UNet 1600 steps, then two UNet continuations (+1300, +1000)
+"$HS" train stage2 --data "$TRAIN" --val "$VAL" --stage1 "$OUT/s1/model" --base "$OUT/base" --config "$R/s2a.json" \
+  --out "$OUT/s2a" "${common[@]}"
+"$HS" train stage2 --init "$OUT/s2a/model" --data "$TRAIN" --val "$VAL" --config "$R/s2c.json" --out "$OUT/s2c" "${common[@]}"
+"$HS" train stage2 --init "$OUT/s2c/model" --data "$TRAIN" --val "$VAL" --config "$R/s2d.json" --out "$OUT/s2d" "${common[@]}"
+# 5. the learned per-pixel baselines, on the same 20 scenes
+"$HS" train regression --data "$TRAIN" --kind rootpoly --light D65 --out "$OUT/rootpoly"
+"$HS" train regression --data "$TRAIN" --kind mlp --light D65 --out "$OUT/mlp"
+# 6. the scores of the model card (both protocols, every method, the five validation scenes)
+echo "trained: $OUT/s2d/model (default), $OUT/s1/model (speuae), $OUT/rootpoly, $OUT/mlp"
+echo "score:   .venv/bin/python benchmarks/quality.py --data runs/data/cave_val/ --model $OUT/s2d/model"
