@@ -154,8 +154,26 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
         raise NonFiniteError(f"{what} holds {bad:,} NaN/Inf values; expected finite numbers everywhere")
 
 
+class _Raster:
+    """Height, width and shape of an (H, W, C) ``data`` array: what a cube and an RGB image share."""
+
+    data: np.ndarray
+
+    @property
+    def height(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+
 @dataclass(eq=False)
-class HSCube:
+class HSCube(_Raster):
     """A hyperspectral cube: ``data`` float32 H×W×B (wavelengths last), ``wavelengths`` float64 (B,) in nm.
 
     ``metadata`` is free-form (source file, units, illuminant…). ``kind`` says what the values are:
@@ -182,22 +200,10 @@ class HSCube:
             raise InputError(f"cube kind {self.kind!r}; expected 'radiance', 'reflectance' or 'unknown'")
         self.metadata = dict(self.metadata)
 
-    # -- shape ---------------------------------------------------------------------------------------------
-    @property
-    def height(self) -> int:
-        return int(self.data.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.data.shape[1])
-
+    # -- shape (height, width, shape: _Raster) ----------------------------------------------------------------
     @property
     def bands(self) -> int:
         return int(self.data.shape[2])
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.data.shape)  # type: ignore[return-value]
 
     # -- access ----------------------------------------------------------------------------------------------
     def band_index(self, nm: float) -> int:
@@ -255,7 +261,7 @@ def _grid_str(wl: np.ndarray) -> str:
 
 
 @dataclass(eq=False)
-class RGBImage:
+class RGBImage(_Raster):
     """An RGB image: ``data`` float32 H×W×3 in [0, 1]. ``encoding`` is ``"srgb"`` (gamma-encoded, as photos
     are) or ``"linear"``. ``bit_depth`` records the source file's depth (8, 16, 32 for float)."""
 
@@ -284,18 +290,6 @@ class RGBImage:
             )
         self.data = arr
         self.metadata = dict(self.metadata)
-
-    @property
-    def height(self) -> int:
-        return int(self.data.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.data.shape[1])
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.data.shape)  # type: ignore[return-value]
 
     def summary(self) -> dict[str, Any]:
         return {
