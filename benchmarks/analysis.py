@@ -23,35 +23,18 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import median_seconds, synthetic_cube  # noqa: E402
 
 STALL_GOAL_MS = 50.0
-
-
-def _cube(size: int):
-    from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
-
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    bands = np.linspace(0, 1, STANDARD_WAVELENGTHS.size, dtype=np.float32)
-    data = 0.5 + 0.4 * np.sin(6 * xx[..., None] + 4 * bands) * np.cos(5 * yy[..., None] - 3 * bands)
-    data += np.random.default_rng(0).random(data.shape, dtype=np.float32) * 0.05
-    return HSCube(data.astype(np.float32), STANDARD_WAVELENGTHS, kind="reflectance")
-
-
-def _time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def bench_core(size: int, repeat: int) -> dict[str, float]:
     from hsi_studio.core import analysis as an
     from hsi_studio.core.library import builtin_library
 
-    cube = _cube(size)
+    cube = synthetic_cube(size)
     ref = cube.data[size // 3, size // 4].astype(np.float64)
     lib = builtin_library().on_grid(cube.wavelengths)[0]
     cases = {
@@ -65,7 +48,7 @@ def bench_core(size: int, repeat: int) -> dict[str, float]:
     }
     out = {}
     for name, fn in cases.items():
-        out[name] = _time(fn, repeat)
+        out[name] = median_seconds(fn, repeat)
         print(f"{name + f' {size}×{size}×{cube.bands}':<56} {out[name] * 1000:9.1f} ms")
     return out
 
@@ -83,7 +66,7 @@ def bench_gui_stall(size: int) -> tuple[float, float]:
     win = MainWindow(settings, warm_up=False)
     win.resize(1400, 860)
     win.show()
-    win.set_cube(_cube(size), name="bench")
+    win.set_cube(synthetic_cube(size), name="bench")
     win.tabs.setCurrentIndex(3)
     _settle(app, 0.5)
     panel = win.analysis

@@ -17,21 +17,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import median_seconds  # noqa: E402
 
 from hsi_studio.core import recovery, relight  # noqa: E402
 from hsi_studio.core.cube import HSCube, RGBImage  # noqa: E402
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS  # noqa: E402
 
 GOAL = 3.0
-
-
-def _median_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3
 
 
 def _interleaved(fns: dict, repeat: int) -> dict:
@@ -78,7 +72,7 @@ def bench_recovery(size: int) -> None:
     print(f"training-free recovery, {size}×{size} sRGB → 31 bands (median of 3):")
     for method in recovery.METHODS:
         recovery.recover(RGBImage(rgb.data[:8]), method)  # warm the per-method tables
-        ms = _median_ms(lambda m=method: recovery.recover(rgb, m), 3)
+        ms = 1e3 * median_seconds(lambda m=method: recovery.recover(rgb, m), 3)
         print(f"  {method:<12} {ms:8.1f} ms  {pixels / ms * 1e3 / 1e6:6.2f} M pixels/s")
 
 
