@@ -83,11 +83,15 @@ class RelightPanel(QWidget):
         self.cct_label = QLabel("5000 K")
         self.capture = QComboBox()
         self.capture.setToolTip("The light the cube was captured under; the cube is divided by it to get "
-                                "reflectance. None: treat the cube as reflectance (as reconstructions are)")
+                                "reflectance. A reconstruction of a photo records its light (D65 for an sRGB "
+                                "photo), which is chosen for it. None: use the cube as it is, as reflectance "
+                                "(a reflectance cube always is)")
         self.adapt = QComboBox()
         for key, label in ADAPT_LABELS.items():
             self.adapt.addItem(label, key)
-        self.adapt.setToolTip("Chromatic adaptation from the illuminant's white to the display's D65 white")
+        self.adapt.setToolTip("Chromatic adaptation of the relit view from the illuminant's white to the "
+                              "display's D65 white. None: no adaptation (the view keeps the illuminant's colour "
+                              "cast); the reference view is never adapted")
         self.reference = QComboBox()
         self.reference.setToolTip("The original view and the ΔE map use this illuminant")
         self.exposure = QDoubleSpinBox()
@@ -227,7 +231,7 @@ class RelightPanel(QWidget):
         if cube is not None:
             from hsi_studio.core import relight
 
-            self._recorded_capture = relight.recorded_capture_illuminant(cube)
+            self._recorded_capture = relight.default_capture_illuminant(cube)
         if self._recorded_capture is None and 0 < self._auto_capture_index == self.capture.currentIndex():
             self.capture.setCurrentIndex(0)
         self._auto_capture_index = -1
