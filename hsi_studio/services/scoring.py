@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
+
 SCORE_CROP = 256  # validation cubes larger than this are centre-cropped to it
 GENERATED_SCENES = 2  # scenes scored when there are no validation cubes (64 px each)
 
@@ -35,8 +37,8 @@ def centre_crop(cube, size: int):
                   dict(cube.metadata), kind=cube.kind)
 
 
-def score_model(model: str, val_files: list[str], response: str, progress=None, cancel=None,
-                lighting: str = "varied") -> list[dict]:
+def score_model(model: str, val_files: list[str], response: str, progress=no_progress,
+                cancel: CancelToken = NEVER_CANCEL, lighting: str = "varied") -> list[dict]:
     """Mean validation scores of the new model and every baseline (analytic and the shipped learned per-pixel
     regressions), under :func:`scoring_protocol` (generated scenes without cubes, lit as the model was
     trained). Each summary row carries its ``protocol``."""
