@@ -79,11 +79,11 @@ def _window():
 
 
 def bench_band_switch(app, size: int) -> None:
-    from hsi_studio.gui import tasks
+    from hsi_studio.services.files import preview_render
 
     cube = _cube(size)
     win = _window()
-    win.set_cube(cube, render=tasks.preview_render(cube))
+    win.set_cube(cube, render=preview_render(cube))
     view = win.band_view
     view.set_mode("band")
     app.processEvents()
@@ -101,11 +101,11 @@ def bench_band_switch(app, size: int) -> None:
 
 
 def bench_relight(app, size: int) -> None:
-    from hsi_studio.gui import tasks
+    from hsi_studio.services.files import preview_render
 
     cube = _cube(size)
     win = _window()
-    win.set_cube(cube, render=tasks.preview_render(cube))
+    win.set_cube(cube, render=preview_render(cube))
     win.tabs.setCurrentIndex(1)
     panel = win.relight
     panel.show_de.setChecked(False)
@@ -169,10 +169,10 @@ def _stall_once(app, size: int, model: str, options: dict | None = None) -> tupl
     from PySide6.QtCore import QElapsedTimer, QTimer
 
     from hsi_studio.core.cube import RGBImage
-    from hsi_studio.gui import tasks
+    from hsi_studio.services.files import preview_render
 
     cube = _cube(size)
-    rgb = RGBImage(tasks.preview_render(cube).astype(np.float32) / 255, "srgb")
+    rgb = RGBImage(preview_render(cube).astype(np.float32) / 255, "srgb")
     win = _window()
     win.set_rgb(rgb)
     _settle(app)  # the window's first layout and paint are not part of the reconstruction

@@ -1,7 +1,7 @@
-"""Relighting and physics reconstruction subcommands: ``relight``, ``illuminants``, ``reconstruct``.
+"""The relighting subcommands: ``relight`` (a cube rendered to sRGB under any illuminant) and ``illuminants``
+(the catalogue). ``reconstruct`` lives in :mod:`.reconstruct`.
 
 Handlers import numpy / colour / the core modules lazily (never torch): ``hsi-studio --help`` stays fast.
-The learned-model path of ``reconstruct`` is added next to :func:`reconstruct_physics` later.
 """
 
 from __future__ import annotations
@@ -74,12 +74,10 @@ def cmd_relight(args) -> int:
     if args.capture_illuminant:
         relight.canonical_spec(args.capture_illuminant)
     cube = io.read_cube(args.cube, key=args.key) if args.key else io.read_cube(args.cube)
-    capture = args.capture_illuminant
-    if capture is None and white is None and roi is None:
-        capture = relight.recorded_capture_illuminant(cube)
-        if capture is not None:
-            print(f"capture illuminant {capture} (recorded in the cube: a reconstruction from an sRGB photo; "
-                  "--capture-illuminant overrides it)")
+    capture = relight.default_capture_illuminant(cube, args.capture_illuminant, white=white or roi)
+    if capture is not None and args.capture_illuminant is None:
+        print(f"capture illuminant {capture} (recorded in the cube: a reconstruction from an sRGB photo; "
+              "--capture-illuminant overrides it)")
     observer = args.observer or relight.view_observer(cube)
     srgb = relight.render_srgb(cube, spec, observer=observer, adapt=args.adapt,
                                capture_illuminant=capture, white=white or roi,

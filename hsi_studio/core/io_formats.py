@@ -515,5 +515,5 @@ CUBE_WRITERS = {
     ".hdr": write_envi, ".img": write_envi, ".h5": write_hdf5, ".hdf5": write_hdf5, ".mat": write_mat,
     ".npy": write_npy, ".npz": write_npz, ".tif": write_tiff, ".tiff": write_tiff,
 }
-FORMAT_NAMES = {".hdr": "ENVI", ".img": "ENVI", ".h5": "HDF5", ".hdf5": "HDF5", ".mat": "MATLAB .mat",
-                ".npy": ".npy", ".npz": ".npz", ".tif": "TIFF", ".tiff": "TIFF"}
+FORMAT_NAMES = {".hdr": "ENVI", ".img": "ENVI", ".h5": "HDF5", ".hdf5": "HDF5", ".mat": "MATLAB",
+                ".npy": "NumPy .npy", ".npz": "NumPy .npz", ".tif": "TIFF", ".tiff": "TIFF"}

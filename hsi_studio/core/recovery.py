@@ -40,6 +40,8 @@ from .jobs import CancelToken, ProgressTracker
 from .spectral import STANDARD_WAVELENGTHS, CameraResponse, ObservableSplit, camera_response, srgb_decode
 
 METHODS = ("mallett2019", "otsu2018", "minnorm")
+#: what the GUI and reports call each method
+METHOD_LABELS = {"mallett2019": "Mallett 2019", "otsu2018": "Otsu 2018", "minnorm": "Minimum norm"}
 COLOUR_METHOD_NAMES = {"mallett2019": "Mallett 2019", "otsu2018": "Otsu 2018"}
 _CHUNK_PIXELS = 65536
 

@@ -558,6 +558,15 @@ def recorded_capture_illuminant(cube: HSCube) -> str | None:
     return "D65" if _recorded_response(cube).lower().endswith("srgb") else None
 
 
+def default_capture_illuminant(cube: HSCube, given: str | None = None, white=None) -> str | None:
+    """The capture illuminant a render of ``cube`` divides by: the one ``given``; else, when no ``white``
+    reference is given either, the one the cube records (:func:`recorded_capture_illuminant`); else None.
+    ``hsi-studio relight`` and the Relight panel both start from this."""
+    if given is not None or white is not None:
+        return given
+    return recorded_capture_illuminant(cube)
+
+
 def view_observer(cube: HSCube) -> str:
     """The observer of a plain colour view: a radiance cube whose metadata names the CIE-observer camera
     response its RGB came through (``response`` of a reconstruction, e.g. ``cie1964-srgb``) is viewed with

@@ -8,13 +8,11 @@ after the cube changed is dropped."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QSplitter,
@@ -27,6 +25,7 @@ from hsi_studio.core import analysis
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
 
+from .analysis_exports import ExportsMixin
 from .analysis_pages import PagesMixin
 from .band_view import ImageCanvas, colormap
 from .library_panel import LibraryPanel, entry_colour
@@ -38,7 +37,7 @@ TOOL_LABELS = {"similarity": "Similarity", "library": "Library", "classes": "Cla
 MASK_RGBA = (255, 40, 200, 170)  # the "more of this material" mask, drawn over the map
 
 
-class AnalysisPanel(PagesMixin, QWidget):
+class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
     """``spectra_source`` (set by the window) returns the Explore tab's shown spectra (pins, ROI mean)."""
 
     failed = Signal(str, str)
@@ -330,18 +329,6 @@ class AnalysisPanel(PagesMixin, QWidget):
         if self.reference is not None and self.cube is not None:
             self.library.add(self.reference[0], self.reference[1], self.cube.wavelengths)
 
-    def export_similarity(self, path: str | Path | None = None) -> list[Path]:
-        """Write ``<base>.png`` (the map as shown), ``<base>.npy`` (the map) and ``<base>_mask.png/.npy``."""
-        if self.score is None:
-            return []
-        path = path or self._ask_base("Export the similarity map", f"{self.score_kind}_map.png")
-        if not path:
-            return []
-        mask = self.current_mask()
-        hi = max(self.threshold_value() * 3, 1e-3)
-        rgb = analysis.colourise(self.score, 0.0, hi, reverse=True)
-        return self._write_outputs(path, {"": (rgb, self.score), "_mask": (_grey(mask), mask)})
-
     # -- k-means ------------------------------------------------------------------------------------------
     def run_kmeans(self) -> JobWorker | None:
         if self.cube is None or (self.kmeans_job is not None and self.kmeans_job.running):
@@ -387,24 +374,6 @@ class AnalysisPanel(PagesMixin, QWidget):
             return
         for i, c in enumerate(self.classes.centers):
             self.library.add(f"class {i}", c, self.cube.wavelengths)
-
-    def export_classes(self, path: str | Path | None = None) -> list[Path]:
-        """``<base>.png`` (class colours), ``<base>.npy`` (int32 labels) and ``<base>_classes.sli`` (means)."""
-        from hsi_studio.core import library
-
-        if self.classes is None or self.cube is None:
-            return []
-        path = path or self._ask_base("Export the classes", "classes.png")
-        if not path:
-            return []
-        k = len(self.classes.counts)
-        written = self._write_outputs(path, {"": (analysis.label_image(self.classes.labels, k), self.classes.labels)})
-        if written:
-            lib = library.SpectralLibrary([f"class {i}" for i in range(k)], self.cube.wavelengths,
-                                          self.classes.centers, "k-means class means (HSI Studio)")
-            base = Path(path).with_suffix("")
-            written.append(library.write_library(lib, base.with_name(base.name + "_classes.sli")))
-        return written
 
     # -- PCA and index ------------------------------------------------------------------------------------
     def run_pca(self) -> JobWorker | None:
@@ -481,38 +450,9 @@ class AnalysisPanel(PagesMixin, QWidget):
             item.setData([], [])
             item.setVisible(False)
 
-    # -- files --------------------------------------------------------------------------------------------
-    def _ask_base(self, title: str, default: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, default, "PNG image (*.png)")
-        return path
-
-    def _write_outputs(self, path: str | Path, items: dict) -> list[Path]:
-        from hsi_studio.core import io
-        from hsi_studio.core.io_base import atomic_write
-
-        base = Path(path).with_suffix("")
-        written = []
-        try:
-            for suffix, (rgb, array) in items.items():
-                stem = base.with_name(base.name + suffix)
-                written.append(io.write_rgb(rgb, stem.with_suffix(".png")))
-                with atomic_write(stem.with_suffix(".npy")) as tmp, open(tmp, "wb") as fh:
-                    np.save(fh, np.asarray(array), allow_pickle=False)
-                written.append(stem.with_suffix(".npy"))
-        except (InputError, OSError) as exc:
-            self.failed.emit("Export failed", str(exc))
-            return []
-        self.status.emit("Wrote " + ", ".join(p.name for p in written))
-        return written
-
-
 def _bytes(rgb: np.ndarray) -> np.ndarray:
     """Float RGB in [0, 1] → uint8 for display (pyqtgraph paints bytes with fixed levels fastest)."""
     return (np.clip(rgb, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-
-
-def _grey(mask: np.ndarray) -> np.ndarray:
-    return np.repeat(mask[..., None].astype(np.float32), 3, axis=2)
 
 
 __all__ = ["AnalysisPanel", "TOOLS"]

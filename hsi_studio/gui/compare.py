@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube
+from hsi_studio.services.reconstruction import compare as compare_cubes
 
-from . import tasks
 from .band_view import ImageCanvas, colormap, display_levels
 
 MAPS = {"mrae": "MRAE (relative)", "sam": "SAM (degrees)", "rmse": "RMSE"}
@@ -135,10 +135,10 @@ class CompareWidget(QWidget):
         if self.jobs is not None and self.jobs.closed:
             return
         if self.jobs is None:
-            self._done(tasks.compare(self.cube, self.gt))
+            self._done(compare_cubes(self.cube, self.gt))
             return
         self.gt_label.setText(self.gt_label.text().split(" — ")[0] + " — computing…")
-        self._job = self.jobs.start(tasks.compare, self.cube, self.gt, name="compare", on_finished=self._done,
+        self._job = self.jobs.start(compare_cubes, self.cube, self.gt, name="compare", on_finished=self._done,
                                     on_failed=self._failed)
         self._job.done.connect(self._job_done)
 

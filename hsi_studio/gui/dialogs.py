@@ -12,10 +12,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from hsi_studio import __version__
 
-_FALLBACK_CUBE_READ = (".h5", ".hdf5", ".mat", ".hdr", ".npy", ".npz", ".tif", ".tiff")
-_FALLBACK_CUBE_WRITE = (".h5", ".hdr", ".mat", ".npy", ".tif")
-_FALLBACK_RGB = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
     """A non-blocking (window-modal) error box: one-line message, optional details (e.g. a traceback)."""
@@ -76,13 +72,12 @@ def show_about(parent: QWidget | None) -> QMessageBox:
     return box
 
 
-def _extensions(name: str, fallback: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        from hsi_studio.gui.tasks import io_module
+def _extensions(name: str) -> tuple[str, ...]:
+    """One of core.io's extension lists (``CUBE_READ_EXTENSIONS``, ``CUBE_WRITE_EXTENSIONS``, ``RGB_EXTENSIONS``);
+    core.io is imported when a dialog first needs it (its readers pull in h5py, tifffile, …)."""
+    from hsi_studio.core import io
 
-        return tuple(getattr(io_module(), name))
-    except Exception:  # noqa: BLE001 — io missing or incomplete: fall back to the documented formats
-        return fallback
+    return tuple(getattr(io, name))
 
 
 def _patterns(exts) -> str:
@@ -90,27 +85,27 @@ def _patterns(exts) -> str:
 
 
 def open_filter() -> str:
-    cubes = _extensions("CUBE_READ_EXTENSIONS", _FALLBACK_CUBE_READ)
-    rgb = _extensions("RGB_EXTENSIONS", _FALLBACK_RGB)
+    cubes = _extensions("CUBE_READ_EXTENSIONS")
+    rgb = _extensions("RGB_EXTENSIONS")
     everything = sorted(set(cubes) | set(rgb))
     return ";;".join([f"Images and cubes ({_patterns(everything)})", f"RGB images ({_patterns(rgb)})",
                       f"Cubes ({_patterns(cubes)})", "All files (*)"])
 
 
 def cube_filter() -> str:
-    cubes = _extensions("CUBE_READ_EXTENSIONS", _FALLBACK_CUBE_READ)
+    cubes = _extensions("CUBE_READ_EXTENSIONS")
     return ";;".join([f"Cubes ({_patterns(cubes)})", "All files (*)"])
 
 
 FOLDER_FILTER = "Folder of 16-bit PNG bands (*)"
-_FORMAT_LABELS = {".h5": "HDF5", ".hdr": "ENVI", ".mat": "MATLAB", ".npz": "NumPy archive", ".npy": "NumPy",
-                  ".tif": "Multi-page TIFF"}
 
 
 def cube_write_filters() -> list[str]:
     """One filter per writer (the chosen filter implies the format), then the PNG band folder."""
-    exts = _extensions("CUBE_WRITE_EXTENSIONS", _FALLBACK_CUBE_WRITE)
-    return [f"{_FORMAT_LABELS.get(e, e.lstrip('.').upper())} cube (*{e})" for e in exts] + [FOLDER_FILTER]
+    from hsi_studio.core.io_formats import FORMAT_NAMES
+
+    exts = _extensions("CUBE_WRITE_EXTENSIONS")
+    return [f"{FORMAT_NAMES.get(e, e.lstrip('.').upper())} cube (*{e})" for e in exts] + [FOLDER_FILTER]
 
 
 def extension_from_filter(selected: str) -> str:

@@ -1,6 +1,6 @@
-"""The main window: menus and shortcuts, drag-and-drop, the Explore / Relight / Compare tabs, the
-Reconstruct dock, exports, the status bar and settings. Every file read / write and every long computation
-runs on a worker (:mod:`.workers`); failures become dialogs, never tracebacks."""
+"""The main window: menus and shortcuts, the Explore / Relight / Compare tabs, the Reconstruct dock, the status
+bar and settings; opening, drag-and-drop and exports are :mod:`.file_actions`. Every file read / write and every
+long computation runs on a worker (:mod:`.workers`); failures become dialogs, never tracebacks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -19,17 +18,20 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.services import files
+from hsi_studio.services.models import method_label
+from hsi_studio.services.reconstruction import Reconstruction
 
-from . import dialogs, tasks
+from . import dialogs
 from .analysis_panel import AnalysisPanel
 from .band_view import BandView
 from .compare import CompareWidget
+from .file_actions import FileActions
 from .reconstruct_dock import ReconstructDock
 from .relight_panel import RelightPanel
 from .spectrum_plot import SpectrumPlot
-from .workers import JobSet, one_line
+from .workers import JobSet
 
-MAX_RECENT = 10
 TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE, TAB_ANALYSE = range(4)
 
 
@@ -48,10 +50,10 @@ def process_memory_bytes() -> int | None:
         return None
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     """HSI Studio's window. ``settings`` defaults to the application's QSettings."""
 
-    file_loaded = Signal(object)  # tasks.Loaded
+    file_loaded = Signal(object)  # services.files.Loaded
     cube_changed = Signal()
     error_shown = Signal(str)
 
@@ -224,7 +226,7 @@ class MainWindow(QMainWindow):
         self.act_export_band.setEnabled(has_cube or self.rgb is not None)
         self.act_export_relit.setEnabled(has_cube)
         self.act_export_csv.setEnabled(has_cube)
-        self.act_export_refl.setEnabled(tasks.has_reflectance(self.cube))
+        self.act_export_refl.setEnabled(files.has_reflectance(self.cube))
 
     # -- settings -----------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -248,114 +250,6 @@ class MainWindow(QMainWindow):
         s.setValue("view/colormap", self.band_view.cmap_combo.currentText())
         self.dock.save_settings()
         s.sync()
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def _add_recent(self, path: Path) -> None:
-        p = str(Path(path).resolve())
-        items = [p] + [r for r in self.recent_files() if r != p]
-        self.settings.setValue("recent", items[:MAX_RECENT])
-        self.settings.setValue("last_dir", str(Path(p).parent))
-        self._rebuild_recent()
-
-    def _rebuild_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = self.recent_files()
-        for i, path in enumerate(recent):
-            act = self.recent_menu.addAction(f"&{(i + 1) % 10} {Path(path).name}")
-            act.setToolTip(path)
-            act.triggered.connect(lambda _c=False, p=path: self.open_path(p))
-        if recent:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list", self._clear_recent)
-        self.recent_menu.setEnabled(bool(recent))
-
-    def _clear_recent(self) -> None:
-        self.settings.setValue("recent", [])
-        self._rebuild_recent()
-
-    def _last_dir(self) -> str:
-        return self.settings.value("last_dir", str(Path.home()), str)
-
-    # -- opening ------------------------------------------------------------------------------------------
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an RGB photo or a cube", self._last_dir(),
-                                              dialogs.open_filter())
-        if path:
-            self.open_path(path)
-
-    def open_path(self, path: str | Path, *, as_ground_truth: bool = False, as_comparison: bool = False):
-        """Read a file on a worker; RGB images go to the Reconstruct dock, cubes to the views."""
-        if self.jobs.closed:
-            return None
-        p = Path(path)
-        self.statusBar().showMessage(f"Opening {p.name}…")
-        reference = as_ground_truth or as_comparison
-        return self.jobs.start(tasks.load_file, p, want="cube" if reference else "any", name="open",
-                               on_finished=lambda r: self._loaded(r, as_ground_truth, as_comparison),
-                               on_failed=lambda m, d: self._open_failed(p, m, d))
-
-    def _open_failed(self, path: Path, message: str, details: str) -> None:
-        self.statusBar().showMessage(f"Could not open {path.name}", 5000)
-        self.show_error("Could not open file", message, details)
-
-    def _loaded(self, loaded: tasks.Loaded, as_ground_truth: bool, as_comparison: bool = False) -> None:
-        if self._closing:
-            return
-        self._add_recent(loaded.path)
-        if as_ground_truth or as_comparison:
-            self.set_ground_truth(loaded.cube, loaded.path.name, truth=not as_comparison)
-        elif loaded.rgb is not None:
-            self.set_rgb(loaded.rgb, loaded.path)
-        else:
-            self.set_cube(loaded.cube, render=loaded.render, source=loaded.path)
-        self.statusBar().showMessage(f"Opened {loaded.path.name} in {loaded.seconds:.2f} s", 5000)
-        self.file_loaded.emit(loaded)
-
-    def load_ground_truth(self, path: str | Path | None = None):
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Ground-truth cube", self._last_dir(), dialogs.cube_filter())
-            if not path:
-                return None
-        return self.open_path(path, as_ground_truth=True)
-
-    def load_comparison(self, path: str | Path | None = None):
-        """A second cube to compare the current one with, when there is no ground truth (e.g. another model's
-        reconstruction of the same photo)."""
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Cube to compare with", self._last_dir(),
-                                                  dialogs.cube_filter())
-            if not path:
-                return None
-        return self.open_path(path, as_comparison=True)
-
-    def compare_with_previous(self) -> None:
-        """Compare the current cube with the one shown before it (no ground truth)."""
-        if self.previous is not None:
-            cube, name = self.previous
-            self.set_ground_truth(cube, name, truth=False)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 — Qt override
-        if _local_files(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    dragMoveEvent = dragEnterEvent
-
-    def dropEvent(self, event) -> None:  # noqa: N802 — Qt override
-        files = _local_files(event.mimeData())
-        if not files:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.open_path(files[0])
-        if len(files) > 1:
-            self.statusBar().showMessage(f"Opened the first of {len(files)} dropped files", 5000)
 
     # -- the document -------------------------------------------------------------------------------------
     def set_rgb(self, rgb: RGBImage, path: Path | None = None) -> None:
@@ -419,19 +313,20 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(TAB_COMPARE)
 
     @staticmethod
-    def _default_model_path() -> Path | None:
-        pipeline = tasks.optional_pipeline()
-        return pipeline.default_model_path().resolve() if pipeline is not None else None
+    def _default_model_path() -> Path:
+        from hsi_studio.core.pipeline import default_model_path
+
+        return default_model_path().resolve()
 
     def _reference_label(self) -> str:
         return "ground truth" if self.gt_is_truth else (self.gt_name or "other cube")
 
-    def _reconstructed(self, result: tasks.Reconstruction) -> None:
+    def _reconstructed(self, result: Reconstruction) -> None:
         if self._closing:
             return
         model = str(result.model)
         if model.startswith("physics:"):
-            model = tasks.BASELINE_LABELS.get(model.split(":", 1)[1], model)
+            model = method_label(model)
         elif model in ("", "default") or Path(model).resolve() == self._default_model_path():
             model = "Default ULDM"
         else:
@@ -443,87 +338,6 @@ class MainWindow(QMainWindow):
             self.band_view.set_mode("rgb" if result.render is not None else "band", remember=False)
         self.statusBar().showMessage(f"Reconstructed with {result.model} on {result.device} in "
                                      f"{result.seconds:.1f} s", 8000)
-
-    # -- exports ------------------------------------------------------------------------------------------
-    def _save_path(self, title: str, suffix: str, filters: str) -> str:
-        stem = Path(self.source).stem if self.source else "hsi"
-        default = str(Path(self._last_dir()) / f"{stem}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, title, default, filters)
-        return path
-
-    def export_cube(self, path: str | Path | None = None, reflectance: bool = False):
-        """Write the cube (radiance as reconstructed), or with ``reflectance`` its reflectance estimate."""
-        if self.cube is None or self.jobs.closed:
-            return None
-        if reflectance and not tasks.has_reflectance(self.cube):
-            self.statusBar().showMessage("This cube records no capture illuminant, so its reflectance is unknown "
-                                         "(expected a reconstruction of a photo, or a reflectance cube)", 10000)
-            return None
-        if path is None:
-            filters = dialogs.cube_write_filters()
-            stem = Path(self.source).stem if self.source else "cube"
-            default = str(Path(self._last_dir()) / (f"{stem}_reflectance" if reflectance else stem))
-            title = "Export reflectance cube" if reflectance else "Export cube"
-            path, chosen = QFileDialog.getSaveFileName(self, title, default, ";;".join(filters))
-            if not path:
-                return None
-            if not Path(path).suffix:
-                path += dialogs.extension_from_filter(chosen)
-        self.statusBar().showMessage(f"Writing {Path(path).name}…")
-        writer = tasks.write_reflectance if reflectance else tasks.write_cube
-        return self.jobs.start(writer, self.cube, path, name="export", on_finished=self._cube_written,
-                               on_failed=lambda m, d: self.show_error("Could not write the cube", m, d))
-
-    def _cube_written(self, path: Path) -> None:
-        """Say where the cube went and how big it is on disk (HDF5 is written compressed)."""
-        raw = self.cube.data.nbytes if self.cube is not None else 0
-        size = tasks.written_bytes(path)
-        ratio = f", {raw / size:.1f}× smaller than raw" if size and raw > 1.2 * size else ""
-        self.statusBar().showMessage(f"Wrote {path} ({tasks.format_bytes(size)}{ratio})", 10000)
-
-    def _write_png(self, array, path: str | Path, what: str) -> Path | None:
-        try:
-            out = Path(tasks.io_module().write_rgb(array, path))
-        except Exception as exc:  # noqa: BLE001 — shown to the user, the app stays alive
-            from .workers import describe_error
-
-            self.show_error(f"Could not write the {what}", *describe_error(exc))
-            return None
-        self.statusBar().showMessage(f"Wrote {out}", 8000)
-        return out
-
-    def export_band_png(self, path: str | Path | None = None) -> Path | None:
-        image = self.band_view.shown_rgb()
-        if image is None:
-            return None
-        suffix = f"_{self.cube.wavelengths[self.band_view.band]:g}nm" if self.band_view.mode == "band" else ""
-        path = path or self._save_path("Export band image", f"{suffix}.png", "PNG image (*.png)")
-        return self._write_png(image, path, "image") if path else None
-
-    def export_relit_png(self, path: str | Path | None = None) -> Path | None:
-        if self.relight.relit is None or self.relight.stale:
-            self.relight.update_now(force=True)
-        if self.relight.relit is None:
-            return None
-        spec = (self.relight.illuminant_spec() or "relit").replace(":", "")
-        path = path or self._save_path("Export relit image", f"_{spec}.png", "PNG image (*.png)")
-        return self._write_png(self.relight.relit, path, "relit image") if path else None
-
-    def export_spectra_csv(self, path: str | Path | None = None) -> Path | None:
-        if not self.spectrum.curves():
-            self.show_error("Nothing to export", "no spectra shown: hover over or click a pixel, Shift+click to "
-                            "pin spectra, or draw a region")
-            return None
-        path = path or self._save_path("Export spectra", "_spectra.csv", "CSV (*.csv)")
-        if not path:
-            return None
-        try:
-            out = self.spectrum.export_csv(path)
-        except (OSError, ValueError) as exc:
-            self.show_error("Could not write the spectra", one_line(exc))
-            return None
-        self.statusBar().showMessage(f"Wrote {out}", 8000)
-        return out
 
     def fit_view(self) -> None:
         """Fit the image in the current tab's views."""
@@ -560,7 +374,7 @@ class MainWindow(QMainWindow):
             self.train_wizard.raise_()
             self.train_wizard.activateWindow()
             return self.train_wizard
-        from .train_wizard import TrainWizard
+        from .wizard import TrainWizard
 
         if self.train_wizard is not None:  # a closed wizard may still be stopping its trainer
             self.train_wizard.shutdown()
@@ -584,7 +398,7 @@ class MainWindow(QMainWindow):
 
     def _warm_up(self) -> None:
         if not self.jobs.closed:
-            self.jobs.start(tasks.warm_up, name="warm-up")
+            self.jobs.start(files.warm_up, name="warm-up")
 
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
         """Cancel running jobs and join their threads before the window goes (a running training: ask first)."""
@@ -601,12 +415,6 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.jobs.shutdown()
         super().closeEvent(event)
-
-
-def _local_files(mime) -> list[str]:
-    if mime is None or not mime.hasUrls():
-        return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
 
 
 __all__ = ["MainWindow", "process_memory_bytes"]

@@ -1,8 +1,8 @@
 """The Reconstruct dock: model picker (default model, bundles from the models folder(s), training-free
 baselines), steps / samples / seed / device, Run / Cancel, a progress bar with ETA. The job runs on a
-worker (``tasks.reconstruct`` by default; ``job_fn`` can be replaced, e.g. by tests).
+worker (``services.reconstruction.reconstruct`` by default; ``job_fn`` can be replaced, e.g. by tests).
 
-Devices: "auto" and "cpu" always; accelerators are found by ``tasks.probe_devices`` on a worker the first
+Devices: "auto" and "cpu" always; accelerators are found by ``services.reconstruction.probe_devices`` on a worker the first
 time they matter (the device list is opened, a learned model is picked or run) — torch is never imported at
 start-up. ``nvidia-smi`` (when present) is asked asynchronously for GPU names at start-up for the status bar.
 """
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import RGBImage
-
-from . import tasks
+from hsi_studio.services import reconstruction
+from hsi_studio.services.models import model_choices
 
 
 def format_eta(seconds: float | None) -> str:
@@ -56,7 +56,7 @@ class DeviceCombo(QComboBox):
 class ReconstructDock(QDockWidget):
     """Runs reconstructions of the current RGB image."""
 
-    result_ready = Signal(object)  # tasks.Reconstruction
+    result_ready = Signal(object)  # services.reconstruction.Reconstruction
     job_failed = Signal(str, str)
     job_cancelled = Signal()
     devices_found = Signal(str)  # a one-line description for the status bar
@@ -70,7 +70,7 @@ class ReconstructDock(QDockWidget):
         self.rgb: RGBImage | None = None
         self.source_name = ""
         self.job = None
-        self.job_fn = tasks.reconstruct
+        self.job_fn = reconstruction.reconstruct
         self.extra_model_dirs: list[str] = []
         self.devices: list[tuple[str, str]] | None = None  # None: not probed yet
         self._probe_job = None
@@ -180,7 +180,7 @@ class ReconstructDock(QDockWidget):
         self.model.blockSignals(True)
         self.model.clear()
         first_available = -1
-        for label, spec, available in tasks.model_choices(self.extra_model_dirs):
+        for label, spec, available in model_choices(self.extra_model_dirs):
             self.model.addItem(label, spec)
             item = self.model.model().item(self.model.count() - 1)
             item.setEnabled(available)
@@ -258,7 +258,7 @@ class ReconstructDock(QDockWidget):
         """Find accelerators with torch, on a worker, once."""
         if self.devices is not None or self._probe_job is not None or self.jobs.closed:
             return
-        self._probe_job = self.jobs.start(tasks.probe_devices, name="devices", on_finished=self._devices,
+        self._probe_job = self.jobs.start(reconstruction.probe_devices, name="devices", on_finished=self._devices,
                                           on_failed=lambda m, d: self._devices([]))
         self._probe_job.done.connect(lambda: setattr(self, "_probe_job", None))
 

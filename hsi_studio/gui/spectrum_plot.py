@@ -343,10 +343,10 @@ def band_shown(fill: pg.FillBetweenItem) -> bool:
 
 def write_csv_atomic(path: str | Path, header: list[str], rows: np.ndarray) -> Path:
     """CSV written through core's atomic writer (temp file in the same folder, fsync, ``os.replace``)."""
-    from .tasks import io_module
+    from hsi_studio.core.io_base import atomic_write
 
     target = Path(path)
-    with io_module().atomic_write(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         for row in rows:

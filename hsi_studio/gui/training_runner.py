@@ -1,4 +1,4 @@
-"""Runs a :class:`~.train_plan.TrainPlan` stage by stage as ``hsi-studio train … --jsonl`` subprocesses
+"""Runs a :class:`~hsi_studio.services.training_plan.TrainPlan` stage by stage as ``hsi-studio train … --jsonl`` subprocesses
 (QProcess): a crash or a hung GPU in training cannot take the GUI down. JSON lines become signals; everything
 else the process prints is kept for the log and shown when it fails.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from .train_plan import StageRun, TrainPlan, cli_prefix
+from hsi_studio.services.training_plan import StageRun, TrainPlan, cli_prefix
 
 EXIT_CANCELLED = 130
 LOG_LINES = 400

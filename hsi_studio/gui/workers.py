@@ -25,10 +25,11 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from hsi_studio.core.errors import InputError
+from hsi_studio.core.errors import InputError, one_line
 from hsi_studio.core.jobs import Cancelled, CancelToken
 
 PROGRESS_INTERVAL_S = 0.05  # 20 progress updates a second are plenty for a progress bar
+MESSAGE_LIMIT = 2000  # characters of an error message shown in a dialog (the details box holds the rest)
 
 _ACTIVE: set[JobWorker] = set()
 _ACTIVE_LOCK = threading.Lock()
@@ -40,18 +41,19 @@ def active_workers() -> list[JobWorker]:
         return [w for w in _ACTIVE if w.thread is not None]
 
 
-def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or exc.__class__.__name__
-
-
 def describe_error(exc: BaseException) -> tuple[str, str]:
     """(message, details) for a dialog: user-input errors need no traceback."""
     if isinstance(exc, InputError):
-        return one_line(exc), ""
+        return _message(exc), ""
     if isinstance(exc, MemoryError):
         return "Out of memory: try a smaller image, a smaller tile size or fewer samples.", ""
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return f"{exc.__class__.__name__}: {one_line(exc)}", details
+    return f"{exc.__class__.__name__}: {_message(exc)}", details
+
+
+def _message(exc: BaseException) -> str:
+    """The exception's message on one line (its class name when it has none); a dialog has room for long ones."""
+    return one_line(exc, MESSAGE_LIMIT) or exc.__class__.__name__
 
 
 class _Runner(QObject):
@@ -274,5 +276,5 @@ class JobSet(QObject):
 _CALLBACKS = ("on_finished", "on_failed", "on_cancelled", "on_progress")
 
 
-__all__ = ["JobSet", "JobWorker", "PROGRESS_INTERVAL_S", "active_workers", "describe_error", "one_line",
+__all__ = ["JobSet", "JobWorker", "PROGRESS_INTERVAL_S", "active_workers", "describe_error",
            "run_job"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from hsi_studio.core import recovery
-from hsi_studio.gui import tasks
 from hsi_studio.gui.reconstruct_dock import format_eta
+from hsi_studio.services import reconstruction
 
 
 def test_model_list_has_baselines_and_bundles_from_a_folder(window, tmp_path):
@@ -28,7 +28,7 @@ def test_device_probe_is_lazy_and_shows_gpu_names(window, qtbot, monkeypatch):
         calls.append(1)
         return [("cuda:0", "NVIDIA H100 80GB HBM3, 79 GiB")]
 
-    monkeypatch.setattr(tasks, "probe_devices", fake_probe)
+    monkeypatch.setattr(reconstruction, "probe_devices", fake_probe)
     assert window.dock.devices is None and not calls  # nothing probed at start-up
     window.dock.device.about_to_show.emit()  # the user opens the device list
     qtbot.waitUntil(lambda: window.dock.devices is not None, timeout=5000)
@@ -40,7 +40,7 @@ def test_device_probe_is_lazy_and_shows_gpu_names(window, qtbot, monkeypatch):
 
 
 def test_no_gpu_says_cpu_only(window, qtbot, monkeypatch):
-    monkeypatch.setattr(tasks, "probe_devices", lambda progress=None, cancel=None: [])
+    monkeypatch.setattr(reconstruction, "probe_devices", lambda progress=None, cancel=None: [])
     window.dock.probe_devices()
     qtbot.waitUntil(lambda: window.dock.devices is not None, timeout=5000)
     assert "CPU only" in window.dock.device.itemText(1) and "CPU only" in window.device_label.text()

@@ -17,8 +17,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hsi_studio.core import io
-from hsi_studio.gui import dialogs, tasks
+from hsi_studio.gui import dialogs
 from hsi_studio.gui.workers import active_workers
+from hsi_studio.services.files import preview_render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,7 +127,7 @@ def test_every_cube_writer_round_trips(window, qtbot, tmp_path, cc_cube):
 
 
 def test_png_and_csv_exports(window, qtbot, tmp_path, cc_cube):
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube), source=Path("chart.h5"))
+    window.set_cube(cc_cube, render=preview_render(cc_cube), source=Path("chart.h5"))
     window.band_view.set_mode("band")
     window.band_view.set_band(cc_cube.band_index(600))
     band_png = window.export_band_png(tmp_path / "band.png")
@@ -152,7 +153,7 @@ def test_png_and_csv_exports(window, qtbot, tmp_path, cc_cube):
 
 
 def test_export_into_a_missing_folder_gives_a_dialog(window, qtbot, tmp_path, cc_cube):
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
+    window.set_cube(cc_cube, render=preview_render(cc_cube))
     assert window.export_band_png(tmp_path / "no" / "such" / "band.png") is None
     boxes = _error_boxes(window)
     assert len(boxes) == 1 and "Traceback" not in boxes[0].text()

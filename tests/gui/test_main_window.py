@@ -9,8 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from hsi_studio.core import recovery
-from hsi_studio.gui import tasks
 from hsi_studio.gui.workers import active_workers
+from hsi_studio.services.files import preview_render
+from hsi_studio.services.reconstruction import Reconstruction
 
 
 def slow_job(rgb, model, *, steps=8, samples=1, seed=0, device="auto", progress, cancel, n=40, dt=0.02,
@@ -23,7 +24,7 @@ def slow_job(rgb, model, *, steps=8, samples=1, seed=0, device="auto", progress,
         if log is not None:
             log.append(i)
     cube = recovery.recover(rgb, "mallett2019", cancel=cancel)
-    return tasks.Reconstruction(cube, None, "test:slow", "cpu", n * dt, render=tasks.preview_render(cube))
+    return Reconstruction(cube, None, "test:slow", "cpu", n * dt, render=preview_render(cube))
 
 
 def _select_model(dock, spec):
@@ -98,7 +99,7 @@ def test_closing_the_window_mid_job_cancels_and_joins(qtbot, settings, rgb_photo
 
 
 def test_slider_changes_the_shown_band(window, qtbot, cc_cube):
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
+    window.set_cube(cc_cube, render=preview_render(cc_cube))
     view = window.band_view
     view.set_mode("band")
     for nm in (450, 600, 700):
@@ -113,7 +114,7 @@ def test_slider_changes_the_shown_band(window, qtbot, cc_cube):
 
 
 def test_click_gives_that_pixels_spectrum_and_shift_click_pins(window, qtbot, cc_cube):
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
+    window.set_cube(cc_cube, render=preview_render(cc_cube))
     qtbot.wait(50)
     canvas = window.band_view.canvas
     qtbot.mouseMove(canvas.viewport(), canvas.widget_pos_of(5, 8))  # hover follows the cursor
@@ -135,7 +136,7 @@ def test_click_gives_that_pixels_spectrum_and_shift_click_pins(window, qtbot, cc
 
 
 def test_roi_gives_mean_and_std(window, cc_cube):
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
+    window.set_cube(cc_cube, render=preview_render(cc_cube))
     roi = window.band_view.add_roi("rect")
     roi.setPos((3, 3))
     roi.setSize((12, 12))  # exactly the first patch
@@ -159,7 +160,7 @@ def test_a_reconstruction_is_relit_from_its_reflectance(window, qtbot, cc_cube):
     d65 = relight.illuminant_spd("D65", wl)
     white = d65 / float(d65 @ relight.xyz_matrix(wl, "E", "cie1964")[:, 1])  # a white pixel of a photo: Y = 1
     recon = HSCube(cc_cube.data * white.astype(np.float32), wl, {"response": "cie1964-srgb"}, kind="radiance")
-    window.set_cube(recon, render=tasks.preview_render(recon))
+    window.set_cube(recon, render=preview_render(recon))
     panel = window.relight
     with qtbot.waitSignal(panel.rendered, timeout=10000):
         window.tabs.setCurrentIndex(1)
@@ -168,14 +169,14 @@ def test_a_reconstruction_is_relit_from_its_reflectance(window, qtbot, cc_cube):
     np.testing.assert_allclose(panel.original.astype(int), expected, atol=1)
     # … which is also what the Explore tab shows for the radiance as captured
     np.testing.assert_allclose(panel.original.astype(int), relight.render_view(recon), atol=1)
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))  # reflectance: no capture illuminant
+    window.set_cube(cc_cube, render=preview_render(cc_cube))  # reflectance: no capture illuminant
     panel.update_now()
     assert panel.capture.currentData() is None
     file_radiance = HSCube(recon.data, wl, kind="radiance")  # says nothing: the recorded D65 is not carried over
-    window.set_cube(recon, render=tasks.preview_render(recon))
+    window.set_cube(recon, render=preview_render(recon))
     panel.update_now()
     assert panel.capture.currentData() == "D65"
-    window.set_cube(file_radiance, render=tasks.preview_render(file_radiance))
+    window.set_cube(file_radiance, render=preview_render(file_radiance))
     panel.update_now()
     assert panel.capture.currentData() is None
     panel.capture.setCurrentIndex(panel.capture.findData("A"))  # chosen by hand: kept for the next such cube
@@ -185,7 +186,7 @@ def test_a_reconstruction_is_relit_from_its_reflectance(window, qtbot, cc_cube):
 
 
 def test_relighting_changes_the_render(window, qtbot, cc_cube):
-    window.set_cube(cc_cube, render=tasks.preview_render(cc_cube))
+    window.set_cube(cc_cube, render=preview_render(cc_cube))
     panel = window.relight
     with qtbot.waitSignal(panel.rendered, timeout=10000):
         window.tabs.setCurrentIndex(1)  # the panel renders when it is first shown

@@ -10,7 +10,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from hsi_studio.core import recovery
-from hsi_studio.gui import tasks
+from hsi_studio.services.files import preview_render
 
 
 def _boxes(panel) -> list:
@@ -43,7 +43,7 @@ def _fitted(panel) -> bool:
 @pytest.fixture
 def relit(window, qtbot, make_photo):
     cube = recovery.recover(make_photo(96, 128), "mallett2019")
-    window.set_cube(cube, render=tasks.preview_render(cube))
+    window.set_cube(cube, render=preview_render(cube))
     panel = window.relight
     with qtbot.waitSignal(panel.rendered, timeout=10000):
         window.tabs.setCurrentIndex(1)

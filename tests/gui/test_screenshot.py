@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hsi_studio.gui import tasks
 from hsi_studio.gui.band_view import qimage_to_rgb
+from hsi_studio.services.files import preview_render
 
 
 def _patch_centre(index: int, patch: int = 40, border: int = 8) -> tuple[int, int]:
@@ -23,7 +23,7 @@ def _patch_centre(index: int, patch: int = 40, border: int = 8) -> tuple[int, in
 
 def test_main_window_screenshot(window, qtbot, make_chart, shots):
     cube = make_chart(patch=40, border=8)
-    window.set_cube(cube, render=tasks.preview_render(cube), source=Path("colorchecker.h5"))
+    window.set_cube(cube, render=preview_render(cube), source=Path("colorchecker.h5"))
     for index in (14, 13, 12):  # red, green, blue patches pinned
         window.spectrum.on_click(*_patch_centre(index), True)
     window.spectrum.on_click(*_patch_centre(11), False)  # yellow-orange held
@@ -45,7 +45,7 @@ def test_main_window_screenshot(window, qtbot, make_chart, shots):
 
 def test_relight_screenshot(window, qtbot, make_chart, shots):
     cube = make_chart(patch=40, border=8)
-    window.set_cube(cube, render=tasks.preview_render(cube), source=Path("colorchecker.h5"))
+    window.set_cube(cube, render=preview_render(cube), source=Path("colorchecker.h5"))
     window.tabs.setCurrentIndex(1)
     panel = window.relight
     panel.select_illuminant("FL11")
@@ -68,9 +68,9 @@ def test_compare_screenshot(window, qtbot, make_chart, shots):
     from hsi_studio.core.cube import RGBImage
 
     gt = make_chart(patch=40, border=8)
-    photo = RGBImage(tasks.preview_render(gt).astype(np.float32) / 255)
+    photo = RGBImage(preview_render(gt).astype(np.float32) / 255)
     cube = recovery.recover(photo, "mallett2019")  # a baseline reconstruction of the chart's photo
-    window.set_cube(cube, render=tasks.preview_render(cube), source=Path("colorchecker_mallett2019.h5"))
+    window.set_cube(cube, render=preview_render(cube), source=Path("colorchecker_mallett2019.h5"))
     with qtbot.waitSignal(window.compare.computed, timeout=20000):
         window.set_ground_truth(gt, "colorchecker.h5")
     qtbot.wait(50)

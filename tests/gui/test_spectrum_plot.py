@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from hsi_studio.core import recovery
-from hsi_studio.gui import tasks
+from hsi_studio.services.files import preview_render
 
 
 def band_shown(fill) -> bool:
@@ -24,7 +24,7 @@ def test_sigma_bands_do_not_outlive_their_cube(window, qtbot, make_photo):
     spectrum = window.spectrum
     first = recovery.recover(make_photo(48, 64, seed=1), "mallett2019")
     big = first.with_data(first.data * 20)  # a bright cube with a wide σ: a stale band would pin the y-axis
-    window.set_cube(big, std=big.with_data(np.full(big.shape, 5.0, np.float32)), render=tasks.preview_render(big),
+    window.set_cube(big, std=big.with_data(np.full(big.shape, 5.0, np.float32)), render=preview_render(big),
                     keep_input=True)
     spectrum.on_click(10, 10, False)  # hold a pixel: its ± σ band
     window.band_view.add_roi("rect")  # a region: its ± std band
@@ -35,7 +35,7 @@ def test_sigma_bands_do_not_outlive_their_cube(window, qtbot, make_photo):
     assert not band_shown(spectrum.std_fill) and not band_shown(spectrum.roi_fill)
     # … and its reconstruction (no σ) shows only its own curves; the y-axis follows them.
     second = recovery.recover(make_photo(40, 56, seed=2), "mallett2019")
-    window.set_cube(second, render=tasks.preview_render(second), keep_input=True)
+    window.set_cube(second, render=preview_render(second), keep_input=True)
     spectrum.on_hover(5, 5)
     assert not band_shown(spectrum.std_fill) and not band_shown(spectrum.roi_fill)
     assert _y_top(spectrum.plot) < 3 * float(second.data[5, 5].max()) + 0.1

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QMessageBox, QWizard
 
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io import write_cube
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
-from hsi_studio.gui import train_wizard as tw
-from hsi_studio.gui.train_plan import BASE_PRETRAIN, BASE_PROJECT, TrainPlan
+from hsi_studio.gui import wizard as tw
 from hsi_studio.gui.training_runner import TrainingRunner
+from hsi_studio.services.training_plan import BASE_PRETRAIN, BASE_PROJECT, TrainPlan
 
 
 def _cube_folder(root: Path, n: int = 3, bad: bool = True) -> Path:
@@ -266,11 +266,11 @@ def test_closing_the_wizard_mid_run_asks_then_stops_training_without_freezing(qt
     page.start_btn.click()
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=180000)
     asked = []
-    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or tw.QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
     wizard.close()  # the user is asked, says No: nothing stops
     assert len(asked) == 1 and "Stage 1" in asked[0] and "checkpoint" in asked[0]
     assert wizard.isVisible() and runner.running() and runner.state == "running"
-    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: tw.QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     t0 = time.perf_counter()
     wizard.close()
     assert time.perf_counter() - t0 < 1.0  # the GUI does not wait for the trainer
@@ -283,10 +283,10 @@ def test_quitting_the_app_during_training_asks_first(qtbot, window, monkeypatch)
     """Closing the main window while the wizard trains asks; No keeps the app (and the training) going."""
     wizard = window.open_train_wizard()
     monkeypatch.setattr(wizard, "training_running", lambda: True)
-    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: tw.QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     window.close()
     assert window.isVisible() and wizard.isVisible()
-    monkeypatch.setattr(tw.QMessageBox, "question", lambda *a, **k: tw.QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(wizard, "training_running", lambda: False)  # what stopping leaves behind
     window.close()
     assert not window.isVisible() and not wizard.isVisible()

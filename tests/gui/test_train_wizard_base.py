@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io import write_cube
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
-from hsi_studio.gui import train_wizard as tw
-from hsi_studio.gui.train_plan import BASE_PROJECT
+from hsi_studio.gui import wizard as tw
+from hsi_studio.services.scoring import centre_crop
+from hsi_studio.services.training_plan import BASE_PROJECT
 
 
 def _cubes(root: Path, n: int = 3, size: int = 32) -> Path:
@@ -123,7 +125,7 @@ def test_finish_page_scores_a_512_px_validation_cube(qtbot, wizard, tmp_path, mo
     path = tmp_path / "val" / "big.h5"
     path.parent.mkdir()
     write_cube(big, path)
-    cropped = tw._centre_crop(big, 256)
+    cropped = centre_crop(big, 256)
     assert cropped.shape[:2] == (256, 256) and cropped.metadata["name"] == "big scene"
     np.testing.assert_array_equal(cropped.data, big.data[128:384, 128:384])
     monkeypatch.setattr(wizard.data_page, "validation_files", lambda: [str(path)])
@@ -175,7 +177,7 @@ def test_validation_column_has_a_header_and_the_loss_axis_plain_numbers(qtbot, w
     table = page.table
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
     ticks = [c for c in range(table.columnCount())
-             if table.item(0, c).data(tw.Qt.ItemDataRole.CheckStateRole) is not None]
+             if table.item(0, c).data(Qt.ItemDataRole.CheckStateRole) is not None]
     assert len(ticks) == 1 and headers[ticks[0]] == "Validation" and headers[ticks[0]] != headers[ticks[0] + 1]
     assert [Path(f).name for f in page.validation_files()] == ["scene2.h5"]
     # The loss plot: small losses on a log axis, labelled with plain numbers.
@@ -193,7 +195,7 @@ def test_finish_page_scores_with_the_protocol_the_model_was_trained_for(tmp_path
     """A model trained on D65-lit cubes is scored like a photo (reflectance); any other with the camera protocol."""
     import json
 
-    from hsi_studio.gui.train_wizard import scoring_protocol
+    from hsi_studio.services.scoring import scoring_protocol
 
     photo, camera = tmp_path / "photo", tmp_path / "camera"
     for folder, light in ((photo, "D65"), (camera, None)):

@@ -4,6 +4,7 @@ and output folders. Pure Python (no Qt, no torch), so the plan is easy to test a
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -44,6 +45,18 @@ def folder_pad_multiple(folder: str | Path) -> int | None:
 
 def round_up(value: int, multiple: int) -> int:
     return max(multiple, -(-int(value) // multiple) * multiple)
+
+
+def format_seconds(s: float | None) -> str:
+    """A duration (an ETA) for people: ``"42 s"``, ``"3 min 05 s"``, ``"2 h 07 min"``; ``"—"`` when unknown."""
+    if s is None or not math.isfinite(s):
+        return "—"
+    s = int(round(s))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
 @dataclass
@@ -200,5 +213,5 @@ class TrainPlan:
         return "\n".join(shlex.join(["hsi-studio", *r.argv]) for r in self.stages())
 
 
-__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER",
+__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "format_seconds", "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER",
            "BASE_PRETRAIN"]

@@ -1,0 +1,10 @@
+"""Qt-free orchestration shared by the GUI and the CLI: each function is a thin sequence of core calls taking
+``progress`` and ``cancel`` (DESIGN §4.1), run by the GUI on worker threads. Imports core, never Qt.
+
+* :mod:`.files` — reading a photo or a cube, writing a cube or its reflectance, the display render;
+* :mod:`.reconstruction` — RGB → cube, accelerators, comparison with a ground truth;
+* :mod:`.models` — the model list (the default model, bundles that reconstruct, the baselines);
+* :mod:`.training_plan` — the ``hsi-studio train …`` stages the training wizard runs;
+* :mod:`.training_data` — the report of a folder of training cubes;
+* :mod:`.scoring` — scoring a trained model against the baselines.
+"""

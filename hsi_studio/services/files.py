@@ -1,0 +1,99 @@
+"""Files and their display render: read an RGB photo or a cube, write a cube or its reflectance estimate, the
+cube's sRGB view. Readers pull in h5py, tifffile, …, so ``hsi_studio.core.io`` is imported on first use."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.errors import InputError
+from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
+
+
+def preview_render(cube: HSCube) -> np.ndarray | None:
+    """The cube's sRGB uint8 view, core's ``render_view`` (radiance as captured, reflectance under D65); None
+    when its wavelengths are outside the visible range."""
+    from hsi_studio.core import relight
+
+    try:
+        return relight.render_view(cube)
+    except InputError:
+        return None
+
+
+def warm_up(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> list[str]:
+    """Import colour-science and build the D65 render matrix off the GUI thread; returns the catalogue."""
+    from hsi_studio.core import relight
+    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+
+    names = relight.list_illuminants()
+    cancel.check()
+    relight.render_matrix(STANDARD_WAVELENGTHS, "D65")
+    return names
+
+
+@dataclass
+class Loaded:
+    """A file read by :func:`load_file`: exactly one of ``rgb`` / ``cube`` is set."""
+
+    path: Path
+    rgb: RGBImage | None = None
+    cube: HSCube | None = None
+    render: np.ndarray | None = None
+    seconds: float = 0.0
+
+
+def load_file(path: str | Path, *, want: str = "any", progress=no_progress,
+              cancel: CancelToken = NEVER_CANCEL) -> Loaded:
+    """Read an RGB image or a cube (``want``: ``"any"`` or ``"cube"``; a folder is a stack of PNG bands)
+    and render a cube's preview."""
+    from hsi_studio.core import io
+
+    t0 = time.monotonic()
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file; expected an existing RGB image or cube file", path=str(p))
+    progress(0.05, f"reading {p.name}")
+    obj = io.read_cube(p) if want == "cube" else io.read_any(p)
+    cancel.check()
+    if isinstance(obj, RGBImage):
+        return Loaded(p, rgb=obj, seconds=time.monotonic() - t0)
+    progress(0.7, "rendering preview")
+    render = preview_render(obj)
+    return Loaded(p, cube=obj, render=render, seconds=time.monotonic() - t0)
+
+
+def write_cube(cube: HSCube, path: str | Path, progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> Path:
+    from hsi_studio.core import io
+
+    progress(0.0, f"writing {Path(path).name}")
+    return Path(io.write_cube(cube, path))
+
+
+def write_reflectance(cube: HSCube, path: str | Path, progress=no_progress,
+                      cancel: CancelToken = NEVER_CANCEL) -> Path:
+    """Write the reflectance estimate of ``cube`` (a reconstruction divided by the capture illuminant it records;
+    a reflectance cube as is) — what ``hsi-studio reconstruct --reflectance`` writes."""
+    from hsi_studio.core import io
+    from hsi_studio.core.pipeline import to_reflectance
+
+    progress(0.0, f"writing {Path(path).name}")
+    refl, _ = to_reflectance(cube)
+    cancel.check()
+    return Path(io.write_cube(refl, path))
+
+
+def has_reflectance(cube: HSCube | None) -> bool:
+    """Whether :func:`write_reflectance` can write this cube (reflectance, or a reconstruction of a photo)."""
+    if cube is None:
+        return False
+    from hsi_studio.core.relight import recorded_capture_illuminant
+
+    return cube.kind == "reflectance" or recorded_capture_illuminant(cube) is not None
+
+
+__all__ = ["Loaded", "has_reflectance", "load_file", "preview_render", "warm_up", "write_cube", "write_reflectance"]

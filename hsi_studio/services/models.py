@@ -1,0 +1,65 @@
+"""The model list, in one place: the shipped default model, the bundles in the models folder (and in folders
+the user adds) that reconstruct a cube from a photo, then the training-free baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hsi_studio.core.pipeline import RECONSTRUCTION_CLASSES, bundle_class, default_model_path, models_dir
+from hsi_studio.core.recovery import METHOD_LABELS, METHODS
+
+#: the shipped learned per-pixel baselines (models/rootpoly, models/mlp)
+REGRESSION_LABELS = {"rootpoly": "root-polynomial (shipped)", "mlp": "MLP (shipped)"}
+REGRESSION_KIND = "Per-pixel regression"
+
+
+def bundles(root: str | Path) -> list[Path]:
+    """The bundle folders in ``root`` (or ``root`` itself) that can reconstruct a cube from a photo (a SpeUAE or
+    a base RGB LDM is a training part: not listed)."""
+    root = Path(root)
+    try:
+        if (root / "model_index.json").is_file():
+            candidates = [root]
+        else:
+            candidates = sorted(p for p in root.iterdir() if p.is_dir() and (p / "model_index.json").is_file())
+    except OSError:
+        return []
+    return [p for p in candidates if bundle_class(p) in RECONSTRUCTION_CLASSES]
+
+
+def default_installed() -> bool:
+    return (default_model_path() / "model_index.json").is_file()
+
+
+def model_choices(extra_dirs: list[str | Path] = ()) -> list[tuple[str, str, bool]]:
+    """(label, model spec, available) for the model picker: the default model, bundles found in the models
+    folder(s) (folders holding ``model_index.json``), then the training-free baselines."""
+    default = default_model_path()
+    installed = default_installed()
+    out: list[tuple[str, str, bool]] = [
+        ("Default model (ULDM)" if installed else "Default model (not installed)", "default", installed)]
+    seen = {default.resolve()} if default.exists() else set()
+    for root in [models_dir(), *map(Path, extra_dirs)]:
+        for bundle in bundles(root):
+            if bundle.resolve() not in seen:
+                seen.add(bundle.resolve())
+                kind = REGRESSION_KIND if bundle_class(bundle) == "PixelRegression" else "Bundle"
+                out.append((f"{kind}: {REGRESSION_LABELS.get(bundle.name, bundle.name)}", str(bundle), True))
+    for m in METHODS:
+        out.append((f"Baseline: {METHOD_LABELS.get(m, m)}", f"physics:{m}", True))
+    return out
+
+
+def method_label(method: str) -> str:
+    """What a scored or reconstructing method is called: ``physics:<m>`` by the baseline's name, a shipped
+    regression by its label, anything else (a bundle path or name) by itself."""
+    method = str(method)
+    if method.startswith("physics:"):
+        key = method.split(":", 1)[1]
+        return METHOD_LABELS.get(key, method)
+    if method in REGRESSION_LABELS:
+        return f"{REGRESSION_KIND}: {REGRESSION_LABELS[method]}"
+    return method
+
+
+__all__ = ["REGRESSION_LABELS", "bundles", "default_installed", "method_label", "model_choices"]

@@ -1,0 +1,76 @@
+"""Reconstruction and comparison jobs: RGB → cube (``core.pipeline``, which imports torch only when a learned
+model runs), the accelerators torch can use, and metrics against a ground truth."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.errors import InputError
+from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
+
+from .files import preview_render
+
+
+@dataclass
+class Reconstruction:
+    cube: HSCube
+    std: HSCube | None = None
+    model: str = ""
+    device: str = "cpu"
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+    render: np.ndarray | None = None
+
+
+def reconstruct(rgb: RGBImage, model: str, *, steps: int = 8, samples: int = 1, seed: int = 0,
+                device: str = "auto", progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> Reconstruction:
+    """RGB → cube with ``core.pipeline.reconstruct`` (a learned model or a ``physics:`` baseline), rendered."""
+    from hsi_studio.core import pipeline
+
+    res = pipeline.reconstruct(rgb, model, steps=steps, samples=samples, seed=seed, device=device,
+                               progress=progress, cancel=cancel)
+    out = Reconstruction(res.cube, res.std, str(res.model), str(res.device), float(res.seconds), list(res.messages))
+    cancel.check()
+    out.render = preview_render(out.cube)
+    return out
+
+
+def probe_devices(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> list[tuple[str, str]]:
+    """(device, description) for each accelerator torch can use; [] when there is none (or no torch).
+    Imports torch: run it on a worker, never at start-up."""
+    if importlib.util.find_spec("torch") is None:
+        return []
+    import torch
+
+    out = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            out.append((f"cuda:{i}", f"{props.name}, {props.total_memory / 1024**3:.0f} GiB"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append(("mps", "Apple GPU (MPS)"))
+    return out
+
+
+def compare(pred: HSCube, gt: HSCube, progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> dict[str, Any]:
+    """Scalar metrics (``metrics.evaluate``) and per-pixel maps (``metrics.error_maps``)."""
+    from hsi_studio.core import metrics
+
+    if pred.shape[:2] != gt.shape[:2]:
+        raise InputError(f"ground truth is {gt.height}×{gt.width} but the cube is {pred.height}×{pred.width}; "
+                         "expected the same image size")
+    progress(0.1, "error maps")
+    maps = metrics.error_maps(pred, gt)
+    cancel.check()
+    progress(0.5, "metrics")
+    scores = metrics.evaluate(pred, gt)
+    return {"metrics": scores, "maps": maps}
+
+
+__all__ = ["Reconstruction", "compare", "probe_devices", "reconstruct"]
