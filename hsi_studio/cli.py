@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .commands import analyze, data, reconstruct, relight, train
+from .commands import analyze, data, models, reconstruct, relight, train
 from .core.errors import one_line
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
-COMMAND_MODULES = (data, relight, reconstruct, train, analyze)
+COMMAND_MODULES = (data, relight, reconstruct, models, train, analyze)
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 

@@ -1,10 +1,11 @@
-"""Data subcommands: ``info``, ``convert``, ``simulate-rgb``, ``evaluate``."""
+"""Data subcommands: ``info``, ``scan``, ``convert``, ``simulate-rgb``, ``evaluate``."""
 
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import sys
 
 from .common import printable as safe_name
 
@@ -15,6 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", help="dataset / variable name inside .h5/.mat/.npz (auto-detected by default)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("scan", help="report a folder of training cubes (what the training wizard's data page "
+                       "shows): counts, shapes, bands, refused files and why, the default validation split")
+    p.add_argument("folder", help="folder of HSI cubes (any supported format, PNG band folders)")
+    p.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share held out for validation by the training stages' rule (default 0.2)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("convert", help="convert between cube formats (writer chosen by the output extension)")
     p.add_argument("input")
@@ -69,6 +78,38 @@ def cmd_info(args) -> int:
         if k == "wavelengths_nm":
             v = f"{v[0]:g} … {v[-1]:g} nm ({len(v)} values)"
         print(f"{k:>14}: {v}")
+    return 0
+
+
+def cmd_scan(args) -> int:
+    from hsi_studio.core.data import split_validation
+    from hsi_studio.services.training_data import scan_folder
+
+    from .common import print_json
+
+    report = scan_folder(args.folder)
+    good = [f["file"] for f in report["files"]]
+    train, val = split_validation(good, args.val_fraction)
+    out = {"folder": safe_name(args.folder), "cubes": report["cubes"], "listed": report["listed"],
+           "shapes": report["shapes"], "bands": report["bands"], "range_nm": report["range_nm"],
+           "resampled": report["resampled"], "formats": report["formats"], "refused": report["refused"],
+           "train": train, "val": val}
+    if args.json:
+        print_json(out)
+        return 0 if good else 2
+    print(f"{out['folder']}: {report['cubes']} of {report['listed']} cubes usable, onto {report['grid']}")
+    for key in ("shapes", "bands"):
+        if out[key]:
+            print(f"{key:>10}: " + ", ".join(f"{k} ×{v}" for k, v in out[key].items()))
+    if report["range_nm"]:
+        print(f"{'range':>10}: {report['range_nm'][0]:g}–{report['range_nm'][1]:g} nm ({report['resampled']} resampled)")
+    print(f"{'train':>10}: {len(train)}   val: {', '.join(val) or 'none (generated validation scenes)'}")
+    for r in report["refused"]:
+        print(f"   refused: {safe_name(r['file'])}: {r['reason']}")
+    if not good:
+        print(f"hsi-studio scan: error: {out['folder']} holds no usable cube; expected HSI cubes on or around "
+              "400–700 nm", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -26,15 +26,11 @@ def scoring_protocol(model: str | Path) -> str:
 
 
 def centre_crop(cube, size: int):
-    """The central ``size``×``size`` window of a cube (metadata and kind kept); the cube itself when smaller."""
+    """The central ``size``×``size`` window of a cube (metadata and kind kept)."""
     from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.data import centre_crop as crop
 
-    h, w = cube.data.shape[:2]
-    if h <= size and w <= size:
-        return cube
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return HSCube(np.ascontiguousarray(cube.data[top:top + size, left:left + size]), cube.wavelengths,
-                  dict(cube.metadata), kind=cube.kind)
+    return HSCube(np.ascontiguousarray(crop(cube.data, size)), cube.wavelengths, dict(cube.metadata), kind=cube.kind)
 
 
 def score_model(model: str, val_files: list[str], response: str, progress=no_progress,
