@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import devices
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import FileFormatError, InputError, OutputError
 from .io_base import (
@@ -189,34 +190,6 @@ class TrainResult:
     weights_sha256: str
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device in ("auto", "", None):
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but no CUDA GPU is available; expected cpu or auto")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise InputError("device 'mps' requested but Apple MPS is not available; expected cpu or auto")
-    if device != "cpu" and not device.startswith(("cuda", "mps")):
-        raise InputError(f"unknown device {device!r}; expected auto, cpu, cuda, cuda:N or mps")
-    return device
-
-
-def _mixed_precision(cfg: TrainConfig, device: str) -> str:
-    if cfg.mixed_precision != "auto":
-        return cfg.mixed_precision if device.startswith("cuda") else "no"
-    if device.startswith("cuda"):
-        import torch
-
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "no"
-
-
 def weights_digest(module) -> str:
     """sha256 over every parameter and buffer (name-sorted) — identical weights give identical digests."""
     import hashlib
@@ -327,12 +300,12 @@ class Trainer:
         from diffusers.training_utils import EMAModel
 
         cfg = self.cfg
-        device = resolve_device(cfg.device)
+        device = devices.resolve_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
         self.acc = Accelerator(
             gradient_accumulation_steps=cfg.grad_accum,
-            mixed_precision=_mixed_precision(cfg, device),
+            mixed_precision=devices.mixed_precision(cfg.mixed_precision, device),
             cpu=device == "cpu",
             step_scheduler_with_optimizer=False,
             kwargs_handlers=[DistributedDataParallelKwargs(
@@ -578,5 +551,5 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
             from None
 
 
-__all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "resolve_device", "weights_digest",
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "weights_digest",
            "latest_checkpoint"]

@@ -13,7 +13,8 @@ Every prediction is made **RGB-consistent** the way the ULDM is (DESIGN §2.1): 
 replaced by ``x_obs(y)``, so ``x̂ S = y`` exactly — for noise-free RGB this can only lower the error (an
 orthogonal projection onto an affine set that holds the truth). :func:`nonnegative_consistent` then removes
 negative values. The model is a diffusers ``ModelMixin`` (config + safetensors), saved as a
-``PixelRegression`` bundle (see :mod:`.bundle`).
+``PixelRegression`` bundle (:func:`.bundle.save_regression`); :class:`hsi_studio.core.pipelines.regression.RegressionPipeline`
+runs it on an image.
 """
 
 from __future__ import annotations
@@ -140,35 +141,6 @@ class PixelRegression(ModelMixin, ConfigMixin):
         """RGB-consistent spectra (…, B): ``x_obs(y)`` + the null-space part of :meth:`raw`."""
         x = self.raw(y)
         return y @ self.pinv + (x @ self.N) @ self.N.T
-
-    def reconstruct(self, rgb_linear, *, device: str = "cpu", progress=None, cancel=None, **_ignored):
-        """Linear RGB H×W×3 → ``(cube H×W×B float32, None)``, never negative (the pipeline's learned-model
-        interface; sampling options do not apply to a deterministic regression)."""
-        from .uldm import _check_rgb
-
-        rgb = _check_rgb(rgb_linear)
-        h, w, _ = rgb.shape
-        self.to(device).eval()
-        out = np.empty((h, w, self.S.shape[0]), np.float32)
-        flat_in = rgb.reshape(-1, 3)
-        flat_out = out.reshape(-1, out.shape[-1])
-        chunk = 1 << 16
-        with torch.inference_mode():
-            for i in range(0, len(flat_in), chunk):
-                if cancel is not None:
-                    cancel.check()
-                y = torch.from_numpy(flat_in[i:i + chunk]).to(device)
-                x = nonnegative_consistent(self(y), y, self.pinv, self.S)
-                flat_out[i:i + chunk] = x.cpu().numpy()
-                if progress is not None:
-                    progress(min(1.0, (i + chunk) / len(flat_in)), "regression")
-        return out, None
-
-    def save(self, path, extra: dict | None = None):
-        from .bundle import save_bundle
-
-        return save_bundle(path, "PixelRegression", {"regression": self}, extra=extra,
-                           spectral=self.spectral_info())
 
 
 # -- fitting -------------------------------------------------------------------------------------------------
