@@ -9,6 +9,7 @@ import torch
 
 from hsi_studio.cli import main
 from hsi_studio.core import io
+from hsi_studio.core.checkpoint import sha256
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.data import TrainingSource
 from hsi_studio.core.errors import InputError as HSIError
@@ -110,6 +111,10 @@ def test_cli_train_regression_then_reconstruct_reflectance(tmp_path, capsys, one
                  "--out", str(out)]) == 0
     record = json.loads((out / "training.json").read_text())["training"]
     assert record["data"] == ["c0.h5", "c1.h5"] and record["light"] == "D65"
+    prov = json.loads((out / "training.json").read_text())["provenance"]
+    assert [d["path"] for d in prov["data"]] == ["c0.h5", "c1.h5"]  # outside the current folder: names only
+    assert prov["data"][0]["sha256"] == sha256(data / "c0.h5") and prov["val"][0]["path"] == "c2.h5"
+    assert {"torch", "diffusers", "numpy", "hsi_studio"} <= set(prov["libraries"])
     assert main(["train", "regression", "--data", str(data), "--out", str(out)]) == 2  # exists, no --force
     photo = photo_of(cubes[2])
     io.write_rgb(photo, tmp_path / "photo.png")

@@ -14,6 +14,7 @@ import pytest
 
 from hsi_studio.cli import main
 from hsi_studio.core import pipeline
+from hsi_studio.core.checkpoint import sha256
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.models import load_bundle
 from hsi_studio.core.pipelines.uldm import ULDMPipeline
@@ -64,6 +65,20 @@ def test_stage_outputs_and_reconstruction(trained, capsys):
     assert training["training"]["steps"] == 4
 
 
+def test_stage2_bundles_and_checkpoints_record_their_input_models(trained):
+    from hsi_studio.core.checkpoint import load_checkpoint
+    from hsi_studio.core.training import latest_checkpoint
+
+    prov = json.loads((trained / "s2" / "model" / "training.json").read_text())["provenance"]
+    for key, folder in (("base", trained / "rgb" / "model"), ("stage1", trained / "s1" / "model")):
+        assert prov[key] == {"path": str(folder), "sha256": sha256(folder / "manifest.json")}  # outside: as given
+    assert {"torch", "diffusers", "numpy", "hsi_studio"} <= set(prov["libraries"])
+    assert "init" not in prov and "data" not in prov and prov["scenes"]["generated_fraction"] == 1.0
+    assert load_checkpoint(latest_checkpoint(trained / "s2"))["provenance"] == prov
+    rgb = json.loads((trained / "rgb" / "model" / "training.json").read_text())["provenance"]
+    assert "builtin" in rgb["images"]
+
+
 def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
     """``--init`` continues from a finished ULDM bundle (e.g. models/default) instead of stage1 + base."""
     src = trained / "s2" / "model"
@@ -72,6 +87,8 @@ def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
                  "--threads", "1", "--steps", "5", "--lighting", "flat"]) == 0  # SpaAE 2, ULDM 2, refiner 1
     stage = json.loads((out / "model" / "training.json").read_text())["training"]["stage"]
     assert stage["lighting"] == "flat" and stage["init"] == str(src)
+    prov = json.loads((out / "model" / "training.json").read_text())["provenance"]
+    assert prov["init"]["sha256"] == sha256(src / "manifest.json") and "base" not in prov
     before, after = load_bundle(src), load_bundle(out / "model")
     assert after.unet.config.in_channels == 8
     w0, w1 = before.unet.conv_in.weight, after.unet.conv_in.weight

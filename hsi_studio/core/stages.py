@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import InputError
 from .evaluation import mean_scores, spectral_scores
+from .provenance import data_files, library_versions, model_input, portable_config
 from .training import TrainConfig
 
 STAGES = ("rgb-pretrain", "stage1", "stage2")
@@ -71,9 +72,10 @@ def _to_nchw(a: np.ndarray, device):
     return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2))).to(device)
 
 
-def _record(cfg: TrainConfig, best) -> dict:
-    """What a bundle's ``training.json`` records: the settings and the best validation."""
-    return {"training": cfg.to_dict(), "best": best}
+def _record(cfg: TrainConfig, best, provenance: dict) -> dict:
+    """What a bundle's ``training.json`` records: the settings (paths relative), the best validation, and the
+    inputs' provenance."""
+    return {"training": portable_config(cfg.to_dict()), "best": best, "provenance": provenance}
 
 
 class _Stage:
@@ -84,9 +86,39 @@ class _Stage:
     def __init__(self, cfg: TrainConfig):
         self.opts: dict[str, Any] = dict(cfg.stage)
         self.cfg = cfg
+        self._provenance: dict | None = None
 
     def phase(self, step: int) -> str:
         return self.name
+
+    def provenance(self) -> dict:
+        """The inputs of this run (library versions, data files + sha256, input models' hashes, the scene
+        generator's spectral libraries), computed once (after ``prepare_data``) and recorded in every checkpoint
+        and bundle."""
+        if self._provenance is None:
+            self._provenance = {"libraries": library_versions(), **self._inputs()}
+        return self._provenance
+
+    def _inputs(self) -> dict:
+        return {}
+
+    def _spectral_inputs(self) -> dict:
+        """Stages 1 and 2: the ``--data`` folder's cube files and the ``--val`` files (+ sha256), and the scene
+        generator's libraries when scenes are generated."""
+        from .data import CubeFolder
+
+        out: dict[str, Any] = {}
+        if self.opts.get("data"):
+            out["data"] = data_files(CubeFolder(self.opts["data"]).files)
+        if self.opts.get("val"):
+            out["val"] = data_files(self.opts["val"])
+        source = getattr(self, "source", None)
+        gen = getattr(source, "generator", None)
+        if gen is not None:
+            describe = getattr(gen, "provenance", None)
+            out["scenes"] = {"generated_fraction": float(getattr(source, "generated_fraction", 0.0)),
+                             **(describe() if callable(describe) else {})}
+        return out
 
 
 class _SpectralDataMixin:
@@ -161,10 +193,13 @@ class Stage1(_SpectralDataMixin, _Stage):
             rows.append(spectral_scores(xh[0].permute(1, 2, 0).cpu().numpy(), pair["cube"]))
         return mean_scores(rows)
 
+    def _inputs(self) -> dict:
+        return self._spectral_inputs()
+
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
         from .models.bundle import save_speuae
 
-        save_speuae(model, dest, extra=_record(cfg, best))
+        save_speuae(model, dest, extra=_record(cfg, best, self.provenance()))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -220,10 +255,21 @@ class RGBPretrainStage(_Stage):
         return {"loss": dn if self.phase(step - 1) == "unet" else mse,
                 "vae_psnr": float(10 * np.log10(1 / max(mse, 1e-12))), "denoise_mse": dn}
 
+    def _inputs(self) -> dict:
+        if self.opts.get("images"):
+            from .scenes import PHOTO_EXTENSIONS
+
+            files = sorted(p for p in Path(self.opts["images"]).iterdir() if p.suffix.lower() in PHOTO_EXTENSIONS)
+            return {"images": data_files(files)}
+        from importlib import metadata
+
+        return {"images": {"builtin": "scikit-image's photos (skimage.data)",
+                           "scikit-image": metadata.version("scikit-image")}}
+
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
         from .models.bundle import save_rgbldm
 
-        save_rgbldm(model, dest, extra=_record(cfg, best))
+        save_rgbldm(model, dest, extra=_record(cfg, best, self.provenance()))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -311,10 +357,14 @@ class Stage2(_SpectralDataMixin, _Stage):
             rows.append(spectral_scores(mean, pair["cube"]))
         return mean_scores(rows)
 
+    def _inputs(self) -> dict:
+        out = {key: model_input(self.opts[key]) for key in ("init", "stage1", "base") if self.opts.get(key)}
+        return {**out, **self._spectral_inputs()}
+
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
         from .models.bundle import save_uldm
 
-        save_uldm(model, dest, extra=_record(cfg, best))
+        save_uldm(model, dest, extra=_record(cfg, best, self.provenance()))
 
 
 __all__ = ["STAGES", "default_config", "make_stage", "Stage1", "Stage2", "RGBPretrainStage"]

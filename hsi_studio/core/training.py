@@ -39,6 +39,7 @@ from .io_base import (
     safe_name,
 )
 from .jobs import NEVER_CANCEL, Cancelled, CancelToken
+from .provenance import library_versions, portable_config
 
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
                            errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
@@ -475,7 +476,8 @@ class Trainer:
         state = {
             "stage": self.stage.name,
             "step": self.step,
-            "config": self.cfg.to_dict(),
+            "config": portable_config(self.cfg.to_dict()),
+            "provenance": self._provenance(),
             "model": acc.unwrap_model(self.model).state_dict(),
             "optimizer": self.opt.optimizer.state_dict() if hasattr(self.opt, "optimizer") else
             self.opt.state_dict(),
@@ -495,6 +497,11 @@ class Trainer:
             shutil.rmtree(old, ignore_errors=True)
         self.log({"event": "checkpoint", "step": self.step, "path": str(path)})
         return path
+
+    def _provenance(self) -> dict:
+        """The stage's record of its inputs (``stage.provenance()``), or the library versions alone."""
+        describe = getattr(self.stage, "provenance", None)
+        return describe() if callable(describe) else {"libraries": library_versions()}
 
     def _export(self, dest: Path | None = None) -> Path | None:
         acc = self.acc
@@ -538,7 +545,7 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
             raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
         if os.environ.get("LOCAL_RANK", "0") == "0":
             with atomic_write(out / "config.json") as tmp:
-                tmp.write_text(json.dumps({"stage_name": stage.name, **cfg.to_dict()}, indent=2))
+                tmp.write_text(json.dumps({"stage_name": stage.name, **portable_config(cfg.to_dict())}, indent=2))
         trainer = Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log)
         trainer._partials = partials
         return trainer.run(resume=resume)
