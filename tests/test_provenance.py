@@ -60,3 +60,20 @@ def test_stage1_records_its_data_and_relative_paths(tmp_path, monkeypatch, one_t
     state = load_checkpoint(latest_checkpoint(tmp_path / "run"))
     assert state["provenance"] == prov and state["config"]["stage"]["data"] == "cubes"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["stage"]["val"] == ["cubes/c2.h5"]
+
+
+def test_rgb_pretrain_records_its_photos(tmp_path, monkeypatch):
+    from hsi_studio.core.stages import default_config, make_stage
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()
+    for name in ("b.png", "a.jpg"):
+        io.write_rgb(np.random.default_rng(0).uniform(0, 1, (8, 8, 3)), tmp_path / "photos" / name)
+    (tmp_path / "photos" / "notes.txt").write_text("not a photo")
+    cfg = default_config("rgb-pretrain", tiny=True)
+    cfg.stage["images"] = str(tmp_path / "photos")
+    prov = make_stage("rgb-pretrain", cfg).provenance()
+    assert [d["path"] for d in prov["images"]] == ["photos/a.jpg", "photos/b.png"]
+    assert prov["images"][0]["sha256"] == provenance.file_sha256(tmp_path / "photos" / "a.jpg")
+    builtin = make_stage("rgb-pretrain", default_config("rgb-pretrain", tiny=True)).provenance()
+    assert "builtin" in builtin["images"] and set(builtin["libraries"]) >= {"torch", "numpy"}

@@ -257,9 +257,9 @@ class RGBPretrainStage(_Stage):
 
     def _inputs(self) -> dict:
         if self.opts.get("images"):
-            from .scenes import PHOTO_EXTENSIONS
+            from .io import RGB_EXTENSIONS
 
-            files = sorted(p for p in Path(self.opts["images"]).iterdir() if p.suffix.lower() in PHOTO_EXTENSIONS)
+            files = sorted(p for p in Path(self.opts["images"]).iterdir() if p.suffix.lower() in RGB_EXTENSIONS)
             return {"images": data_files(files)}
         from importlib import metadata
 
