@@ -11,7 +11,7 @@ from hsi_studio.core._colour import colour
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.data import TrainingSource
 from hsi_studio.core.models.bundle import save_regression
-from hsi_studio.core.models.regression import fit_regression
+from hsi_studio.core.regression_fit import fit_regression
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral import camera_response, srgb_decode
 

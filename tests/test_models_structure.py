@@ -81,6 +81,9 @@ def test_models_hold_no_sampling_losses_or_persistence():
                        (PixelRegression, ("reconstruct",))):
         present = [n for n in names if n in vars(cls)]
         assert not present, f"{cls.__name__} still has {present}"
+    from hsi_studio.core.models import regression
+
+    assert not hasattr(regression, "fit_regression")  # fitting is training: core.regression_fit
 
 
 def test_one_owner_for_schedulers_and_sampling_checks():

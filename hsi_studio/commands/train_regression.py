@@ -42,8 +42,8 @@ def cmd_regression(args) -> int:
     from hsi_studio.core.data import CubeFolder, TrainingSource
     from hsi_studio.core.errors import InputError, OutputError
     from hsi_studio.core.models.bundle import save_regression
-    from hsi_studio.core.models.regression import fit_regression
     from hsi_studio.core.provenance import data_files, library_versions
+    from hsi_studio.core.regression_fit import fit_regression
     from hsi_studio.core.spectral import camera_response
 
     from .common import Reporter
