@@ -155,13 +155,13 @@ def learned_bundle(folder: Path) -> str | None:
     try:
         import torch
 
-        from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE
+        from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, save_uldm
         from hsi_studio.core.spectral import camera_response
     except ImportError:
         return None
     torch.manual_seed(0)
     path = folder / "bench-uldm"
-    ULDM.from_base(RGBLDM.create(), SpeUAE.from_response(camera_response())).eval().save(path)
+    save_uldm(ULDM.from_base(RGBLDM.create(), SpeUAE.from_response(camera_response())).eval(), path)
     return str(path)
 
 

@@ -9,9 +9,19 @@ import torch
 
 from hsi_studio.core.checkpoint import sha256, write_manifest
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError
-from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, load_bundle, save_speuae
+from hsi_studio.core.models import (
+    RGBLDM,
+    ULDM,
+    SpeUAE,
+    load_bundle,
+    load_uldm,
+    save_rgbldm,
+    save_speuae,
+    save_uldm,
+)
 from hsi_studio.core.models import bundle as bundle_mod
 from hsi_studio.core.models.bundle import ALLOWED_COMPONENTS, bundle_info
+from hsi_studio.core.pipelines.uldm import ULDMPipeline
 from hsi_studio.core.spectral import camera_response
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -27,7 +37,7 @@ def uldm():
 
 @pytest.fixture(scope="module")
 def saved(uldm, tmp_path_factory):
-    return uldm.save(tmp_path_factory.mktemp("bundles") / "uldm")
+    return save_uldm(uldm, tmp_path_factory.mktemp("bundles") / "uldm")
 
 
 def _copy(src, dst):
@@ -64,13 +74,13 @@ def test_layout_index_spectral_and_manifest(saved, uldm):
 
 
 def test_uldm_roundtrip_gives_identical_outputs(saved, uldm):
-    loaded = ULDM.load(saved, device="cpu")
+    loaded = load_uldm(saved, device="cpu")
     assert isinstance(loaded, ULDM) and loaded.unet.config.in_channels == 8
     for a, b in zip(uldm.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert a[0] == b[0]
         torch.testing.assert_close(a[1], b[1], rtol=0, atol=0)
-    m1, s1 = uldm.reconstruct(RGB, steps=2, samples=2, seed=3)
-    m2, s2 = loaded.reconstruct(RGB, steps=2, samples=2, seed=3)
+    m1, s1 = ULDMPipeline(uldm)(RGB, steps=2, samples=2, seed=3)
+    m2, s2 = ULDMPipeline(loaded)(RGB, steps=2, samples=2, seed=3)
     np.testing.assert_array_equal(m1, m2)
     np.testing.assert_array_equal(s1, s2)
 
@@ -85,7 +95,7 @@ def test_speuae_and_rgbldm_roundtrip(tmp_path, uldm):
     torch.manual_seed(4)
     rgb = RGBLDM.create(tiny=True)
     rgb.encode_latents(torch.rand(2, 3, 32, 32) * 2 - 1)  # measures the latent scale
-    back = load_bundle(rgb.save(tmp_path / "rgb"))
+    back = load_bundle(save_rgbldm(rgb, tmp_path / "rgb"))
     assert isinstance(back, RGBLDM)
     assert float(back.latent_scale) == pytest.approx(float(rgb.latent_scale))
     z = torch.randn(1, 4, 4, 4)
@@ -146,7 +156,7 @@ def test_unknown_class_names_are_refused_by_the_allow_list(saved, tmp_path, wher
 
 
 def test_failed_save_keeps_the_previous_bundle(uldm, tmp_path, monkeypatch):
-    dest = uldm.save(tmp_path / "keep")
+    dest = save_uldm(uldm, tmp_path / "keep")
     before = json.loads((dest / "manifest.json").read_text())["files"]
 
     def boom(*args, **kwargs):
@@ -154,15 +164,15 @@ def test_failed_save_keeps_the_previous_bundle(uldm, tmp_path, monkeypatch):
 
     monkeypatch.setattr(bundle_mod, "write_manifest", boom)
     with pytest.raises(OSError, match="disk full"):
-        uldm.save(dest)
+        save_uldm(uldm, dest)
     assert json.loads((dest / "manifest.json").read_text())["files"] == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]  # temporary folder cleaned up
     monkeypatch.undo()
-    assert uldm.save(dest) == dest and isinstance(load_bundle(dest), ULDM)  # overwriting works
+    assert save_uldm(uldm, dest) == dest and isinstance(load_bundle(dest), ULDM)  # overwriting works
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
 
 
 def test_loading_the_wrong_kind_says_what_it_holds(tmp_path, uldm):
     path = save_speuae(uldm.speuae, tmp_path / "s1")
     with pytest.raises(InputError, match="SpeUAE"):
-        ULDM.load(path)
+        load_uldm(path)

@@ -10,7 +10,8 @@ from hsi_studio.core import evaluation as ev
 from hsi_studio.core._colour import colour
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.data import TrainingSource
-from hsi_studio.core.models.regression import fit_regression
+from hsi_studio.core.models.bundle import save_regression
+from hsi_studio.core.regression_fit import fit_regression
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral import camera_response, srgb_decode
 
@@ -41,7 +42,7 @@ def test_photo_input_is_8_bit():
 def test_a_method_that_returns_the_white_reflector_scores_perfectly(tmp_path, one_torch_thread):
     """A root-polynomial fitted on D65-lit white maps the white photo to D65 radiance: reflectance 1."""
     src = TrainingSource([_white(16)], None, 0.0, "cie1964-srgb", sim={"light": "D65"})
-    fit_regression(src, "rootpoly", degree=1, pixels=4096).save(tmp_path / "white")
+    save_regression(fit_regression(src, "rootpoly", degree=1, pixels=4096), tmp_path / "white")
     rows = ev.evaluate_cube("white", _white(16), ["uldm"], model=str(tmp_path / "white"), protocol="photo")
     r = rows[0]
     assert r["scored"] and r["sam"] < 0.2 and r["mrae"] < 3e-3 and r["psnr"] > 45  # 8-bit input

@@ -9,10 +9,12 @@ import pytest
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
 
+from hsi_studio.core import losses
 from hsi_studio.core.errors import InputError, NonFiniteError, ShapeError, UnsafeFileError
 from hsi_studio.core.jobs import Cancelled, CancelToken
 from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, expand_conv_in, load_base
 from hsi_studio.core.models.base import CondUNet, small_unet_config, tiny_unet_config, tiny_vae_config
+from hsi_studio.core.pipelines.uldm import ULDMPipeline
 from hsi_studio.core.spectral import camera_response
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -81,7 +83,7 @@ def test_speuae_scales_with_exposure(speuae):
 
 def test_speuae_loss_trains_both_halves(speuae):
     x = torch.rand(2, 31, 6, 6) + 0.05
-    loss, logs = speuae.loss(x, speuae.project(x))
+    loss, logs = losses.speuae_loss(speuae, x, speuae.project(x))
     loss.backward()
     assert np.isfinite(loss.item()) and logs["rel_l1"] > 0
     assert speuae.encoder[0].weight.grad.abs().sum() > 0
@@ -102,7 +104,7 @@ def test_speuae_region_codes_are_smooth_and_still_rgb_exact(response):
     assert tv(u_pool) < 0.2 * tv(u_pix)
     y = pooled.project(x)
     assert _rel_err(pooled.project(pooled.decode(y, u_pool)), y) < 1e-5
-    loss, logs = pooled.loss(x, y)
+    loss, logs = losses.speuae_loss(pooled, x, y)
     loss.backward()
     assert logs["prior_l1"] > 0 and pooled.decoder[0].weight.grad.abs().sum() > 0
     with pytest.raises(ShapeError, match="power of two"):
@@ -153,20 +155,20 @@ def test_conv_in_expansion_keeps_the_sd_unet_output():
     torch.testing.assert_close(after, before)
 
 
-# -- sampling -----------------------------------------------------------------------------------------------
+# -- sampling (ULDMPipeline) -----------------------------------------------------------------------------------------------
 def test_reconstruct_end_to_end_mean_std_progress(uldm):
     rgb = _rgb(13, 21)  # not a multiple of 8: reflect-padded, then cropped back
     fracs = []
-    mean, std = uldm.reconstruct(rgb, steps=2, samples=2, seed=5, progress=lambda f, m="": fracs.append(f))
+    mean, std = ULDMPipeline(uldm)(rgb, steps=2, samples=2, seed=5, progress=lambda f, m="": fracs.append(f))
     assert mean.shape == std.shape == (13, 21, 31)
     assert mean.dtype == std.dtype == np.float32 and (std >= 0).all() and float(std.max()) > 0
     s = uldm.speuae.S.numpy()
     assert np.abs(mean @ s - rgb).max() / rgb.max() <= 1e-4
     assert fracs and fracs[-1] == pytest.approx(1.0) and fracs == sorted(fracs)
-    again, _ = uldm.reconstruct(torch.from_numpy(rgb), steps=2, samples=2, seed=5)  # tensors work too
+    again, _ = ULDMPipeline(uldm)(torch.from_numpy(rgb), steps=2, samples=2, seed=5)  # tensors work too
     np.testing.assert_array_equal(mean, again)  # seeded
     uldm.train()
-    one, none = uldm.reconstruct(rgb, steps=2, samples=1, seed=5)
+    one, none = ULDMPipeline(uldm)(rgb, steps=2, samples=1, seed=5)
     assert none is None and one.shape == mean.shape
     assert uldm.training  # the caller's train/eval mode is restored
     uldm.eval()
@@ -174,7 +176,7 @@ def test_reconstruct_end_to_end_mean_std_progress(uldm):
 
 def test_reconstruct_with_ddim(uldm):
     rgb = _rgb(16, 16, seed=1)
-    mean, std = uldm.reconstruct(rgb, steps=2, samples=2, scheduler="ddim")
+    mean, std = ULDMPipeline(uldm)(rgb, steps=2, samples=2, scheduler="ddim")
     assert mean.shape == std.shape == (16, 16, 31)
     assert np.abs(mean @ uldm.speuae.S.numpy() - rgb).max() / rgb.max() <= 1e-4
 
@@ -183,13 +185,13 @@ def test_sample_returns_code_latents(uldm):
     z_y = uldm.rgb_latents(torch.from_numpy(_rgb(16, 16)).permute(2, 0, 1)[None])
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():
-        z = uldm.sample(z_y, steps=2, generator=gen)
+        z = ULDMPipeline(uldm).sample(z_y, steps=2, generator=gen)
     assert z.shape == z_y.shape and torch.isfinite(z).all()
 
 
 def test_schedulers_start_from_pure_noise(uldm):
     for name in ("dpmsolver++", "ddim"):
-        sched = uldm.make_scheduler(name)
+        sched = ULDMPipeline(uldm).make_scheduler(name)
         sched.set_timesteps(2)
         assert int(sched.timesteps[0]) >= 990, name
 
@@ -203,34 +205,34 @@ def test_cancel_stops_sampling(uldm):
         token.cancel()
 
     with pytest.raises(Cancelled):
-        uldm.reconstruct(_rgb(16, 16), steps=4, samples=2, progress=progress, cancel=token)
+        ULDMPipeline(uldm)(_rgb(16, 16), steps=4, samples=2, progress=progress, cancel=token)
     assert len(calls) == 1
 
 
 def test_reconstruct_validates_its_input(uldm):
     with pytest.raises(ShapeError, match="3"):
-        uldm.reconstruct(np.zeros((8, 8, 4), np.float32), steps=1)
+        ULDMPipeline(uldm)(np.zeros((8, 8, 4), np.float32), steps=1)
     bad = _rgb(8, 8)
     bad[0, 0, 0] = np.nan
     with pytest.raises(NonFiniteError):
-        uldm.reconstruct(bad, steps=1)
+        ULDMPipeline(uldm)(bad, steps=1)
     with pytest.raises(InputError, match="scheduler"):
-        uldm.reconstruct(_rgb(8, 8), steps=1, scheduler="euler")
+        ULDMPipeline(uldm)(_rgb(8, 8), steps=1, scheduler="euler")
 
 
 def test_training_losses_backpropagate(uldm):
     x = torch.rand(2, 31, 16, 16) * 0.5 + 0.05
     y = uldm.speuae.project(x)
     gen = torch.Generator().manual_seed(0)
-    loss = uldm.training_loss(x, y, generator=gen)
+    loss = losses.uldm_loss(uldm, x, y, generator=gen)
     loss.backward()
     assert np.isfinite(loss.item()) and uldm.unet.conv_in.weight.grad[:, 4:].abs().sum() > 0
     rgb = RGBLDM.create(tiny=True)
     images = torch.rand(2, 3, 32, 32) * 2 - 1
-    assert float(rgb.vae_loss(images)) > 0
+    assert float(losses.vae_loss(rgb, images)) > 0
     lat = rgb.encode_latents(images)
     assert bool(rgb.latent_scale_set) and abs(float(lat.std()) - 1) < 0.2
-    rgb.denoise_loss(lat).backward()
+    losses.denoise_loss(rgb, lat).backward()
 
 
 # -- a Stable Diffusion base on disk --------------------------------------------------------------------------
@@ -261,14 +263,14 @@ def test_local_stable_diffusion_base_loads_offline(tmp_path, monkeypatch, speuae
     base = load_base(path)
     assert isinstance(base.unet, CondUNet)
     assert base.scheduler_config["beta_schedule"] == "scaled_linear"
-    model = ULDM.from_base(path, speuae)  # a path works as well as an RGBLDM
+    model = ULDM.from_base(load_base(path), speuae)
     z, t = torch.randn(1, 4, 8, 8), torch.tensor([3])
     with torch.no_grad():
         ref = unet(z, t, encoder_hidden_states=torch.zeros(1, 77, 8)).sample
         out = model.unet(torch.cat([z, torch.randn_like(z)], 1), t).sample
     torch.testing.assert_close(out, ref)
     rgb = _rgb(12, 10)
-    mean, std = model.reconstruct(rgb, steps=2, samples=2)
+    mean, std = ULDMPipeline(model)(rgb, steps=2, samples=2)
     assert mean.shape == std.shape == (12, 10, 31)
     assert np.abs(mean @ speuae.S.numpy() - rgb).max() / rgb.max() <= 1e-4
 

@@ -9,11 +9,14 @@ import torch
 
 from hsi_studio.cli import main
 from hsi_studio.core import io
+from hsi_studio.core.checkpoint import sha256
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.data import TrainingSource, validation_pairs
 from hsi_studio.core.errors import InputError as HSIError
-from hsi_studio.core.models import load_bundle
-from hsi_studio.core.models.regression import PixelRegression, fit_regression, nonnegative_consistent
+from hsi_studio.core.models import load_bundle, save_regression
+from hsi_studio.core.models.regression import PixelRegression, nonnegative_consistent
+from hsi_studio.core.pipelines.regression import RegressionPipeline
+from hsi_studio.core.regression_fit import fit_regression
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral import camera_response
 
@@ -55,18 +58,18 @@ def test_fit_reconstruct_round_trip(kind, source, tmp_path, one_torch_thread):
     model = fit_regression(source, kind, steps=60, batch=2048, pixels=20_000)
     truth = validation_pairs([source.cube(0)], source.response, light="D65")[0]
     y = truth["rgb"]
-    cube, std = model.reconstruct(y)
+    cube, std = RegressionPipeline(model)(y)
     assert std is None and cube.shape == truth["cube"].shape and cube.min() >= 0
     s = camera_response("cie1964-srgb").matrix
     assert np.abs(cube @ s - y).max() / y.max() < 1e-4  # RGB-exact like the ULDM
     err = np.abs(cube - truth["cube"]).mean() / truth["cube"].mean()
     assert err < 0.25, f"{kind} barely learned the training spectra (relative error {err:.3f})"
-    doubled, _ = model.reconstruct(2 * y)  # exposure-equivariant
+    doubled, _ = RegressionPipeline(model)(2 * y)  # exposure-equivariant
     np.testing.assert_allclose(doubled, 2 * cube, rtol=1e-3, atol=1e-5)
-    model.save(tmp_path / kind)
+    save_regression(model, tmp_path / kind)
     again = load_bundle(tmp_path / kind)
     assert isinstance(again, PixelRegression) and again.config.kind == kind
-    np.testing.assert_array_equal(again.reconstruct(y)[0], cube)
+    np.testing.assert_array_equal(RegressionPipeline(again)(y)[0], cube)
 
 
 def test_rootpoly_learns_better_than_a_linear_map(source, one_torch_thread):
@@ -74,20 +77,20 @@ def test_rootpoly_learns_better_than_a_linear_map(source, one_torch_thread):
     errs = {}
     for degree in (1, 2):
         m = fit_regression(source, "rootpoly", degree=degree, pixels=20_000)
-        errs[degree] = np.abs(m.reconstruct(truth["rgb"])[0] - truth["cube"]).mean()
+        errs[degree] = np.abs(RegressionPipeline(m)(truth["rgb"])[0] - truth["cube"]).mean()
     assert errs[2] <= errs[1] * 1.05
 
 
 def test_bad_regression_bundles_are_refused(source, tmp_path, one_torch_thread):
     model = fit_regression(source, "rootpoly", pixels=10_000)
-    good = model.save(tmp_path / "rp")
+    good = save_regression(model, tmp_path / "rp")
     weights = next(good.rglob("*.safetensors"))
     data = bytearray(weights.read_bytes())
     data[-8:] = b"\x00" * 8
     weights.write_bytes(bytes(data))
     with pytest.raises(HSIError, match="sha256|manifest|changed"):
         load_bundle(good)
-    bad = model.save(tmp_path / "rp2")
+    bad = save_regression(model, tmp_path / "rp2")
     (bad / "regression" / "model.pkl").write_bytes(b"\x80\x04N.")
     with pytest.raises(HSIError, match="pickle"):
         load_bundle(bad)
@@ -109,6 +112,10 @@ def test_cli_train_regression_then_reconstruct_reflectance(tmp_path, capsys, one
                  "--out", str(out)]) == 0
     record = json.loads((out / "training.json").read_text())["training"]
     assert record["data"] == ["c0.h5", "c1.h5"] and record["light"] == "D65"
+    prov = json.loads((out / "training.json").read_text())["provenance"]
+    assert [d["path"] for d in prov["data"]] == ["c0.h5", "c1.h5"]  # outside the current folder: names only
+    assert prov["data"][0]["sha256"] == sha256(data / "c0.h5") and prov["val"][0]["path"] == "c2.h5"
+    assert {"torch", "diffusers", "numpy", "hsi_studio"} <= set(prov["libraries"])
     assert main(["train", "regression", "--data", str(data), "--out", str(out)]) == 2  # exists, no --force
     photo = photo_of(cubes[2])
     io.write_rgb(photo, tmp_path / "photo.png")

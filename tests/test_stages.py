@@ -14,8 +14,11 @@ import pytest
 
 from hsi_studio.cli import main
 from hsi_studio.core import pipeline
+from hsi_studio.core.checkpoint import sha256
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.models import load_bundle
+from hsi_studio.core.pipelines.uldm import ULDMPipeline
+from hsi_studio.core.recovery import linear_srgb
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,10 +59,24 @@ def test_stage_outputs_and_reconstruction(trained, capsys):
     rgb = RGBImage(np.random.default_rng(0).uniform(0, 1, (20, 24, 3)).astype(np.float32))
     res = pipeline.reconstruct(rgb, trained / "s2" / "model", steps=2, samples=2)
     assert res.cube.shape == (20, 24, 31) and res.std is not None and res.device == "cpu"
-    lin = pipeline.linear_rgb(rgb)
+    lin, _ = linear_srgb(rgb)
     assert np.abs(res.cube.data @ uldm.speuae.S.numpy() - lin).max() / lin.max() <= 1e-4
     training = json.loads((trained / "s2" / "model" / "training.json").read_text())
     assert training["training"]["steps"] == 4
+
+
+def test_stage2_bundles_and_checkpoints_record_their_input_models(trained):
+    from hsi_studio.core.checkpoint import load_checkpoint
+    from hsi_studio.core.training import latest_checkpoint
+
+    prov = json.loads((trained / "s2" / "model" / "training.json").read_text())["provenance"]
+    for key, folder in (("base", trained / "rgb" / "model"), ("stage1", trained / "s1" / "model")):
+        assert prov[key] == {"path": str(folder), "sha256": sha256(folder / "manifest.json")}  # outside: as given
+    assert {"torch", "diffusers", "numpy", "hsi_studio"} <= set(prov["libraries"])
+    assert "init" not in prov and "data" not in prov and prov["scenes"]["generated_fraction"] == 1.0
+    assert load_checkpoint(latest_checkpoint(trained / "s2"))["provenance"] == prov
+    rgb = json.loads((trained / "rgb" / "model" / "training.json").read_text())["provenance"]
+    assert "builtin" in rgb["images"]
 
 
 def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
@@ -70,6 +87,8 @@ def test_stage2_init_fine_tunes_an_existing_uldm(trained, capsys):
                  "--threads", "1", "--steps", "5", "--lighting", "flat"]) == 0  # SpaAE 2, ULDM 2, refiner 1
     stage = json.loads((out / "model" / "training.json").read_text())["training"]["stage"]
     assert stage["lighting"] == "flat" and stage["init"] == str(src)
+    prov = json.loads((out / "model" / "training.json").read_text())["provenance"]
+    assert prov["init"]["sha256"] == sha256(src / "manifest.json") and "base" not in prov
     before, after = load_bundle(src), load_bundle(out / "model")
     assert after.unet.config.in_channels == 8
     w0, w1 = before.unet.conv_in.weight, after.unet.conv_in.weight
@@ -206,5 +225,5 @@ def test_stage2_refine_phase_adds_a_trained_refiner(trained, capsys):
     last = model.refiner.net[-1].weight.detach().numpy()
     assert np.abs(last).max() > 0  # trained away from its zero (identity) start
     rgb = np.random.default_rng(0).uniform(0.05, 1, (16, 24, 3)).astype(np.float32)
-    mean, _ = model.reconstruct(rgb, steps=2, samples=1)
+    mean, _ = ULDMPipeline(model)(rgb, steps=2, samples=1)
     assert np.abs(mean @ model.speuae.S.numpy() - rgb).max() / rgb.max() <= 1e-4

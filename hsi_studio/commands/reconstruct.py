@@ -11,6 +11,8 @@ PHOTO_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from hsi_studio.core.pipelines.checks import SCHEDULERS  # no torch: --help stays fast
+
     p = sub.add_parser("reconstruct", help="RGB photos → 31-band cubes (400–700 nm)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="RGB images, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for cubes and previews")
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int,
                    help="samples per image (default: what the model recommends); >1 also writes a std cube")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scheduler", default="dpmsolver++", choices=("dpmsolver++", "ddim"))
+    p.add_argument("--scheduler", default="dpmsolver++", choices=SCHEDULERS)
     p.add_argument("--device", default="auto", help="auto (CUDA → MPS → CPU), cpu, cuda, cuda:N, mps")
     p.add_argument("--tile", type=int, help="tile size in pixels for large images (default 512)")
     p.add_argument("--format", default="h5", choices=tuple(CUBE_FORMATS), help="cube format (default h5)")
@@ -144,11 +146,11 @@ def cmd_reconstruct(args) -> int:
     from hsi_studio.core import pipeline
     from hsi_studio.core.errors import InputError
     from hsi_studio.core.jobs import cancel_on_signals
+    from hsi_studio.core.pipelines.checks import check_sampling
 
     from .common import writable_folder
 
-    if (args.steps is not None and args.steps < 1) or (args.samples is not None and args.samples < 1):
-        raise InputError(f"--steps {args.steps} --samples {args.samples}; expected positive integers")
+    check_sampling(args.steps, args.samples, args.scheduler, tile=args.tile)  # fail fast, before any work
     inputs = _split_for_processes(expand_inputs(args.inputs))
     src = pipeline.resolve_model(args.model)  # fail fast on a bad --model, before any work
     # the model's recommended samples when --samples is not given (a std cube is written when > 1)

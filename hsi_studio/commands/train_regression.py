@@ -41,7 +41,9 @@ def cmd_regression(args) -> int:
 
     from hsi_studio.core.data import CubeFolder, TrainingSource
     from hsi_studio.core.errors import InputError, OutputError
-    from hsi_studio.core.models.regression import fit_regression
+    from hsi_studio.core.models.bundle import save_regression
+    from hsi_studio.core.provenance import data_files, library_versions
+    from hsi_studio.core.regression_fit import fit_regression
     from hsi_studio.core.spectral import camera_response
 
     from .common import Reporter
@@ -71,6 +73,7 @@ def cmd_regression(args) -> int:
               "batch_pixels": args.batch_pixels, "lr": args.lr, "seed": args.seed, "light": light,
               "response": args.response, "data": [Path(n).name for n in folder.names],
               "val_excluded": sorted(p.name for p in val), "fit_seconds": round(secs, 1)}
-    model.save(out, extra={"training": record})
+    provenance = {"libraries": library_versions(), "data": data_files(files), "val": data_files(args.val or ())}
+    save_regression(model, out, extra={"training": record, "provenance": provenance})
     print(f"{model.label} fitted on {len(folder.cubes)} cubes in {secs:.1f} s; written to {out}")
     return 0

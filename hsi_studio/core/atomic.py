@@ -240,6 +240,33 @@ def atomic_folder(dest: Path, replaceable: re.Pattern[str]) -> Iterator[Path]:
     _fsync_dir(parent)
 
 
+def fsync_tree(folder: Path) -> None:
+    """fsync every file below ``folder`` (nested folders too)."""
+    for p in Path(folder).rglob("*"):
+        if p.is_file():
+            _fsync_path(p)
+
+
+@contextmanager
+def staged_folder(dest: Path) -> Iterator[Path]:
+    """Yield a new temporary folder beside ``dest`` (parents created, temporaries a killed earlier write left
+    removed); when the block finishes, every file in it is fsynced and it replaces ``dest`` (:func:`swap_folder`),
+    then the parent folder is fsynced. On failure it is removed and an existing ``dest`` survives."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(dest.parent)
+    tmp = temp_folder_name(dest)
+    tmp.mkdir()
+    try:
+        yield tmp
+        fsync_tree(tmp)
+        swap_folder(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(dest.parent)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two existing paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
     if not sys.platform.startswith("linux"):
@@ -286,4 +313,5 @@ def swap_folder(tmp: Path, dest: Path) -> None:
 
 
 __all__ = ["atomic_write", "atomic_pair", "atomic_folder", "swap_folder", "clean_stale_temporaries", "temp_name",
-           "temp_folder_name", "safe_name", "fault", "StaleTemporaryWarning", "FAULT_HOOK"]
+           "temp_folder_name", "safe_name", "fault", "StaleTemporaryWarning", "FAULT_HOOK", "staged_folder",
+           "fsync_tree"]

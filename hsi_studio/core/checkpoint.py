@@ -9,16 +9,16 @@ arrays ``{"__ndarray__": key}``, dicts with non-string keys and tuples are tagge
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from .atomic import staged_folder
 from .errors import FileFormatError, OutputError, UnsafeFileError
-from .io_base import clean_stale_temporaries, fault, one_line, read_json, swap_folder, temp_folder_name
+from .io_base import fault, one_line, read_json
+from .provenance import file_sha256 as sha256
 
 TENSORS, STATE, MANIFEST = "tensors.safetensors", "state.json", "manifest.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -72,14 +72,6 @@ def unflatten(tree: Any, tensors: dict) -> Any:
     if "__tuple__" in tree:
         return tuple(unflatten(v, tensors) for v in tree["__tuple__"])
     raise FileFormatError(f"unknown checkpoint node {sorted(tree)[:3]}; expected a HSI Studio checkpoint")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -154,24 +146,19 @@ def save_checkpoint(folder: str | Path, state: dict, *, extra_manifest: dict | N
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temporaries(folder.parent)
-    tmp = temp_folder_name(folder)
-    tmp.mkdir()
     try:
-        tensors: dict = {}
-        tree = flatten(state, tensors)
-        save_file(tensors, str(tmp / TENSORS))
-        with open(tmp / TENSORS, "rb") as f:
-            os.fsync(f.fileno())
-        _fsync_write(tmp / STATE, json.dumps(tree).encode())
-        write_manifest(tmp, extra_manifest)
-        fault("checkpoint-written")
-        swap_folder(tmp, folder)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, Exception) and not isinstance(exc, (OSError, TypeError)) \
-                and type(exc).__name__ == "SafetensorError":  # e.g. a full disk inside safetensors
+        with staged_folder(folder) as tmp:  # removed on failure; an existing checkpoint survives
+            tensors: dict = {}
+            tree = flatten(state, tensors)
+            save_file(tensors, str(tmp / TENSORS))
+            with open(tmp / TENSORS, "rb") as f:
+                os.fsync(f.fileno())
+            _fsync_write(tmp / STATE, json.dumps(tree).encode())
+            write_manifest(tmp, extra_manifest)
+            fault("checkpoint-written")
+    except Exception as exc:
+        if not isinstance(exc, (OSError, TypeError)) and type(exc).__name__ == "SafetensorError":
+            # e.g. a full disk inside safetensors
             raise OutputError(f"cannot write checkpoint {folder.name} ({one_line(exc, 120)}); expected a writable "
                               "folder with free space", path=str(folder.parent)) from None
         raise

@@ -108,14 +108,25 @@ def relit_delta_e(pred_refl: np.ndarray, gt_refl: np.ndarray, illuminant: str,
         return float(np.mean(colour.delta_E(lab_p, lab_g, method="CIE 2000")))
 
 
+def spectral_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """``mrae``, ``rmse``, ``psnr`` (data range 1) and ``sam`` of a spectral array against the truth (the training
+    stages' validation scores)."""
+    return {"mrae": metrics.mrae(pred, gt), "rmse": metrics.rmse(pred, gt), "psnr": metrics.psnr(pred, gt, 1.0),
+            "sam": metrics.sam(pred, gt)}
+
+
+def mean_scores(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The mean of each score over rows with the same keys (``{}`` for no rows)."""
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
+
+
 def scores(pred: np.ndarray, gt: np.ndarray, *, ssim: bool = True, relight: bool = True) -> dict[str, float]:
     """MRAE, RMSE, PSNR (data range 1), SAM (and SSIM) over 400–700 nm and over 410–700 nm (``_410``), and the
     relit ΔE2000 under A and FL11 (``de_a``, ``de_fl11``; ``pred``/``gt`` taken as reflectance)."""
     out: dict[str, float] = {}
     for tag, sl in (("", slice(None)), ("_410", slice(1, None))):
         p, g = pred[..., sl], gt[..., sl]
-        out |= {f"mrae{tag}": metrics.mrae(p, g), f"rmse{tag}": metrics.rmse(p, g),
-                f"psnr{tag}": metrics.psnr(p, g, 1.0), f"sam{tag}": metrics.sam(p, g)}
+        out |= {f"{key}{tag}": value for key, value in spectral_scores(p, g).items()}
         if ssim and pred.ndim == 3 and min(pred.shape[:2]) >= 3:
             out[f"ssim{tag}"] = metrics.ssim(p, g, data_range=1.0)
     if relight and pred.shape[-1] == STANDARD_WAVELENGTHS.size:
@@ -217,4 +228,4 @@ def summary(rows: Sequence[dict]) -> list[dict]:
 
 __all__ = ["ANALYTIC", "LEARNED_BASELINES", "PROTOCOLS", "as_reflectance", "baselines",
            "evaluate", "evaluate_cube", "photo_divisor", "photo_linear", "photo_of",
-           "relit_delta_e", "scores", "summary"]
+           "mean_scores", "relit_delta_e", "scores", "spectral_scores", "summary"]

@@ -1,5 +1,7 @@
-"""RGB photo → hyperspectral cube: input checks, model choice, device choice with fallback, tiling with
-overlap blending, several samples (mean + per-pixel standard deviation), progress and cancel.
+"""RGB photo → hyperspectral cube: input checks, model choice, device choice with fallback (GPU out of memory →
+smaller tiles → CPU), progress and cancel. The sampling, tiling and K-sample statistics are the model's
+pipeline's (:mod:`hsi_studio.core.pipelines`: :class:`~.pipelines.uldm.ULDMPipeline`,
+:class:`~.pipelines.regression.RegressionPipeline`); devices are chosen by :mod:`.devices`.
 
 ``model`` is ``"default"`` (the shipped ULDM in ``models/default``), the name of another bundle in
 :func:`models_dir` (``rootpoly``, ``mlp``: the shipped learned per-pixel baselines), a path to a ULDM or
@@ -18,14 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import devices
 from .cube import HSCube, RGBImage
 from .errors import InputError
 from .jobs import NEVER_CANCEL, CancelToken
-from .spectral import srgb_decode
+from .pipelines.checks import SCHEDULERS, check_sampling
+from .pipelines.tiling import run_tiled  # noqa: F401 — re-exported (its earlier home)
+from .recovery import linear_srgb
 
 DEFAULT_TILE = 512  # pixels per tile side above which an image is tiled
 DEFAULT_OVERLAP = 32
-SCHEDULERS = ("dpmsolver++", "ddim")
 
 
 @dataclass
@@ -52,14 +56,6 @@ def models_dir() -> Path:
 
 def default_model_path() -> Path:
     return models_dir() / "default"
-
-
-def list_models() -> list[Path]:
-    """Bundles (folders with ``model_index.json``) under :func:`models_dir`."""
-    root = models_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if (p / "model_index.json").is_file())
 
 
 RECONSTRUCTION_CLASSES = ("ULDM", "PixelRegression")
@@ -104,68 +100,33 @@ def _load(path: str, mtime: float, device: str):
 
 
 def load_model(path: str | Path, device: str = "cpu"):
-    """Load (and cache) a ULDM bundle on ``device``."""
+    """Load (and cache) a reconstructing bundle (ULDM or PixelRegression) on ``device``."""
     p = Path(path)
     model = _load(str(p.resolve()), (p / "manifest.json").stat().st_mtime if (p / "manifest.json").exists()
                   else 0.0, device)
-    if not hasattr(model, "reconstruct"):
-        raise InputError(f"{p} holds a {type(model).__name__}, not a reconstruction model; expected a ULDM "
-                         "bundle (stage 2's model/ folder)")
+    pipeline_for(model, path=p)  # refuses a bundle that does not reconstruct
     return model
 
 
-def linear_rgb(rgb: RGBImage | np.ndarray, encoding: str | None = None) -> np.ndarray:
-    """Validated linear RGB float32 H×W×3 (a photo is sRGB-encoded and is linearised)."""
-    img = rgb if isinstance(rgb, RGBImage) else RGBImage(np.asarray(rgb), encoding or "srgb")
-    enc = encoding or img.encoding
-    return img.data if enc == "linear" else srgb_decode(img.data)
+def pipeline_for(model, path: str | Path | None = None):
+    """The inference pipeline of a loaded model: ULDM → ULDMPipeline, PixelRegression → RegressionPipeline."""
+    kind = type(model).__name__
+    if kind == "ULDM":
+        from .pipelines.uldm import ULDMPipeline
+
+        return ULDMPipeline(model)
+    if kind == "PixelRegression":
+        from .pipelines.regression import RegressionPipeline
+
+        return RegressionPipeline(model)
+    raise InputError(f"{path if path is not None else 'the model'} holds a {kind}, not a reconstruction model; "
+                     "expected a ULDM bundle (stage 2's model/ folder)")
 
 
-def _tiles(h: int, w: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
-    step = max(tile - overlap, 8)
-    tops = list(range(0, max(h - tile, 0) + 1, step)) or [0]
-    lefts = list(range(0, max(w - tile, 0) + 1, step)) or [0]
-    if tops[-1] + tile < h:
-        tops.append(h - tile)
-    if lefts[-1] + tile < w:
-        lefts.append(w - tile)
-    return [(t, lft, min(tile, h), min(tile, w)) for t in tops for lft in lefts]
-
-
-def _ramp(n: int, overlap: int) -> np.ndarray:
-    r = np.ones(n, np.float32)
-    k = min(overlap, n // 2)
-    if k > 0:
-        edge = (np.arange(k, dtype=np.float32) + 0.5) / k
-        r[:k], r[-k:] = edge, edge[::-1]
-    return r
-
-
-def run_tiled(fn, lin: np.ndarray, bands: int, tile: int, overlap: int, progress, cancel):
-    """Apply ``fn(rgb_tile, progress) -> (mean, std|None)`` over overlapping tiles, blending with ramps."""
-    h, w, _ = lin.shape
-    if h <= tile and w <= tile:
-        return fn(lin, progress)
-    boxes = _tiles(h, w, tile, overlap)
-    acc = np.zeros((h, w, bands), np.float32)
-    acc_var = None
-    weight = np.zeros((h, w, 1), np.float32)
-    for i, (t, lft, th, tw) in enumerate(boxes):
-        cancel.check()
-
-        def sub(frac, msg="", i=i):
-            progress((i + frac) / len(boxes), f"tile {i + 1}/{len(boxes)} {msg}".strip())
-
-        mean, std = fn(lin[t : t + th, lft : lft + tw], sub)
-        wgt = (_ramp(th, overlap)[:, None] * _ramp(tw, overlap)[None, :])[..., None]
-        acc[t : t + th, lft : lft + tw] += mean * wgt
-        if std is not None:
-            acc_var = np.zeros_like(acc) if acc_var is None else acc_var
-            acc_var[t : t + th, lft : lft + tw] += (std**2) * wgt
-        weight[t : t + th, lft : lft + tw] += wgt
-    mean = acc / weight
-    std = None if acc_var is None else np.sqrt(acc_var / weight)
-    return mean, std
+def linear_rgb(rgb: RGBImage | np.ndarray) -> np.ndarray:
+    """Validated linear RGB float32 H×W×3 (a photo is sRGB-encoded and is linearised) — kept for one release:
+    use :func:`hsi_studio.core.recovery.linear_srgb` (which also returns the image's metadata)."""
+    return linear_srgb(rgb)[0]
 
 
 def model_defaults(path: str | Path) -> dict[str, int]:
@@ -207,7 +168,7 @@ def reconstruct(
     progress = progress or (lambda f, m="": None)
     cancel = cancel or NEVER_CANCEL
     t0 = time.monotonic()
-    lin = linear_rgb(rgb)
+    lin, _ = linear_srgb(rgb)
     src = resolve_model(str(model))
     if isinstance(src, str):  # physics baselines
         from .recovery import recover
@@ -219,38 +180,21 @@ def reconstruct(
     rec = model_defaults(src)
     steps = rec["steps"] if steps is None else steps
     samples = rec["samples"] if samples is None else samples
-    _check_sampling(steps, samples, scheduler, tile)
+    check_sampling(steps, samples, scheduler, tile=tile)
     return _reconstruct_learned(lin, src, steps=steps, samples=samples, seed=seed, scheduler=scheduler,
                                 device=device, tile=tile or DEFAULT_TILE, overlap=overlap, progress=progress,
                                 cancel=cancel, t0=t0)
 
 
-def _check_sampling(steps: int, samples: int, scheduler: str, tile: int | None) -> None:
-    if not 1 <= int(steps) <= 1000:
-        raise InputError(f"steps={steps}; expected 1–1000 solver steps")
-    if not 1 <= int(samples) <= 64:
-        raise InputError(f"samples={samples}; expected 1–64")
-    if scheduler not in SCHEDULERS:
-        raise InputError(f"scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
-    if tile is not None and int(tile) < 64:
-        raise InputError(f"tile={tile}; expected at least 64 pixels")
-
-
 def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, device, tile, overlap, progress,
                          cancel, t0) -> ReconstructionResult:
-    from .training import resolve_device
-
-    dev = resolve_device(device)
+    dev = devices.resolve_device(device)
     messages: list[str] = []
     while True:
         try:
-            uldm = load_model(path, dev)
-
-            def fn(part, prog, uldm=uldm, dev=dev):
-                return uldm.reconstruct(part, steps=steps, samples=samples, seed=seed, scheduler=scheduler,
-                                        device=dev, progress=prog, cancel=cancel)
-
-            mean, std = run_tiled(fn, lin, len(uldm.wavelengths), tile, overlap, progress, cancel)
+            pipe = pipeline_for(load_model(path, dev), path=path)
+            mean, std = pipe(lin, steps=steps, samples=samples, seed=seed, scheduler=scheduler, device=dev,
+                             progress=progress, cancel=cancel, tile=tile, overlap=overlap)
             break
         except Exception as exc:  # noqa: BLE001 — only GPU out-of-memory is handled here
             if not _is_oom(exc):
@@ -264,9 +208,9 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
                 dev = "cpu"
             else:
                 raise
-    wl = np.asarray(uldm.wavelengths, dtype=np.float64)
+    wl = np.asarray(pipe.wavelengths, dtype=np.float64)
     meta = {"model": str(path), "steps": steps, "samples": samples, "seed": seed, "scheduler": scheduler,
-            "response": uldm.response.name}
+            "response": pipe.response.name}
     cube = HSCube(mean, wl, meta, kind="radiance")
     std_cube = HSCube(std, wl, {**meta, "quantity": "per-pixel standard deviation"}, kind="radiance") \
         if std is not None else None
@@ -317,4 +261,4 @@ def _free_gpu() -> None:
 
 
 __all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "to_reflectance", "bundle_class", "RECONSTRUCTION_CLASSES", "run_tiled", "linear_rgb", "models_dir",
-           "default_model_path", "list_models", "load_model", "resolve_model", "SCHEDULERS"]
+           "default_model_path", "load_model", "pipeline_for", "resolve_model", "SCHEDULERS"]

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .evaluation import mean_scores, spectral_scores
+from .provenance import data_files, library_versions, model_input, portable_config
 from .training import TrainConfig
 
 STAGES = ("rgb-pretrain", "stage1", "stage2")
@@ -70,15 +72,10 @@ def _to_nchw(a: np.ndarray, device):
     return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2))).to(device)
 
 
-def _spectral_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    from . import metrics
-
-    return {"mrae": metrics.mrae(pred, gt), "rmse": metrics.rmse(pred, gt),
-            "psnr": metrics.psnr(pred, gt, data_range=1.0), "sam": metrics.sam(pred, gt)}
-
-
-def _mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
+def _record(cfg: TrainConfig, best, provenance: dict) -> dict:
+    """What a bundle's ``training.json`` records: the settings (paths relative), the best validation, and the
+    inputs' provenance."""
+    return {"training": portable_config(cfg.to_dict()), "best": best, "provenance": provenance}
 
 
 class _Stage:
@@ -89,9 +86,39 @@ class _Stage:
     def __init__(self, cfg: TrainConfig):
         self.opts: dict[str, Any] = dict(cfg.stage)
         self.cfg = cfg
+        self._provenance: dict | None = None
 
     def phase(self, step: int) -> str:
         return self.name
+
+    def provenance(self) -> dict:
+        """The inputs of this run (library versions, data files + sha256, input models' hashes, the scene
+        generator's spectral libraries), computed once (after ``prepare_data``) and recorded in every checkpoint
+        and bundle."""
+        if self._provenance is None:
+            self._provenance = {"libraries": library_versions(), **self._inputs()}
+        return self._provenance
+
+    def _inputs(self) -> dict:
+        return {}
+
+    def _spectral_inputs(self) -> dict:
+        """Stages 1 and 2: the ``--data`` folder's cube files and the ``--val`` files (+ sha256), and the scene
+        generator's libraries when scenes are generated."""
+        from .data import CubeFolder
+
+        out: dict[str, Any] = {}
+        if self.opts.get("data"):
+            out["data"] = data_files(CubeFolder(self.opts["data"]).files)
+        if self.opts.get("val"):
+            out["val"] = data_files(self.opts["val"])
+        source = getattr(self, "source", None)
+        gen = getattr(source, "generator", None)
+        if gen is not None:
+            describe = getattr(gen, "provenance", None)
+            out["scenes"] = {"generated_fraction": float(getattr(source, "generated_fraction", 0.0)),
+                             **(describe() if callable(describe) else {})}
+        return out
 
 
 class _SpectralDataMixin:
@@ -150,8 +177,10 @@ class Stage1(_SpectralDataMixin, _Stage):
         return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
 
     def loss(self, model, batch, step):
+        from . import losses
+
         x, y = batch
-        loss, _ = model.loss(x, y)
+        loss, _ = losses.speuae_loss(model, x, y)
         return loss
 
     def validate(self, model, device, step: int) -> dict[str, float]:
@@ -159,13 +188,16 @@ class Stage1(_SpectralDataMixin, _Stage):
         for pair in self.val:
             x, y = _to_nchw(pair["cube"][None], device), _to_nchw(pair["rgb"][None], device)
             xh, _ = model(x, y)
-            rows.append(_spectral_scores(xh[0].permute(1, 2, 0).cpu().numpy(), pair["cube"]))
-        return _mean_scores(rows)
+            rows.append(spectral_scores(xh[0].permute(1, 2, 0).cpu().numpy(), pair["cube"]))
+        return mean_scores(rows)
+
+    def _inputs(self) -> dict:
+        return self._spectral_inputs()
 
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
         from .models.bundle import save_speuae
 
-        save_speuae(model, dest, extra={"training": cfg.to_dict(), "best": best})
+        save_speuae(model, dest, extra=_record(cfg, best, self.provenance()))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -202,24 +234,41 @@ class RGBPretrainStage(_Stage):
         return _to_nchw(self.source.batch(step, self.cfg.batch_size, crop, micro=micro, rank=self.rank), device)
 
     def loss(self, model, batch, step):
+        from . import losses
+
         images = batch * 2 - 1
         if self.phase(step) == "vae":
-            return model.vae_loss(images)
-        return model.denoise_loss(model.encode_latents(images))
+            return losses.vae_loss(model, images)
+        return losses.denoise_loss(model, model.encode_latents(images))
 
     def validate(self, model, device, step: int) -> dict[str, float]:
         import torch
+
+        from . import losses
 
         images = _to_nchw(self.val, device) * 2 - 1
         recon = model.vae.decode(model.encode_latents(images) / model.vae.config.scaling_factor).sample
         mse = float(torch.mean((recon.clamp(-1, 1) - images) ** 2) / 4)
         gen = torch.Generator(device="cpu").manual_seed(0)
-        dn = float(model.denoise_loss(model.encode_latents(images), generator=gen))
+        dn = float(losses.denoise_loss(model, model.encode_latents(images), generator=gen))
         return {"loss": dn if self.phase(step - 1) == "unet" else mse,
                 "vae_psnr": float(10 * np.log10(1 / max(mse, 1e-12))), "denoise_mse": dn}
 
+    def _inputs(self) -> dict:
+        if self.opts.get("images"):
+            from .io import RGB_EXTENSIONS
+
+            files = sorted(p for p in Path(self.opts["images"]).iterdir() if p.suffix.lower() in RGB_EXTENSIONS)
+            return {"images": data_files(files)}
+        from importlib import metadata
+
+        return {"images": {"builtin": "scikit-image's photos (skimage.data)",
+                           "scikit-image": metadata.version("scikit-image")}}
+
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
-        model.save(dest, extra={"training": cfg.to_dict(), "best": best})
+        from .models.bundle import save_rgbldm
+
+        save_rgbldm(model, dest, extra=_record(cfg, best, self.provenance()))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -241,8 +290,7 @@ class Stage2(_SpectralDataMixin, _Stage):
 
     def build(self, cfg: TrainConfig):
         from .models import ULDM
-        from .models.base import load_base
-        from .models.bundle import load_bundle
+        from .models.bundle import load_base, load_bundle
         from .pipeline import bundle_class
 
         if self.opts.get("init"):
@@ -286,25 +334,36 @@ class Stage2(_SpectralDataMixin, _Stage):
         return _to_nchw(b["cube"], device), _to_nchw(b["rgb"], device)
 
     def loss(self, model, batch, step):
+        from . import losses
+
         x, y = batch
         phase = self.phase(step)
         if phase == "spaae":
-            return model.spaae_loss(x, y)
+            return losses.spaae_loss(model, x, y)
         if phase == "refine":
-            return model.refine_loss(x, y, source=str(self.opts.get("refine_source", "samples")),
-                                     steps=int(self.opts.get("val_steps", 8)))
-        return model.training_loss(x, y)
+            return losses.refine_loss(model, x, y, source=str(self.opts.get("refine_source", "samples")),
+                                      steps=int(self.opts.get("val_steps", 8)))
+        return losses.uldm_loss(model, x, y)
 
     def validate(self, model, device, step: int) -> dict[str, float]:
+        from .pipelines.uldm import ULDMPipeline
+
+        pipe = ULDMPipeline(model)
         rows = []
         for pair in self.val:
-            mean, _ = model.reconstruct(pair["rgb"], steps=int(self.opts.get("val_steps", 8)), samples=1,
-                                        seed=0, device=str(device))
-            rows.append(_spectral_scores(mean, pair["cube"]))
-        return _mean_scores(rows)
+            mean, _ = pipe(pair["rgb"], steps=int(self.opts.get("val_steps", 8)), samples=1, seed=0,
+                           device=str(device))
+            rows.append(spectral_scores(mean, pair["cube"]))
+        return mean_scores(rows)
+
+    def _inputs(self) -> dict:
+        out = {key: model_input(self.opts[key]) for key in ("init", "stage1", "base") if self.opts.get(key)}
+        return {**out, **self._spectral_inputs()}
 
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:
-        model.save(dest, extra={"training": cfg.to_dict(), "best": best})
+        from .models.bundle import save_uldm
+
+        save_uldm(model, dest, extra=_record(cfg, best, self.provenance()))
 
 
 __all__ = ["STAGES", "default_config", "make_stage", "Stage1", "Stage2", "RGBPretrainStage"]

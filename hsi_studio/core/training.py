@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import devices
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import FileFormatError, InputError, OutputError
 from .io_base import (
@@ -38,6 +39,7 @@ from .io_base import (
     safe_name,
 )
 from .jobs import NEVER_CANCEL, Cancelled, CancelToken
+from .provenance import library_versions, portable_config
 
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
                            errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
@@ -189,34 +191,6 @@ class TrainResult:
     weights_sha256: str
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device in ("auto", "", None):
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but no CUDA GPU is available; expected cpu or auto")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise InputError("device 'mps' requested but Apple MPS is not available; expected cpu or auto")
-    if device != "cpu" and not device.startswith(("cuda", "mps")):
-        raise InputError(f"unknown device {device!r}; expected auto, cpu, cuda, cuda:N or mps")
-    return device
-
-
-def _mixed_precision(cfg: TrainConfig, device: str) -> str:
-    if cfg.mixed_precision != "auto":
-        return cfg.mixed_precision if device.startswith("cuda") else "no"
-    if device.startswith("cuda"):
-        import torch
-
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "no"
-
-
 def weights_digest(module) -> str:
     """sha256 over every parameter and buffer (name-sorted) — identical weights give identical digests."""
     import hashlib
@@ -327,12 +301,12 @@ class Trainer:
         from diffusers.training_utils import EMAModel
 
         cfg = self.cfg
-        device = resolve_device(cfg.device)
+        device = devices.resolve_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
         self.acc = Accelerator(
             gradient_accumulation_steps=cfg.grad_accum,
-            mixed_precision=_mixed_precision(cfg, device),
+            mixed_precision=devices.mixed_precision(cfg.mixed_precision, device),
             cpu=device == "cpu",
             step_scheduler_with_optimizer=False,
             kwargs_handlers=[DistributedDataParallelKwargs(
@@ -502,7 +476,8 @@ class Trainer:
         state = {
             "stage": self.stage.name,
             "step": self.step,
-            "config": self.cfg.to_dict(),
+            "config": portable_config(self.cfg.to_dict()),
+            "provenance": self._provenance(),
             "model": acc.unwrap_model(self.model).state_dict(),
             "optimizer": self.opt.optimizer.state_dict() if hasattr(self.opt, "optimizer") else
             self.opt.state_dict(),
@@ -522,6 +497,11 @@ class Trainer:
             shutil.rmtree(old, ignore_errors=True)
         self.log({"event": "checkpoint", "step": self.step, "path": str(path)})
         return path
+
+    def _provenance(self) -> dict:
+        """The stage's record of its inputs (``stage.provenance()``), or the library versions alone."""
+        describe = getattr(self.stage, "provenance", None)
+        return describe() if callable(describe) else {"libraries": library_versions()}
 
     def _export(self, dest: Path | None = None) -> Path | None:
         acc = self.acc
@@ -565,7 +545,7 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
             raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
         if os.environ.get("LOCAL_RANK", "0") == "0":
             with atomic_write(out / "config.json") as tmp:
-                tmp.write_text(json.dumps({"stage_name": stage.name, **cfg.to_dict()}, indent=2))
+                tmp.write_text(json.dumps({"stage_name": stage.name, **portable_config(cfg.to_dict())}, indent=2))
         trainer = Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log)
         trainer._partials = partials
         return trainer.run(resume=resume)
@@ -578,5 +558,5 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
             from None
 
 
-__all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "resolve_device", "weights_digest",
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "weights_digest",
            "latest_checkpoint"]

@@ -13,7 +13,7 @@ pipeline = pytest.importorskip("hsi_studio.core.pipeline")
 
 @pytest.fixture(scope="module")
 def models_folder(tmp_path_factory):
-    from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE
+    from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, save_uldm
     from hsi_studio.core.spectral import camera_response
 
     before = torch.get_num_threads()
@@ -22,7 +22,7 @@ def models_folder(tmp_path_factory):
     speuae = SpeUAE.from_response(camera_response("cie1964-srgb"), hidden=8, layers=2)
     torch.manual_seed(1)
     root = tmp_path_factory.mktemp("models")
-    ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval().save(root / "tiny-uldm")
+    save_uldm(ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval(), root / "tiny-uldm")
     yield root
     torch.set_num_threads(before)
 

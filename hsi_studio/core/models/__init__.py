@@ -1,9 +1,28 @@
-"""ULDM models: SpeUAE (stage 1), the SpaAE/RGB LDM base, the ULDM (stage 2), and the bundle format."""
+"""ULDM models — components only (forward passes): SpeUAE (stage 1), the SpaAE/RGB LDM base, the CodeRefiner,
+the ULDM container (stage 2), the per-pixel regressions; and the bundle format (:mod:`.bundle`, save/load
+functions). Sampling lives in :mod:`hsi_studio.core.pipelines`, training losses in :mod:`hsi_studio.core.losses`.
 
-from .base import RGBLDM, expand_conv_in, load_base, load_sd_base
-from .bundle import bundle_info, load_bundle, save_bundle, save_speuae
+Imports (module level, acyclic): ``speuae`` ← ``regression``; ``base`` ← ``refiner``; ``base``, ``refiner``,
+``speuae`` ← ``uldm``; all of them ← ``bundle``. Components never import ``bundle`` or the pipelines.
+"""
+
+from .base import RGBLDM, expand_conv_in
+from .bundle import (
+    bundle_info,
+    load_base,
+    load_bundle,
+    load_sd_base,
+    load_uldm,
+    save_bundle,
+    save_model,
+    save_regression,
+    save_rgbldm,
+    save_speuae,
+    save_uldm,
+)
 from .speuae import SpeUAE
 from .uldm import ULDM
 
 __all__ = ["RGBLDM", "SpeUAE", "ULDM", "bundle_info", "expand_conv_in", "load_base", "load_bundle",
-           "load_sd_base", "save_bundle", "save_speuae"]
+           "load_sd_base", "load_uldm", "save_bundle", "save_model", "save_regression", "save_rgbldm", "save_speuae",
+           "save_uldm"]

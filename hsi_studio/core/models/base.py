@@ -1,10 +1,11 @@
-"""RGB pre-trained bases for the ULDM (DESIGN §2.4).
+"""RGB pre-trained bases for the ULDM (DESIGN §2.4) — components only (training losses: :mod:`..losses`;
+loading from disk: :mod:`.bundle`).
 
 (a) the project's own small RGB latent diffusion model (:class:`RGBLDM`: a compact 1/8-resolution
 ``AutoencoderKL`` + a small attention-free ``UNet2DModel``), pre-trained by ``hsi-studio train rgb-pretrain``;
-(b) a Stable Diffusion checkpoint in diffusers layout that the user already has on disk (:func:`load_sd_base`:
-``vae/`` + ``unet/``, loaded with ``local_files_only=True, use_safetensors=True``, never downloaded), whose
-text-conditioned UNet gets a fixed null text embedding.
+(b) a Stable Diffusion checkpoint in diffusers layout that the user already has on disk
+(:func:`.bundle.load_sd_base`: ``vae/`` + ``unet/``, loaded with ``local_files_only=True, use_safetensors=True``,
+never downloaded), whose text-conditioned UNet (:class:`CondUNet`) gets a fixed null text embedding.
 
 :func:`expand_conv_in` widens a UNet's ``conv_in`` for the ULDM's ``[z_t ‖ z_y]`` input, zero-initialising the
 added input channels (as InstructPix2Pix does), so the adapted UNet starts as the pre-trained one.
@@ -12,14 +13,9 @@ added input channels (as InstructPix2Pix does), so the adapted UNet starts as th
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2DModel
 from torch import nn
-
-from ..errors import FileFormatError, InputError
 
 LATENT_CHANNELS = 4
 
@@ -139,90 +135,7 @@ class RGBLDM(nn.Module):
     def decode_latents(self, z: torch.Tensor) -> torch.Tensor:
         return self.vae.decode(z / self.latent_scale).sample
 
-    def vae_loss(self, images: torch.Tensor, kl_weight: float = 1e-5) -> torch.Tensor:
-        post = self.vae.encode(images).latent_dist
-        rec = self.vae.decode(post.sample()).sample
-        return (rec - images).abs().mean() + kl_weight * post.kl().mean()
 
-    def denoise_loss(self, latents: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        noise = torch.randn(latents.shape, generator=generator, device="cpu").to(latents)
-        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
-                          generator=generator, device="cpu").to(latents.device)
-        noisy = self.noise_scheduler.add_noise(latents, noise, t)
-        return nn.functional.mse_loss(unet_eps(self.unet, noisy, t), noise)
-
-    def save(self, path: str | Path, extra: dict | None = None) -> Path:
-        from .bundle import save_bundle
-
-        self.vae.register_to_config(scaling_factor=float(self.latent_scale))
-        return save_bundle(path, "RGBLDM", {"vae": self.vae, "unet": self.unet},
-                           scheduler=self.scheduler_config, extra=extra)
-
-
-def load_sd_base(path: str | Path) -> RGBLDM:
-    """A Stable Diffusion checkpoint (diffusers layout) on the user's disk, offline, safetensors only."""
-    from .bundle import refuse_pickles
-
-    root = Path(path)
-    if not (root / "vae").is_dir() or not (root / "unet").is_dir():
-        raise InputError(f"{root} is not a Stable Diffusion folder; expected vae/ and unet/ (diffusers layout)")
-    refuse_pickles(root / "vae")
-    refuse_pickles(root / "unet")
-    try:
-        vae = AutoencoderKL.from_pretrained(root / "vae", local_files_only=True, use_safetensors=True)
-        unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True, use_safetensors=True)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise FileFormatError(f"cannot load the Stable Diffusion checkpoint ({' '.join(str(exc).split())[:200]}); "
-                              "expected safetensors weights in vae/ and unet/", path=str(root)) from None
-    _check_sd_unet(unet, vae, root)
-    model = RGBLDM(vae, CondUNet(unet), _sd_scheduler(root))
-    model.latent_scale_set.fill_(True)  # SD's own scaling_factor
-    return model
-
-
-def _check_sd_unet(unet: UNet2DConditionModel, vae: AutoencoderKL, root: Path) -> None:
-    cfg = unet.config
-    if cfg.in_channels != vae.config.latent_channels or cfg.out_channels != vae.config.latent_channels:
-        raise InputError(f"the UNet takes {cfg.in_channels} channels for {vae.config.latent_channels}-channel "
-                         "latents (an inpainting or depth model?); expected a plain text-to-image checkpoint",
-                         path=str(root))
-    if cfg.addition_embed_type is not None or cfg.class_embed_type is not None:
-        raise InputError("the UNet needs extra conditioning (SDXL / upscaler style); expected a Stable "
-                         "Diffusion 1.x/2.x text-to-image checkpoint", path=str(root))
-
-
-def _sd_scheduler(root: Path) -> dict:
-    """Our DDPM defaults, with the noise schedule and prediction type of the checkpoint's scheduler."""
-    sched = scheduler_config()
-    sched_file = root / "scheduler" / "scheduler_config.json"
-    if sched_file.is_file():
-        try:
-            cfg = json.loads(sched_file.read_text())
-        except ValueError:
-            raise FileFormatError("scheduler/scheduler_config.json is not valid JSON", path=str(root)) from None
-        sched.update({k: cfg[k] for k in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end",
-                                          "prediction_type") if k in cfg})
-    return sched
-
-
-def load_base(path: str | Path) -> RGBLDM:
-    """``--base``: an HSI Studio RGB LDM bundle, or a local Stable Diffusion folder."""
-    root = Path(path)
-    index = root / "model_index.json"
-    if not index.is_file():
-        raise InputError(f"{root} has no model_index.json; expected an rgb-pretrain model folder or a "
-                         "Stable Diffusion folder in diffusers layout")
-    try:
-        kind = json.loads(index.read_text()).get("_class_name")
-    except ValueError:
-        raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
-    if kind == "RGBLDM":
-        from .bundle import load_bundle
-
-        return load_bundle(root)
-    return load_sd_base(root)
-
-
-__all__ = ["RGBLDM", "CondUNet", "expand_conv_in", "load_base", "load_sd_base", "scheduler_config",
+__all__ = ["RGBLDM", "CondUNet", "expand_conv_in", "scheduler_config",
            "small_unet_config", "small_vae_config", "srgb_encode_t", "tiny_unet_config", "tiny_vae_config",
            "unet_eps", "LATENT_CHANNELS"]

@@ -11,26 +11,37 @@
     manifest.json               sha256 of every file + versions — written last, verified on load
 
 Class names read from disk go through :data:`ALLOWED` (never ``importlib``); pickle files are refused.
-Writes go to a temporary folder beside the destination, which is then renamed into place.
+Writes go to a temporary folder beside the destination, which is then renamed into place
+(:func:`hsi_studio.core.atomic.staged_folder`).
+
+Saving and loading are functions of this module (``save_uldm``, ``save_rgbldm``, ``save_speuae``,
+``save_regression``, or ``save_model`` for any of them; ``load_bundle``, ``load_uldm``, ``load_base``,
+``load_sd_base``), never methods of the models: this module imports the component modules, which never import
+it.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
+import diffusers
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2DModel
+from safetensors.torch import load_file, save_file
 
+from ... import __version__
+from ..atomic import staged_folder
 from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
 from ..errors import FileFormatError, InputError, UnsafeFileError
-from ..io_base import clean_stale_temporaries, read_json, swap_folder, temp_folder_name
+from ..io_base import read_json
+from .base import RGBLDM, CondUNet, scheduler_config
 from .refiner import CodeRefiner
 from .regression import PixelRegression
 from .speuae import SpeUAE
+from .uldm import ULDM
 
 ALLOWED_COMPONENTS = {
     "SpeUAE": SpeUAE,
@@ -52,16 +63,10 @@ def refuse_pickles(folder: Path) -> None:
 
 
 def _versions() -> dict:
-    import diffusers
-
-    from ... import __version__
-
     return {"hsi_studio": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__}
 
 
 def _component_class(module) -> tuple[str, str]:
-    from .base import CondUNet
-
     inner = module.unet if isinstance(module, CondUNet) else module
     name = type(inner).__name__
     if name not in ALLOWED_COMPONENTS:
@@ -70,10 +75,6 @@ def _component_class(module) -> tuple[str, str]:
 
 
 def _save_component(module, folder: Path) -> None:
-    from safetensors.torch import save_file
-
-    from .base import CondUNet
-
     inner = module.unet if isinstance(module, CondUNet) else module
     inner.save_pretrained(folder, safe_serialization=True)
     if isinstance(module, CondUNet):
@@ -86,19 +87,10 @@ def save_bundle(path: str | Path, class_name: str, components: dict, *, schedule
     """Write a bundle atomically: everything goes into a temporary folder beside ``path`` (each file
     fsynced, ``manifest.json`` last), which then replaces ``path`` — an existing bundle survives a failure."""
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temporaries(dest.parent)  # what a killed earlier save left
-    tmp = temp_folder_name(dest)
-    tmp.mkdir()
-    try:
+    with staged_folder(dest) as tmp:  # what a killed earlier save left is removed first
         _write_contents(tmp, class_name, components, scheduler, spectral, extra)
-        _fsync_tree(tmp)
         write_manifest(tmp, {"kind": f"hsi-studio-{class_name}", "versions": _versions(),
                              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        _swap_into_place(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 
@@ -121,34 +113,46 @@ def _write_contents(tmp: Path, class_name: str, components: dict, scheduler, spe
         (tmp / "training.json").write_text(json.dumps(extra, indent=2, default=str))
 
 
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _swap_into_place(tmp: Path, dest: Path) -> None:
-    swap_folder(tmp, dest)
-    _fsync_dir(dest.parent)
-
-
 def save_speuae(model: SpeUAE, path: str | Path, extra: dict | None = None) -> Path:
     """Stage 1's bundle: the SpeUAE alone (+ spectral.json, manifest)."""
     return save_bundle(path, "SpeUAE", {"speuae": model}, extra=extra, spectral=model.spectral_info())
+
+
+def save_rgbldm(model: RGBLDM, path: str | Path, extra: dict | None = None) -> Path:
+    """``rgb-pretrain``'s bundle: VAE (its ``scaling_factor`` set to the measured latent scale) + UNet + DDPM
+    schedule."""
+    model.vae.register_to_config(scaling_factor=float(model.latent_scale))
+    return save_bundle(path, "RGBLDM", {"vae": model.vae, "unet": model.unet},
+                       scheduler=model.scheduler_config, extra=extra)
+
+
+def save_uldm(model: ULDM, path: str | Path, extra: dict | None = None) -> Path:
+    """Stage 2's bundle: SpeUAE + SpaAE + adapted UNet (+ refiner) + DDPM schedule + spectral.json."""
+    model.vae.register_to_config(scaling_factor=float(model.latent_scale))
+    spectral = model.speuae.spectral_info()
+    spectral["rgb"]["vae_condition"] = "clip to [0, 1], sRGB-encode, scale to [-1, 1]"
+    spectral["prediction_type"] = model.prediction_type
+    parts = {"speuae": model.speuae, "vae": model.vae, "unet": model.unet}
+    if model.refiner is not None:
+        parts["refiner"] = model.refiner
+    return save_bundle(path, "ULDM", parts, scheduler=model.scheduler_config, extra=extra, spectral=spectral)
+
+
+def save_regression(model: PixelRegression, path: str | Path, extra: dict | None = None) -> Path:
+    """A learned per-pixel baseline's bundle (+ spectral.json)."""
+    return save_bundle(path, "PixelRegression", {"regression": model}, extra=extra, spectral=model.spectral_info())
+
+
+_SAVERS = ((ULDM, save_uldm), (RGBLDM, save_rgbldm), (SpeUAE, save_speuae), (PixelRegression, save_regression))
+
+
+def save_model(model, path: str | Path, extra: dict | None = None) -> Path:
+    """Write ``model`` (a ULDM, RGBLDM, SpeUAE or PixelRegression) as its bundle; ``extra`` → training.json."""
+    for cls, save in _SAVERS:
+        if isinstance(model, cls):
+            return save(model, path, extra=extra)
+    raise InputError(f"cannot save a {type(model).__name__} as a bundle; expected one of "
+                     f"{', '.join(c.__name__ for c, _ in _SAVERS)}")
 
 
 def read_index(path: str | Path) -> dict:
@@ -198,10 +202,6 @@ def check_unlisted(root: Path, manifest: dict) -> None:
 
 
 def _load_component(root: Path, name: str, index: dict):
-    from safetensors.torch import load_file
-
-    from .base import CondUNet
-
     if name not in index:
         raise FileFormatError(f"model_index.json has no {name!r} component; expected it in a "
                               f"{index['_class_name']} bundle", path=str(root))
@@ -224,10 +224,6 @@ _SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 def scheduler_settings(root: Path) -> dict:
     """``scheduler/scheduler_config.json``, checked: a JSON object naming only DDPMScheduler settings, with a
     known beta schedule and sane numbers (a bogus one must not surface as a crash while loading)."""
-    import inspect
-
-    from diffusers import DDPMScheduler
-
     cfg = read_json(root / "scheduler" / "scheduler_config.json", "scheduler/scheduler_config.json")
     known = set(inspect.signature(DDPMScheduler.__init__).parameters) - {"self"}
     unknown = sorted(k for k in cfg if not k.startswith("_") and k not in known)
@@ -266,9 +262,6 @@ def load_bundle(path: str | Path, device: str = "cpu"):
 
 
 def _load_bundle(path: str | Path, device: str = "cpu"):
-    from .base import RGBLDM
-    from .uldm import ULDM
-
     root = Path(path)
     index = read_index(root)
     refuse_pickles(root)
@@ -294,6 +287,76 @@ def _load_bundle(path: str | Path, device: str = "cpu"):
     return model.to(device).eval()
 
 
+def load_uldm(path: str | Path, device: str = "cpu") -> ULDM:
+    """Verify and load a ULDM bundle (stage 2's ``model/`` folder); any other bundle is an :class:`InputError`."""
+    model = load_bundle(path, device=device)
+    if not isinstance(model, ULDM):
+        raise InputError(f"{path} holds a {type(model).__name__} bundle; expected a ULDM bundle "
+                         "(stage 2's model/ folder)")
+    return model
+
+
+# -- RGB-pretrained bases ------------------------------------------------------------------------------------
+def load_sd_base(path: str | Path) -> RGBLDM:
+    """A Stable Diffusion checkpoint (diffusers layout) on the user's disk, offline, safetensors only."""
+    root = Path(path)
+    if not (root / "vae").is_dir() or not (root / "unet").is_dir():
+        raise InputError(f"{root} is not a Stable Diffusion folder; expected vae/ and unet/ (diffusers layout)")
+    refuse_pickles(root / "vae")
+    refuse_pickles(root / "unet")
+    try:
+        vae = AutoencoderKL.from_pretrained(root / "vae", local_files_only=True, use_safetensors=True)
+        unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True, use_safetensors=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"cannot load the Stable Diffusion checkpoint ({' '.join(str(exc).split())[:200]}); "
+                              "expected safetensors weights in vae/ and unet/", path=str(root)) from None
+    _check_sd_unet(unet, vae, root)
+    model = RGBLDM(vae, CondUNet(unet), _sd_scheduler(root))
+    model.latent_scale_set.fill_(True)  # SD's own scaling_factor
+    return model
+
+
+def _check_sd_unet(unet: UNet2DConditionModel, vae: AutoencoderKL, root: Path) -> None:
+    cfg = unet.config
+    if cfg.in_channels != vae.config.latent_channels or cfg.out_channels != vae.config.latent_channels:
+        raise InputError(f"the UNet takes {cfg.in_channels} channels for {vae.config.latent_channels}-channel "
+                         "latents (an inpainting or depth model?); expected a plain text-to-image checkpoint",
+                         path=str(root))
+    if cfg.addition_embed_type is not None or cfg.class_embed_type is not None:
+        raise InputError("the UNet needs extra conditioning (SDXL / upscaler style); expected a Stable "
+                         "Diffusion 1.x/2.x text-to-image checkpoint", path=str(root))
+
+
+def _sd_scheduler(root: Path) -> dict:
+    """Our DDPM defaults, with the noise schedule and prediction type of the checkpoint's scheduler."""
+    sched = scheduler_config()
+    sched_file = root / "scheduler" / "scheduler_config.json"
+    if sched_file.is_file():
+        try:
+            cfg = json.loads(sched_file.read_text())
+        except ValueError:
+            raise FileFormatError("scheduler/scheduler_config.json is not valid JSON", path=str(root)) from None
+        sched.update({k: cfg[k] for k in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end",
+                                          "prediction_type") if k in cfg})
+    return sched
+
+
+def load_base(path: str | Path) -> RGBLDM:
+    """``--base``: an HSI Studio RGB LDM bundle, or a local Stable Diffusion folder."""
+    root = Path(path)
+    index = root / "model_index.json"
+    if not index.is_file():
+        raise InputError(f"{root} has no model_index.json; expected an rgb-pretrain model folder or a "
+                         "Stable Diffusion folder in diffusers layout")
+    try:
+        kind = json.loads(index.read_text()).get("_class_name")
+    except ValueError:
+        raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
+    if kind == "RGBLDM":
+        return load_bundle(root)
+    return load_sd_base(root)
+
+
 def bundle_info(path: str | Path) -> dict:
     root = Path(path)
     index = read_index(root)
@@ -309,5 +372,6 @@ def bundle_info(path: str | Path) -> dict:
     return info
 
 
-__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_bundle",
-           "read_index", "refuse_pickles", "save_bundle", "save_speuae"]
+__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_base", "load_bundle",
+           "load_sd_base", "load_uldm", "read_index", "refuse_pickles", "save_bundle", "save_model", "save_regression",
+           "save_rgbldm", "save_speuae", "save_uldm"]

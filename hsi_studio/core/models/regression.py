@@ -13,7 +13,8 @@ Every prediction is made **RGB-consistent** the way the ULDM is (DESIGN §2.1): 
 replaced by ``x_obs(y)``, so ``x̂ S = y`` exactly — for noise-free RGB this can only lower the error (an
 orthogonal projection onto an affine set that holds the truth). :func:`nonnegative_consistent` then removes
 negative values. The model is a diffusers ``ModelMixin`` (config + safetensors), saved as a
-``PixelRegression`` bundle (see :mod:`.bundle`).
+``PixelRegression`` bundle (:func:`.bundle.save_regression`); :class:`hsi_studio.core.pipelines.regression.RegressionPipeline`
+runs it on an image; :func:`hsi_studio.core.regression_fit.fit_regression` fits it.
 """
 
 from __future__ import annotations
@@ -141,86 +142,5 @@ class PixelRegression(ModelMixin, ConfigMixin):
         x = self.raw(y)
         return y @ self.pinv + (x @ self.N) @ self.N.T
 
-    def reconstruct(self, rgb_linear, *, device: str = "cpu", progress=None, cancel=None, **_ignored):
-        """Linear RGB H×W×3 → ``(cube H×W×B float32, None)``, never negative (the pipeline's learned-model
-        interface; sampling options do not apply to a deterministic regression)."""
-        from .uldm import _check_rgb
 
-        rgb = _check_rgb(rgb_linear)
-        h, w, _ = rgb.shape
-        self.to(device).eval()
-        out = np.empty((h, w, self.S.shape[0]), np.float32)
-        flat_in = rgb.reshape(-1, 3)
-        flat_out = out.reshape(-1, out.shape[-1])
-        chunk = 1 << 16
-        with torch.inference_mode():
-            for i in range(0, len(flat_in), chunk):
-                if cancel is not None:
-                    cancel.check()
-                y = torch.from_numpy(flat_in[i:i + chunk]).to(device)
-                x = nonnegative_consistent(self(y), y, self.pinv, self.S)
-                flat_out[i:i + chunk] = x.cpu().numpy()
-                if progress is not None:
-                    progress(min(1.0, (i + chunk) / len(flat_in)), "regression")
-        return out, None
-
-    def save(self, path, extra: dict | None = None):
-        from .bundle import save_bundle
-
-        return save_bundle(path, "PixelRegression", {"regression": self}, extra=extra,
-                           spectral=self.spectral_info())
-
-
-# -- fitting -------------------------------------------------------------------------------------------------
-def _pixels(source, n_batches: int, per_batch: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for step in range(n_batches):
-        p = source.pixels(offset + step, per_batch, crop=64)
-        xs.append(p["cube"])
-        ys.append(p["rgb"])
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def fit_regression(source, kind: str = "rootpoly", *, degree: int = 2, hidden: int = 128, steps: int = 3000,
-                   batch: int = 8192, lr: float = 2e-3, ridge: float = 1e-6, pixels: int = 400_000, seed: int = 0,
-                   progress=None, cancel=None) -> PixelRegression:
-    """Fit a :class:`PixelRegression` on a :class:`~hsi_studio.core.data.TrainingSource`'s pixels.
-
-    ``rootpoly``: ridge least squares on ``pixels`` pixels (seconds). ``mlp``: Adam with a cosine schedule
-    for ``steps`` steps of ``batch`` pixels drawn from the source (deterministic in ``seed``), relative L1 on
-    the spectrum (a minute or two on a CPU core)."""
-    progress = progress or (lambda f, m="": None)
-    model = PixelRegression.from_response(source.response, kind=kind, degree=degree, hidden=hidden)
-    if kind == "rootpoly":
-        per = 8192
-        x, y = _pixels(source, max(1, int(pixels) // per), per)
-        if cancel is not None:
-            cancel.check()
-        t = rootpoly_terms(torch.from_numpy(y).double(), int(degree)).numpy()
-        a = t.T @ t
-        a += ridge * np.trace(a) / len(a) * np.eye(len(a))
-        model.weight.data = torch.from_numpy(np.linalg.solve(a, t.T @ x.astype(np.float64))).float()
-        progress(1.0, "root-polynomial fitted")
-        return model
-    torch.manual_seed(int(seed))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=int(steps), pct_start=0.05)
-    model.train()
-    for step in range(int(steps)):
-        if cancel is not None:
-            cancel.check()
-        p = source.pixels(step, batch, crop=64)
-        x, y = torch.from_numpy(p["cube"]), torch.from_numpy(p["rgb"])
-        pred = model(y)
-        denom = x.mean(dim=-1, keepdim=True).clamp_min(1e-3)
-        loss = ((pred - x).abs() / denom).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 50 == 0 or step == steps - 1:
-            progress((step + 1) / steps, f"step {step + 1}/{steps} loss {float(loss):.4f}")
-    return model.eval()
-
-
-__all__ = ["KINDS", "PixelRegression", "fit_regression", "nonnegative_consistent", "rootpoly_terms"]
+__all__ = ["KINDS", "PixelRegression", "nonnegative_consistent", "rootpoly_terms"]

@@ -9,7 +9,8 @@ exposure-equivariant by construction — the per-pixel intensity ``I = mean(y)``
 spectrum (encoder) and the RGB (decoder), and ``ĉ`` is multiplied back by ``I``: scaling the input scales the
 output, and ``u`` depends on the spectral shape only. A config stores the camera response and wavelengths the
 model was trained with, and ``S``, ``pinv`` and ``N`` are float32 buffers built from it, so a saved model is
-self-describing. Layout: N×C×H×W tensors (B spectral channels, 3 RGB / code channels).
+self-describing. Layout: N×C×H×W tensors (B spectral channels, 3 RGB / code channels). The training loss is
+:func:`hsi_studio.core.losses.speuae_loss`.
 """
 
 from __future__ import annotations
@@ -132,24 +133,6 @@ class SpeUAE(ModelMixin, ConfigMixin):
         y = self.project(x) if y is None else y
         u = self.encode(x)
         return self.decode(y, u), u
-
-    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None):
-        """Relative L1 on the spectrum + a spread term (u uses [−1, 1]) + a small smoothness term on u."""
-        y = self.project(x) if y is None else y
-        u = self.encode(x)
-        xh = self.decode(y, u)
-        denom = x.mean(dim=1, keepdim=True).clamp_min(1e-3)
-        rel = ((xh - x).abs() / denom).mean()
-        prior_w = float(getattr(self.config, "prior_weight", 0.0) or 0.0)
-        prior = ((self.decode(y, torch.zeros_like(u)) - x).abs() / denom).mean() if prior_w > 0 else rel * 0
-        std = u.flatten(2).transpose(0, 1).reshape(3, -1).std(dim=1)
-        spread = torch.relu(0.4 - std).pow(2).mean()
-        tv = (u[..., 1:, :] - u[..., :-1, :]).abs().mean() + (u[..., 1:] - u[..., :-1]).abs().mean()
-        mean = u.flatten(2).transpose(0, 1).reshape(3, -1).mean(dim=1)
-        centred = mean.pow(2).mean() if prior_w > 0 else rel * 0
-        loss = rel + 0.1 * spread + 0.002 * tv + prior_w * prior + centred
-        return loss, {"rel_l1": float(rel.detach()), "u_std": float(std.mean().detach()),
-                      "prior_l1": float(prior.detach())}
 
 
 __all__ = ["SpeUAE"]

@@ -1,0 +1,15 @@
+"""Inference pipelines (diffusers' split: :mod:`hsi_studio.core.models` holds the components and their forward
+passes; a pipeline runs them on an input).
+
+- :mod:`.checks` — the sampling options (:data:`SCHEDULERS`, :data:`PRECISIONS`) and their checks, the RGB input
+  check (no torch import: the CLI's ``--help`` uses them);
+- :mod:`.tiling` — overlapping tiles blended with ramps (numpy only);
+- :mod:`.uldm` — :class:`~.uldm.ULDMPipeline`: solver, sampling, K samples → mean and per-pixel std;
+- :mod:`.regression` — :class:`~.regression.RegressionPipeline` for the per-pixel baselines.
+
+The high-level entry point (model choice, device fallback, progress) is :func:`hsi_studio.core.pipeline.reconstruct`.
+"""
+
+from .checks import PRECISIONS, SCHEDULERS, check_rgb, check_sampling
+
+__all__ = ["PRECISIONS", "SCHEDULERS", "check_rgb", "check_sampling"]
