@@ -28,6 +28,9 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import synthetic_cube  # noqa: E402
 
 GOALS = {"launch_s": 2.0, "band_ms": 16.0, "relight_ms": 50.0, "stall_ms": 50.0}
 
@@ -53,17 +56,6 @@ def bench_launch(repeat: int) -> None:
           f"max {max(times):.2f} s, torch imported: {torch_loaded}")
 
 
-def _cube(size: int):
-    from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
-
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    bands = np.linspace(0, 1, STANDARD_WAVELENGTHS.size, dtype=np.float32)
-    data = 0.5 + 0.4 * np.sin(6 * xx[..., None] + 4 * bands) * np.cos(5 * yy[..., None] - 3 * bands)
-    data += np.random.default_rng(0).random(data.shape, dtype=np.float32) * 0.05
-    return HSCube(data.astype(np.float32), STANDARD_WAVELENGTHS, kind="reflectance")
-
-
 def _window():
     from PySide6.QtCore import QSettings
 
@@ -81,7 +73,7 @@ def _window():
 def bench_band_switch(app, size: int) -> None:
     from hsi_studio.services.files import preview_render
 
-    cube = _cube(size)
+    cube = synthetic_cube(size)
     win = _window()
     win.set_cube(cube, render=preview_render(cube))
     view = win.band_view
@@ -103,7 +95,7 @@ def bench_band_switch(app, size: int) -> None:
 def bench_relight(app, size: int) -> None:
     from hsi_studio.services.files import preview_render
 
-    cube = _cube(size)
+    cube = synthetic_cube(size)
     win = _window()
     win.set_cube(cube, render=preview_render(cube))
     win.tabs.setCurrentIndex(1)
@@ -171,7 +163,7 @@ def _stall_once(app, size: int, model: str, options: dict | None = None) -> tupl
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.services.files import preview_render
 
-    cube = _cube(size)
+    cube = synthetic_cube(size)
     rgb = RGBImage(preview_render(cube).astype(np.float32) / 255, "srgb")
     win = _window()
     win.set_rgb(rgb)

@@ -61,6 +61,7 @@ def _run(checks: _Checks) -> None:
     import hsi_studio
     from hsi_studio.core import io, metrics, pipeline
     from hsi_studio.core.models import load_bundle
+    from hsi_studio.core.recovery import linear_srgb
 
     checks.check("version", True, f"hsi_studio {hsi_studio.__version__}, Python {sys.version.split()[0]}")
     with resources.as_file(sample_path("colorchecker.png")) as photo_path, \
@@ -114,7 +115,7 @@ def _run(checks: _Checks) -> None:
         h, w = rgb.data.shape[:2]
         checks.check("reconstruction finished", cube.shape == (h, w, 31) and bool(np.isfinite(cube.data).all()),
                      f"{cube.shape} in {secs:.1f} s")
-        lin = pipeline.linear_rgb(rgb)
+        lin = linear_srgb(rgb)[0]
         reproj = float(np.abs(cube.data @ model.speuae.S.numpy() - lin).max() / max(float(lin.max()), 1e-9))
         checks.check("cube reproduces the photo", reproj <= 1e-4, f"relative RGB error {reproj:.1e}")
         view = window.band_view.render() if window.band_view.cube is cube else None

@@ -1,4 +1,5 @@
-"""A tiny training stage for the reliability tests (imported by them and by their killed subprocesses)."""
+"""A tiny training stage for the engine and reliability tests (imported by them and by their killed
+subprocesses): the training engine tested alone."""
 
 import numpy as np
 import torch
@@ -8,17 +9,19 @@ from hsi_studio.core.training import TrainConfig
 
 
 class ToyStage:
-    """Fit y = x W: data a pure function of the step, so runs are reproducible."""
+    """Fit y = x W: data a pure function of the step, so runs are reproducible. ``dropout`` > 0 makes the torch
+    RNG matter (exact resume must restore it); ``scored`` validates on a fixed set instead of returning 0."""
 
     name = "toy"
     best_metric = "mse"
 
-    def __init__(self, hidden: int = 16):
-        self.hidden = hidden
+    def __init__(self, hidden: int = 16, dropout: float = 0.0, scored: bool = False):
+        self.hidden, self.dropout, self.scored = hidden, dropout, scored
 
     def build(self, cfg):
         torch.manual_seed(cfg.seed)
-        return torch.nn.Sequential(torch.nn.Linear(8, self.hidden), torch.nn.Linear(self.hidden, 4))
+        drop = [torch.nn.Dropout(self.dropout)] if self.dropout else []
+        return torch.nn.Sequential(torch.nn.Linear(8, self.hidden), *drop, torch.nn.Linear(self.hidden, 4))
 
     def prepare_data(self, cfg, rank, world):
         self.cfg, self.rank = cfg, rank
@@ -37,7 +40,10 @@ class ToyStage:
         return "fit"
 
     def validate(self, model, device, step):
-        return {"mse": 0.0}
+        if not self.scored:
+            return {"mse": 0.0}
+        x = torch.from_numpy(np.random.default_rng(7).normal(size=(64, 8)).astype(np.float32))
+        return {"mse": float(torch.nn.functional.mse_loss(model(x), x @ torch.from_numpy(self.w)))}
 
     def export(self, model, dest, cfg, best):
         save_checkpoint(dest, {"model": model.state_dict()})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from hsi_studio.core.checkpoint import sha256, write_manifest
+from hsi_studio.core.checkpoint import write_manifest
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError
 from hsi_studio.core.models import (
     RGBLDM,
@@ -22,6 +22,7 @@ from hsi_studio.core.models import (
 from hsi_studio.core.models import bundle as bundle_mod
 from hsi_studio.core.models.bundle import ALLOWED_COMPONENTS, bundle_info
 from hsi_studio.core.pipelines.uldm import ULDMPipeline
+from hsi_studio.core.provenance import file_sha256 as sha256
 from hsi_studio.core.spectral import camera_response
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,6 +7,7 @@ from hsi_studio.core import pipeline
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import Cancelled, CancelToken
+from hsi_studio.core.pipelines.tiling import run_tiled
 from hsi_studio.core.recovery import linear_srgb
 from hsi_studio.core.spectral import ObservableSplit, srgb_encode
 
@@ -36,7 +37,7 @@ def test_tiled_equals_untiled_for_a_per_pixel_model():
 
     fracs = []
     whole, whole_std = fn(lin, lambda f, m="": None)
-    tiled, tiled_std = pipeline.run_tiled(fn, lin, 31, tile=64, overlap=16,
+    tiled, tiled_std = run_tiled(fn, lin, 31, tile=64, overlap=16,
                                           progress=lambda f, m="": fracs.append(f), cancel=CancelToken())
     np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(tiled_std, whole_std, rtol=1e-4, atol=1e-5)
@@ -52,7 +53,7 @@ def test_tiling_can_be_cancelled():
         return np.zeros(part.shape[:2] + (31,), np.float32), None
 
     with pytest.raises(Cancelled):
-        pipeline.run_tiled(fn, lin, 31, tile=64, overlap=16, progress=lambda f, m="": None, cancel=token)
+        run_tiled(fn, lin, 31, tile=64, overlap=16, progress=lambda f, m="": None, cancel=token)
 
 
 @pytest.mark.parametrize("kwargs,needle", [

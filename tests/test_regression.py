@@ -9,13 +9,13 @@ import torch
 
 from hsi_studio.cli import main
 from hsi_studio.core import io
-from hsi_studio.core.checkpoint import sha256
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.data import TrainingSource, validation_pairs
 from hsi_studio.core.errors import InputError as HSIError
 from hsi_studio.core.models import load_bundle, save_regression
 from hsi_studio.core.models.regression import PixelRegression, nonnegative_consistent
 from hsi_studio.core.pipelines.regression import RegressionPipeline
+from hsi_studio.core.provenance import file_sha256 as sha256
 from hsi_studio.core.regression_fit import fit_regression
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral import camera_response

@@ -20,6 +20,7 @@ from hsi_studio.cli import main
 from hsi_studio.core import checkpoint, io
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import FileFormatError, InputError, OutputError, SizeLimitError, UnsafeFileError
+from hsi_studio.core.provenance import file_sha256
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability_toy import ToyStage, toy_config  # noqa: E402
@@ -240,9 +241,9 @@ def test_manifest_paths_outside_the_folder_are_refused_before_hashing(tmp_path, 
     folder = _signed_folder(tmp_path)
     (tmp_path / "outside.bin").write_bytes(b"\0" * 1000)
     os.symlink(tmp_path / "outside.bin", folder / "link_out")
-    _set_files(folder, {"a.json": checkpoint.sha256(folder / "a.json"), rel: "0" * 64})
+    _set_files(folder, {"a.json": file_sha256(folder / "a.json"), rel: "0" * 64})
     hashed = []
-    monkeypatch.setattr(checkpoint, "sha256", lambda p: hashed.append(p) or "0" * 64)
+    monkeypatch.setattr(checkpoint, "file_sha256", lambda p: hashed.append(p) or "0" * 64)
     with pytest.raises(error, match="outside"):
         checkpoint.verify_manifest(folder)
     assert hashed == []  # refused before anything was hashed

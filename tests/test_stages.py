@@ -14,10 +14,10 @@ import pytest
 
 from hsi_studio.cli import main
 from hsi_studio.core import pipeline
-from hsi_studio.core.checkpoint import sha256
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.models import load_bundle
 from hsi_studio.core.pipelines.uldm import ULDMPipeline
+from hsi_studio.core.provenance import file_sha256 as sha256
 from hsi_studio.core.recovery import linear_srgb
 
 ROOT = Path(__file__).resolve().parents[1]

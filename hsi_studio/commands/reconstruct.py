@@ -7,7 +7,6 @@ import argparse
 import os
 
 CUBE_FORMATS = {"h5": ".h5", "envi": ".hdr", "mat": ".mat", "npy": ".npy"}
-PHOTO_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,12 +43,13 @@ def expand_inputs(items: list[str]) -> list:
     from pathlib import Path
 
     from hsi_studio.core.errors import InputError
+    from hsi_studio.core.io import RGB_EXTENSIONS
 
     out: list[Path] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in PHOTO_EXTS))
+            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in RGB_EXTENSIONS))
         elif any(ch in item for ch in "*?["):
             out.extend(sorted(Path(g) for g in glob.glob(item, recursive=True)))
         else:
@@ -123,8 +123,8 @@ def _write_outputs(res, paths: dict, outdir, token) -> list:
 
 
 def to_reflectance(cube, std=None):
-    """See :func:`hsi_studio.core.pipeline.to_reflectance`."""
-    from hsi_studio.core.pipeline import to_reflectance as convert
+    """See :func:`hsi_studio.core.relight.to_reflectance`."""
+    from hsi_studio.core.relight import to_reflectance as convert
 
     return convert(cube, std)
 

@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .atomic import staged_folder
-from .errors import FileFormatError, OutputError, UnsafeFileError
-from .io_base import fault, one_line, read_json
-from .provenance import file_sha256 as sha256
+from .errors import FileFormatError, OutputError, UnsafeFileError, one_line
+from .io_base import fault, read_json
+from .provenance import file_sha256
 
 TENSORS, STATE, MANIFEST = "tensors.safetensors", "state.json", "manifest.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -83,7 +83,7 @@ def _fsync_write(path: Path, data: bytes) -> None:
 
 def write_manifest(folder: Path, extra: dict | None = None) -> None:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest = {"files": {p.relative_to(folder).as_posix(): sha256(p) for p in files}, **(extra or {})}
+    manifest = {"files": {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}, **(extra or {})}
     _fsync_write(folder / MANIFEST, json.dumps(manifest, indent=2).encode())
 
 
@@ -135,7 +135,7 @@ def verify_manifest(folder: Path) -> dict:
     manifest = read_json(mpath, "manifest.json")
     files = manifest_files(folder, manifest)
     for rel, digest in files.items():
-        if sha256(folder / rel) != digest:
+        if file_sha256(folder / rel) != digest:
             raise FileFormatError(f"{rel} does not match its sha256 in manifest.json (corrupt or modified)",
                                   path=str(folder))
     return manifest
@@ -188,4 +188,4 @@ def load_checkpoint(folder: str | Path) -> dict:
 
 
 __all__ = ["flatten", "unflatten", "save_checkpoint", "load_checkpoint", "write_manifest", "verify_manifest",
-           "sha256", "PICKLE_SUFFIXES"]
+           "PICKLE_SUFFIXES"]

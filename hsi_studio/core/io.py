@@ -47,8 +47,9 @@ from .errors import (
     ShapeError,
     SizeLimitError,
     UnsupportedFormatError,
+    one_line,
 )
-from .io_base import PNG_MAGIC, a_an, atomic_write, check_png_chunks, one_line, reading, require_file, writing
+from .io_base import PNG_MAGIC, a_an, atomic_write, check_png_chunks, reading, require_file, writing
 from .io_formats import (
     CUBE_READERS,
     CUBE_WRITERS,

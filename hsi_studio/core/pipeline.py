@@ -25,7 +25,6 @@ from .cube import HSCube, RGBImage
 from .errors import InputError
 from .jobs import NEVER_CANCEL, CancelToken
 from .pipelines.checks import SCHEDULERS, check_sampling
-from .pipelines.tiling import run_tiled  # noqa: F401 — re-exported (its earlier home)
 from .recovery import linear_srgb
 
 DEFAULT_TILE = 512  # pixels per tile side above which an image is tiled
@@ -123,12 +122,6 @@ def pipeline_for(model, path: str | Path | None = None):
                      "expected a ULDM bundle (stage 2's model/ folder)")
 
 
-def linear_rgb(rgb: RGBImage | np.ndarray) -> np.ndarray:
-    """Validated linear RGB float32 H×W×3 (a photo is sRGB-encoded and is linearised) — kept for one release:
-    use :func:`hsi_studio.core.recovery.linear_srgb` (which also returns the image's metadata)."""
-    return linear_srgb(rgb)[0]
-
-
 def model_defaults(path: str | Path) -> dict[str, int]:
     """The solver steps and samples a bundle recommends (``training.json`` → ``sampling``, chosen when it was
     made); ``{"steps": 8, "samples": 1}`` when it records none."""
@@ -218,27 +211,6 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
     return ReconstructionResult(cube, std_cube, str(path), dev, time.monotonic() - t0, messages)
 
 
-def to_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSCube | None]:
-    """(reflectance cube, std cube or None): a reflectance cube as is; a reconstruction divided by the capture
-    illuminant it records (D65 for an sRGB photo, scaled so the photo's white reads 1), its std by the same
-    divisor; an :class:`InputError` when it records none (its reflectance is unknown)."""
-    from . import relight
-
-    if cube.kind == "reflectance":
-        return cube, std
-    light = relight.recorded_capture_illuminant(cube)
-    if light is None:
-        raise InputError("this cube records no capture illuminant (it is not a reconstruction of an sRGB photo), "
-                         "so its reflectance is unknown; expected a reconstruction from a model with an sRGB "
-                         "response, or a reflectance cube")
-    divisor = relight.reflectance_divisor(cube, light).astype(np.float32)
-    refl = relight.estimate_reflectance(cube, light)
-    if std is not None:
-        std = HSCube(std.data / divisor, std.wavelengths, {**std.metadata, "reflectance_from": light},
-                     kind="reflectance")
-    return refl, std
-
-
 def _is_oom(exc: BaseException) -> bool:
     try:
         import torch
@@ -260,5 +232,5 @@ def _free_gpu() -> None:
         pass
 
 
-__all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "to_reflectance", "bundle_class", "RECONSTRUCTION_CLASSES", "run_tiled", "linear_rgb", "models_dir",
+__all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "models_dir",
            "default_model_path", "load_model", "pipeline_for", "resolve_model", "SCHEDULERS"]

@@ -615,7 +615,26 @@ def delta_e_map(srgb_a, srgb_b) -> np.ndarray:
         return np.asarray(colour.delta_E(lab_a, lab_b, method="CIE 2000"), dtype=np.float32)
 
 
-__all__ = [
+def to_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSCube | None]:
+    """(reflectance cube, std cube or None): a reflectance cube as is; a reconstruction divided by the capture
+    illuminant it records (D65 for an sRGB photo, scaled so the photo's white reads 1), its std by the same
+    divisor; an :class:`InputError` when it records none (its reflectance is unknown)."""
+    if cube.kind == "reflectance":
+        return cube, std
+    light = recorded_capture_illuminant(cube)
+    if light is None:
+        raise InputError("this cube records no capture illuminant (it is not a reconstruction of an sRGB photo), "
+                         "so its reflectance is unknown; expected a reconstruction from a model with an sRGB "
+                         "response, or a reflectance cube")
+    divisor = reflectance_divisor(cube, light).astype(np.float32)
+    refl = estimate_reflectance(cube, light)
+    if std is not None:
+        std = HSCube(std.data / divisor, std.wavelengths, {**std.metadata, "reflectance_from": light},
+                     kind="reflectance")
+    return refl, std
+
+
+__all__ = ["to_reflectance",
     "ADAPTATIONS", "DEFAULT_OBSERVER", "OBSERVERS", "adapt_name", "canonical_spec", "delta_e_map",
     "effective_matrix", "estimate_reflectance", "illuminant_catalogue", "illuminant_spd", "list_illuminants",
     "observer_name", "read_spd_csv", "recorded_capture_illuminant", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",

@@ -48,20 +48,10 @@ def shared_data_origin() -> tuple[Path | None, str]:
 
 
 def _file_source(p: Path, spectra: int) -> dict[str, Any]:
-    """A measured library file as provenance: name, path (relative to the working folder when under it), sha256."""
-    import hashlib
+    """A measured library file as provenance: its name, path (:func:`~.provenance.file_name`) and sha256."""
+    from .provenance import file_name, file_sha256
 
-    with open(p, "rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    return {"name": f"ISET {p.name}", "spectra": spectra, "file": _shown(p), "sha256": digest}
-
-
-def _shown(p: Path) -> str:
-    """``p`` relative to the working folder (``../shared/data/…`` from a checkout), as given when it cannot be."""
-    try:
-        return os.path.relpath(p)
-    except ValueError:  # another drive
-        return str(p)
+    return {"name": f"ISET {p.name}", "spectra": spectra, "file": file_name(p), "sha256": file_sha256(p)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -446,8 +436,11 @@ class SceneGenerator:
     def provenance(self) -> dict[str, Any]:
         """What the scenes are made of: each library's sources (measured files with their sha256), the photos, the
         seed, and which shared-data folder was found (it decides measured vs built-in libraries)."""
+        from .provenance import relative_path
+
         folder, how = shared_data_origin()
-        return {"shared_data": {"folder": _shown(folder) if folder else None, "chosen_by": how},
+        shown = "../shared/data" if how.startswith("../shared/data") else relative_path(folder) if folder else None
+        return {"shared_data": {"folder": shown, "chosen_by": how},
                 "reflectances": {"count": len(self.reflectances), "sources": self.reflectances.sources},
                 "illuminants": {"count": len(self.illuminants), "sources": self.illuminants.sources},
                 "photos": list(self.photo_names or []), "seed": self.seed}

@@ -29,12 +29,11 @@ from typing import Any
 
 from . import devices
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import FileFormatError, InputError, OutputError
+from .errors import FileFormatError, InputError, OutputError, one_line
 from .io_base import (
     StaleTemporaryWarning,
     atomic_write,
     clean_stale_temporaries,
-    one_line,
     read_json,
     safe_name,
 )

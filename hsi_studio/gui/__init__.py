@@ -2,3 +2,7 @@
 
 Entry point: :func:`hsi_studio.gui.app.main`. Nothing heavy is imported here.
 """
+
+#: the names Qt files settings and data under (QSettings, QStandardPaths)
+ORGANIZATION = "HSI Studio"
+APPLICATION = "HSI Studio"

@@ -14,8 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-ORGANIZATION = "HSI Studio"
-APPLICATION = "HSI Studio"
+from . import APPLICATION, ORGANIZATION
 
 
 def _limit_blas_threads() -> None:

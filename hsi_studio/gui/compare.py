@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube
-from hsi_studio.services.reconstruction import compare as compare_cubes
+from hsi_studio.services.comparison import compare as compare_cubes
 
 from .band_view import ImageCanvas, colormap, display_levels
 

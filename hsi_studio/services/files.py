@@ -79,7 +79,7 @@ def write_reflectance(cube: HSCube, path: str | Path, progress=no_progress,
     """Write the reflectance estimate of ``cube`` (a reconstruction divided by the capture illuminant it records;
     a reflectance cube as is) — what ``hsi-studio reconstruct --reflectance`` writes."""
     from hsi_studio.core import io
-    from hsi_studio.core.pipeline import to_reflectance
+    from hsi_studio.core.relight import to_reflectance
 
     progress(0.0, f"writing {Path(path).name}")
     refl, _ = to_reflectance(cube)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from hsi_studio.core.cube import HSCube, RGBImage
-from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
 from .files import preview_render
@@ -58,19 +56,4 @@ def probe_devices(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> l
     return out
 
 
-def compare(pred: HSCube, gt: HSCube, progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> dict[str, Any]:
-    """Scalar metrics (``metrics.evaluate``) and per-pixel maps (``metrics.error_maps``)."""
-    from hsi_studio.core import metrics
-
-    if pred.shape[:2] != gt.shape[:2]:
-        raise InputError(f"ground truth is {gt.height}×{gt.width} but the cube is {pred.height}×{pred.width}; "
-                         "expected the same image size")
-    progress(0.1, "error maps")
-    maps = metrics.error_maps(pred, gt)
-    cancel.check()
-    progress(0.5, "metrics")
-    scores = metrics.evaluate(pred, gt)
-    return {"metrics": scores, "maps": maps}
-
-
-__all__ = ["Reconstruction", "compare", "probe_devices", "reconstruct"]
+__all__ = ["Reconstruction", "probe_devices", "reconstruct"]

@@ -26,10 +26,12 @@ def scoring_protocol(model: str | Path) -> str:
 
 
 def centre_crop(cube, size: int):
-    """The central ``size``×``size`` window of a cube (metadata and kind kept)."""
+    """The central ``size``×``size`` window of a cube (metadata and kind kept); the cube itself when smaller."""
     from hsi_studio.core.cube import HSCube
     from hsi_studio.core.data import centre_crop as crop
 
+    if cube.height <= size and cube.width <= size:
+        return cube
     return HSCube(np.ascontiguousarray(crop(cube.data, size)), cube.wavelengths, dict(cube.metadata), kind=cube.kind)
 
 

@@ -146,7 +146,7 @@ def test_default_save_path_names_the_app_once(qtbot, settings, monkeypatch, tmp_
     from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QApplication
 
-    from hsi_studio.gui.app import APPLICATION, ORGANIZATION
+    from hsi_studio.gui import APPLICATION, ORGANIZATION
 
     app = QApplication.instance()
     names = app.organizationName(), app.applicationName()

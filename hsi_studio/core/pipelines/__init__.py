@@ -3,6 +3,7 @@ passes; a pipeline runs them on an input).
 
 - :mod:`.checks` — the sampling options (:data:`SCHEDULERS`, :data:`PRECISIONS`) and their checks, the RGB input
   check (no torch import: the CLI's ``--help`` uses them);
+- :mod:`.base` — :class:`~.base.ModelPipeline`: the model run and its wavelengths and response;
 - :mod:`.tiling` — overlapping tiles blended with ramps (numpy only);
 - :mod:`.uldm` — :class:`~.uldm.ULDMPipeline`: solver, sampling, K samples → mean and per-pixel std;
 - :mod:`.regression` — :class:`~.regression.RegressionPipeline` for the per-pixel baselines.

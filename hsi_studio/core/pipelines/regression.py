@@ -9,30 +9,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..jobs import NEVER_CANCEL
+from ..jobs import NEVER_CANCEL, no_progress
 from ..models.regression import nonnegative_consistent
+from .base import ModelPipeline
 from .checks import check_rgb
 from .tiling import run_tiled
 
 CHUNK = 1 << 16
 
 
-def _no_progress(fraction: float, message: str = "") -> None:
-    pass
-
-
-class RegressionPipeline:
-    def __init__(self, model):
-        self.model = model
-
-    @property
-    def wavelengths(self) -> np.ndarray:
-        return self.model.wavelengths
-
-    @property
-    def response(self):
-        return self.model.response
-
+class RegressionPipeline(ModelPipeline):
     def __call__(self, rgb_linear, *, device: str = "cpu", progress=None, cancel=None, tile: int | None = None,
                  overlap: int = 32, **_ignored):
         """Linear RGB H×W×3 → ``(cube H×W×B float32, None)``, never negative; ``tile`` as in
@@ -44,7 +30,7 @@ class RegressionPipeline:
 
         if tile is None:
             return one(rgb, progress)
-        return run_tiled(one, rgb, len(self.wavelengths), int(tile), int(overlap), progress or _no_progress,
+        return run_tiled(one, rgb, len(self.wavelengths), int(tile), int(overlap), progress or no_progress,
                          cancel or NEVER_CANCEL)
 
     def _reconstruct(self, rgb: np.ndarray, device: str, progress, cancel):

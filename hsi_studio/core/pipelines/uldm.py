@@ -27,15 +27,12 @@ from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
 from ..devices import amp_dtype
 from ..errors import InputError
-from ..jobs import NEVER_CANCEL
+from ..jobs import NEVER_CANCEL, no_progress
 from ..models.base import unet_eps
 from ..models.regression import nonnegative_consistent
+from .base import ModelPipeline
 from .checks import SCHEDULERS, check_rgb, check_sampling
 from .tiling import run_tiled
-
-
-def _no_progress(fraction: float, message: str = "") -> None:
-    pass
 
 
 def make_scheduler(scheduler_config: dict, name: str = "dpmsolver++"):
@@ -54,20 +51,9 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast("cuda", dtype=dtype)
 
 
-class ULDMPipeline:
+class ULDMPipeline(ModelPipeline):
     """Sampling and reconstruction with a ULDM ``model`` (its components are not changed; its train/eval mode
     is restored after a call)."""
-
-    def __init__(self, model):
-        self.model = model
-
-    @property
-    def wavelengths(self) -> np.ndarray:
-        return self.model.wavelengths
-
-    @property
-    def response(self):
-        return self.model.response
 
     def make_scheduler(self, name: str = "dpmsolver++"):
         return make_scheduler(self.model.scheduler_config, name)
@@ -80,7 +66,7 @@ class ULDMPipeline:
         Noise comes from a CPU ``generator`` (same result on every device); ``progress(fraction, message)``
         is called after each solver step and ``cancel`` (a CancelToken) is checked before each."""
         cancel = cancel or NEVER_CANCEL
-        progress = progress or _no_progress
+        progress = progress or no_progress
         sched = self.make_scheduler(scheduler)
         sched.set_timesteps(int(steps), device=z_y.device)
         z = torch.randn(z_y.shape, generator=generator, device="cpu").to(z_y) * sched.init_noise_sigma
@@ -101,7 +87,7 @@ class ULDMPipeline:
         None for ``samples=1``. ``tile``: run images larger than ``tile`` pixels a side in overlapping tiles."""
         rgb = check_rgb(rgb_linear)
         steps, samples = check_sampling(steps, samples, scheduler, precision, tile)
-        progress = progress or _no_progress
+        progress = progress or no_progress
         cancel = cancel or NEVER_CANCEL
 
         def one(part: np.ndarray, report):

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWizard
 
 from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, safe_name
 
+from .. import APPLICATION
 from ..workers import JobSet
 from .base_page import BasePage
 from .camera_page import CameraPage
@@ -23,8 +24,6 @@ from .settings_page import SettingsPage
 def default_models_root() -> Path:
     """``<user data>/HSI Studio/models`` (the application's data folder, named once: Qt's AppDataLocation
     appends both the organisation and the application name, both "HSI Studio")."""
-    from ..app import APPLICATION
-
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
     return (Path(base) / APPLICATION if base else Path.home() / ".hsi-studio") / "models"
 
