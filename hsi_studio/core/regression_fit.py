@@ -29,6 +29,7 @@ def fit_regression(source, kind: str = "rootpoly", *, degree: int = 2, hidden: i
     for ``steps`` steps of ``batch`` pixels drawn from the source (deterministic in ``seed``), relative L1 on
     the spectrum (a minute or two on a CPU core)."""
     progress = progress or (lambda f, m="": None)
+    torch.manual_seed(int(seed))  # before the MLP's initial weights are drawn: the fit is a function of seed
     model = PixelRegression.from_response(source.response, kind=kind, degree=degree, hidden=hidden)
     if kind == "rootpoly":
         per = 8192
@@ -41,7 +42,6 @@ def fit_regression(source, kind: str = "rootpoly", *, degree: int = 2, hidden: i
         model.weight.data = torch.from_numpy(np.linalg.solve(a, t.T @ x.astype(np.float64))).float()
         progress(1.0, "root-polynomial fitted")
         return model
-    torch.manual_seed(int(seed))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=int(steps), pct_start=0.05)
     model.train()
