@@ -1,5 +1,6 @@
 """Score reconstruction methods on cubes with known spectra, under two named protocols (DESIGN §2.6). Used by
-``benchmarks/quality.py`` and the training wizard's finish page.
+``benchmarks/quality.py``, the training stages' validation and :mod:`hsi_studio.services.scoring` (the
+training wizard's finish page).
 
 ``photo`` (the headline — how a user meets the product): the cube is a **reflectance** cube; the input is the
 white-balanced daylight photo of it — reflectance × D65 seen by the CIE 1964 10° observer → sRGB, clipped,

@@ -80,4 +80,4 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-__all__ = ["main", "create_application", "file_arguments", "ORGANIZATION", "APPLICATION"]
+__all__ = ["main", "create_application", "file_arguments"]

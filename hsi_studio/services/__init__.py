@@ -2,7 +2,8 @@
 ``progress`` and ``cancel`` (DESIGN §4.1), run by the GUI on worker threads. Imports core, never Qt.
 
 * :mod:`.files` — reading a photo or a cube, writing a cube or its reflectance, the display render;
-* :mod:`.reconstruction` — RGB → cube, accelerators, comparison with a ground truth;
+* :mod:`.reconstruction` — RGB → cube, accelerators;
+* :mod:`.comparison` — comparison with a ground truth or another cube (no torch);
 * :mod:`.models` — the model list (the default model, bundles that reconstruct, the baselines);
 * :mod:`.training_plan` — the ``hsi-studio train …`` stages the training wizard runs;
 * :mod:`.training_data` — the report of a folder of training cubes;

@@ -1,5 +1,5 @@
-"""Reconstruction and comparison jobs: RGB → cube (``core.pipeline``, which imports torch only when a learned
-model runs), the accelerators torch can use, and metrics against a ground truth."""
+"""Reconstruction jobs: RGB → cube (``core.pipeline``, which imports torch only when a learned model runs) and
+the accelerators torch can use. Comparison with a ground truth is :mod:`.comparison`."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@
     training.json               how it was made (optional)
     manifest.json               sha256 of every file + versions — written last, verified on load
 
-Class names read from disk go through :data:`ALLOWED` (never ``importlib``); pickle files are refused.
+Class names read from disk go through :data:`ALLOWED_BUNDLES` and :data:`ALLOWED_COMPONENTS` (never
+``importlib``); pickle files are refused.
 Writes go to a temporary folder beside the destination, which is then renamed into place
 (:func:`hsi_studio.core.atomic.staged_folder`).
 

@@ -52,8 +52,8 @@ class ULDM(nn.Module):
 
     @classmethod
     def from_base(cls, base: RGBLDM, speuae: SpeUAE) -> ULDM:
-        """Adapt the :class:`RGBLDM` ``base`` (its UNet in place); a folder is loaded first with
-        :func:`.bundle.load_base` (an ``rgb-pretrain`` bundle or a local Stable Diffusion checkpoint)."""
+        """Adapt the :class:`RGBLDM` ``base`` (its UNet in place). A folder is not accepted: the caller loads it
+        first with :func:`.bundle.load_base` (an ``rgb-pretrain`` bundle or a local Stable Diffusion checkpoint)."""
         return cls.from_parts(speuae, base)
 
     # -- description -------------------------------------------------------------------------------------
