@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hsi_studio.cli import main
-from hsi_studio.core import io, io_base
+from hsi_studio.core import atomic, io
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import FileFormatError, InputError
 
@@ -197,6 +197,6 @@ def test_stale_temporaries_of_live_processes_are_left_alone(tmp_path):
     mine_user = tmp_path / ".settings.json"
     for p in (live, gone, mine_user):
         p.write_text("x")
-    lines = io_base.clean_stale_temporaries(tmp_path, warn=False)
+    lines = atomic.clean_stale_temporaries(tmp_path, warn=False)
     assert len(lines) == 1 and gone.name in lines[0]
     assert live.exists() and mine_user.exists() and not gone.exists()

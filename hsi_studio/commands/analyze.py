@@ -287,7 +287,7 @@ def _write(args, outdir: Path, images, arrays, summary) -> None:
     import numpy as np
 
     from hsi_studio.core import io
-    from hsi_studio.core.io_base import atomic_write
+    from hsi_studio.core.atomic import atomic_write
 
     for name, rgb in images.items():
         summary["outputs"].append(str(io.write_rgb(rgb, outdir / f"{name}.png")))

@@ -87,9 +87,9 @@ def _write_outputs(res, paths: dict, outdir, token) -> list:
     """All outputs of one input, or none: each is written to a temporary beside its destination; then, unless
     SIGINT/SIGTERM arrived meanwhile, the temporaries are renamed into place with those signals held back."""
     from hsi_studio.core import io, relight
+    from hsi_studio.core.atomic import temp_name
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import OutputError
-    from hsi_studio.core.io_base import temp_name
     from hsi_studio.core.jobs import signals_deferred
 
     from .common import output_files

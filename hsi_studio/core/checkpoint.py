@@ -15,9 +15,9 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from .atomic import staged_folder
+from .atomic import fault, staged_folder
 from .errors import FileFormatError, OutputError, UnsafeFileError, one_line
-from .io_base import fault, read_json
+from .io_base import read_json
 from .provenance import file_sha256
 
 TENSORS, STATE, MANIFEST = "tensors.safetensors", "state.json", "manifest.json"

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
+from .atomic import atomic_write
 from .cube import MAX_PIXELS, HSCube, RGBImage, check_memory, check_size
 from .errors import (
     ColorModeError,
@@ -49,7 +50,7 @@ from .errors import (
     UnsupportedFormatError,
     one_line,
 )
-from .io_base import PNG_MAGIC, a_an, atomic_write, check_png_chunks, reading, require_file, writing
+from .io_base import PNG_MAGIC, a_an, check_png_chunks, reading, require_file, writing
 from .io_formats import (
     CUBE_READERS,
     CUBE_WRITERS,

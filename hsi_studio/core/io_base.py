@@ -22,21 +22,6 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .atomic import (  # noqa: F401 — re-exported: the atomic-write API lives in .atomic
-    ASIDE_MARK,
-    TEMP_MARK,
-    StaleTemporaryWarning,
-    _fault,
-    atomic_folder,
-    atomic_pair,
-    atomic_write,
-    clean_stale_temporaries,
-    fault,
-    safe_name,
-    swap_folder,
-    temp_folder_name,
-    temp_name,
-)
 from .cube import MAX_BANDS, MIN_BANDS, HSCube, check_memory, check_size, validate_wavelengths
 from .errors import (
     FileFormatError,
@@ -371,7 +356,7 @@ def npy_header(f: BinaryIO, what: str = ".npy array") -> tuple[tuple[int, ...], 
     return tuple(int(s) for s in shape), dtype, f.tell()
 
 
-__all__ = ["atomic_write", "atomic_pair", "atomic_folder", "reading", "writing", "cube_layout",
+__all__ = ["reading", "writing", "cube_layout",
            "resolve_wavelengths", "to_float32", "pick_key", "npy_header", "STANDARD_GRID", "CUBE_KEYS",
            "written_bytes", "format_bytes"]
 

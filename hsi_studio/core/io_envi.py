@@ -16,17 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_pair
 from .cube import HSCube
 from .errors import FileFormatError
-from .io_base import (
-    atomic_pair,
-    cube_layout,
-    finish_cube,
-    kind_of,
-    require_file,
-    resolve_wavelengths,
-    wavelength_list,
-)
+from .io_base import cube_layout, finish_cube, kind_of, require_file, resolve_wavelengths, wavelength_list
 
 ENVI_DTYPES = {"1": "u1", "2": "i2", "3": "i4", "4": "f4", "5": "f8", "6": "c8", "9": "c16", "12": "u2",
                "13": "u4", "14": "i8", "15": "u8"}

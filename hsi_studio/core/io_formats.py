@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .atomic import atomic_folder, atomic_write
 from .cube import MAX_BANDS, MIN_BANDS, HSCube
 from .errors import ColorModeError, FileFormatError, OutputError, ShapeError, UnsafeFileError
 from .io_base import (
@@ -42,8 +43,6 @@ from .io_base import (
     STANDARD_GRID,
     WAVELENGTH_KEYS,
     as_text,
-    atomic_folder,
-    atomic_write,
     check_png_chunks,
     cube_layout,
     find_wavelength_key,

@@ -230,7 +230,7 @@ def envi_names(names: list[str]) -> list[str]:
 def _write_sli(lib: SpectralLibrary, sli: Path) -> Path:
     from spectral.io import envi
 
-    from .io_base import atomic_pair
+    from .atomic import atomic_pair
 
     names = envi_names(lib.names)
     header = {"wavelength": [f"{w:g}" for w in lib.wavelengths], "spectra names": names,
@@ -242,7 +242,7 @@ def _write_sli(lib: SpectralLibrary, sli: Path) -> Path:
 
 
 def _write_csv(lib: SpectralLibrary, p: Path) -> Path:
-    from .io_base import atomic_write
+    from .atomic import atomic_write
 
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -28,15 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from . import devices
+from .atomic import StaleTemporaryWarning, atomic_write, clean_stale_temporaries, safe_name
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import FileFormatError, InputError, OutputError, one_line
-from .io_base import (
-    StaleTemporaryWarning,
-    atomic_write,
-    clean_stale_temporaries,
-    read_json,
-    safe_name,
-)
+from .io_base import read_json
 from .jobs import NEVER_CANCEL, Cancelled, CancelToken
 from .provenance import library_versions, portable_config
 

@@ -52,7 +52,7 @@ class ExportsMixin:
 
     def _write_outputs(self, path: str | Path, items: dict) -> list[Path]:
         from hsi_studio.core import io
-        from hsi_studio.core.io_base import atomic_write
+        from hsi_studio.core.atomic import atomic_write
 
         base = Path(path).with_suffix("")
         written = []

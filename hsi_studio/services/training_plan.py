@@ -195,7 +195,7 @@ class TrainPlan:
 
     def write_configs(self) -> None:
         """Write each stage's config JSON and the plan itself (``plan.json``, with the command lines)."""
-        from hsi_studio.core.io_base import atomic_write
+        from hsi_studio.core.atomic import atomic_write
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         stages = self.stages()
