@@ -51,7 +51,7 @@ def test_split_is_checked_by_sha256_and_linked(tmp_path):
 @pytest.mark.shared_data
 def test_recorded_split_matches_the_shared_data(tmp_path):
     if not (ROOT.parent / "shared" / "data" / "cave256").is_dir():
-        pytest.skip("../shared/data is absent")
+        pytest.skip("../shared/data is absent: the recorded split can only be checked against the real CAVE files")
     out = _run(SPLIT, "--out", tmp_path)
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "cave_train").iterdir())) == 20
