@@ -260,10 +260,16 @@ def _grid_str(wl: np.ndarray) -> str:
     return f"1 band at {wl[0]:g} nm"
 
 
+# Linear RGB may leave [0, 1]: a wide-gamut photo (Display P3, Adobe RGB) converted to linear sRGB keeps colours
+# outside sRGB as components below 0 or above 1; a chart-calibrated photo is on the chart's reflectance scale.
+LINEAR_RANGE = (-0.5, 1.5)
+
+
 @dataclass(eq=False)
 class RGBImage(_Raster):
-    """An RGB image: ``data`` float32 H×W×3 in [0, 1]. ``encoding`` is ``"srgb"`` (gamma-encoded, as photos
-    are) or ``"linear"``. ``bit_depth`` records the source file's depth (8, 16, 32 for float)."""
+    """An RGB image: ``data`` float32 H×W×3. ``encoding`` is ``"srgb"`` (gamma-encoded, as photos are; values
+    in [0, 1]) or ``"linear"`` (linear sRGB, D65; values in :data:`LINEAR_RANGE`, so colours outside the sRGB
+    gamut are kept). ``bit_depth`` records the source file's depth (8, 16, 32 for float)."""
 
     data: np.ndarray
     encoding: str = "srgb"
@@ -284,12 +290,27 @@ class RGBImage(_Raster):
         if self.encoding not in ("srgb", "linear"):
             raise InputError(f"RGB encoding {self.encoding!r}; expected 'srgb' or 'linear'")
         lo, hi = float(arr.min()), float(arr.max())
-        if lo < -1e-6 or hi > 1 + 1e-6:
+        bottom, top = (0.0, 1.0) if self.encoding == "srgb" else LINEAR_RANGE
+        if lo < bottom - 1e-6 or hi > top + 1e-6:
             raise InputError(
-                f"RGB values span [{lo:g}, {hi:g}]; expected values in [0, 1] (scale integer images first)"
+                f"RGB values span [{lo:g}, {hi:g}]; expected values in [{bottom:g}, {top:g}] for "
+                f"{'sRGB-encoded' if self.encoding == 'srgb' else 'linear'} RGB (scale integer images first)"
             )
         self.data = arr
         self.metadata = dict(self.metadata)
+
+    def display_srgb(self) -> np.ndarray:
+        """sRGB-encoded float32 in [0, 1] for showing the photo (linear data is encoded; out-of-gamut clipped)."""
+        if self.encoding == "srgb":
+            return self.data
+        x = np.clip(self.data, 0.0, 1.0)
+        return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+
+    @property
+    def colour_space(self) -> str:
+        """What the photo's colours were read as (see :mod:`~hsi_studio.core.colour_management`)."""
+        default = "sRGB" if self.encoding == "srgb" else "linear sRGB"
+        return str(self.metadata.get("colour_space", default))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -298,6 +319,7 @@ class RGBImage(_Raster):
             "width": self.width,
             "channels": 3,
             "encoding": self.encoding,
+            "colour_space": self.colour_space,
             "bit_depth": self.bit_depth,
             "min": float(self.data.min()),
             "max": float(self.data.max()),
@@ -305,5 +327,5 @@ class RGBImage(_Raster):
         }
 
 
-__all__ = ["HSCube", "RGBImage", "check_size", "check_memory", "memory_budget", "validate_wavelengths", "MAX_PIXELS",
+__all__ = ["HSCube", "RGBImage", "LINEAR_RANGE", "check_size", "check_memory", "memory_budget", "validate_wavelengths", "MAX_PIXELS",
            "MAX_CUBE_BYTES"]

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
+from . import colour_management
 from .atomic import atomic_write
 from .cube import MAX_PIXELS, HSCube, RGBImage, check_memory, check_size
 from .errors import (
@@ -203,18 +204,24 @@ def describe_rgb(path: str | os.PathLike[str]) -> dict[str, Any]:
             if actual == "PNG":
                 check_png_chunks(p)  # reads the file, decodes nothing
             mode = im.mode
+            icc = im.info.get("icc_profile")
+            conv = colour_management.conversion_for(bytes(icc)) if icc else None
+            space = conv.label if conv else \
+                (colour_management.png_chunks_label(im.info) or "sRGB (assumed: no embedded colour profile)")
+            encoding = "linear" if conv is not None and conv.kind == "matrix" else "srgb"
             if mode in _GRAY_MODES:
                 raise ColorModeError(f"image is grayscale (mode {mode}); expected an RGB colour image (spectral "
                                      "reconstruction needs colour)")
             depth = _png_ihdr(p)[0] if actual == "PNG" else 8
             # EXIF sits in the header of JPEG/WebP/TIFF; a PNG's may follow its pixels (then it is not read)
             orientation = _exif_orientation(im) if actual != "PNG" or "exif" in im.info else 1
-    meta: dict[str, Any] = {"format": actual, "source": str(p)}
+    meta: dict[str, Any] = {"format": actual, "source": str(p), "colour_space": space}
     if orientation != 1:
         meta["exif_orientation"] = orientation
         if orientation >= 5:  # read_rgb turns the image: height and width swap
             h, w = w, h
-    return {"type": "rgb", "height": h, "width": w, "channels": 3, "encoding": "srgb", "bit_depth": depth,
+    return {"type": "rgb", "height": h, "width": w, "channels": 3, "encoding": encoding, "colour_space": space,
+            "bit_depth": depth,
             "mode": mode, "metadata": meta}
 
 
@@ -251,7 +258,8 @@ def _read_rgb_pillow(p: Path, fmt: str) -> tuple[np.ndarray, dict[str, Any]]:
         arr = _decode_png16(p) if depth == 16 and im.mode in ("RGB", "RGBA") else None
         if arr is None:
             arr = _pillow_rgb(im)
-    meta: dict[str, Any] = {"format": fmt}
+        colour_info = {"icc": im.info.get("icc_profile"), "png_info": {"gamma": im.info.get("gamma")}}
+    meta: dict[str, Any] = {"format": fmt, "_colour": colour_info}
     if orientation != 1:
         meta["exif_orientation"] = orientation
     return _orient(arr, orientation), meta
@@ -365,8 +373,10 @@ def _read_rgb_tiff(p: Path) -> tuple[np.ndarray, dict[str, Any]]:
             raise ShapeError(f"TIFF holds an array of shape {shape} ({tiff_layout(tf)}); expected one RGB image "
                              "(height, width, 3)")
         tag = page.tags.get("Orientation")
+        icc_tag = page.tags.get("InterColorProfile")
+        icc = bytes(icc_tag.value) if icc_tag is not None and isinstance(icc_tag.value, (bytes, bytearray)) else None
     orientation = int(tag.value) if tag is not None and 1 <= int(tag.value) <= 8 else 1
-    meta: dict[str, Any] = {"format": "TIFF"}
+    meta: dict[str, Any] = {"format": "TIFF", "_colour": {"icc": icc, "png_info": {}}}
     if orientation != 1:
         meta["exif_orientation"] = orientation
     return _orient(arr, orientation), meta
@@ -379,13 +389,16 @@ def _rgb_image(arr: np.ndarray, meta: dict[str, Any], p: Path) -> RGBImage:
         meta["alpha_dropped"] = True
         arr = arr[..., :3]
     meta["source"] = str(p)
+    bit_depth = {255: 8, 65535: 16}.get(int(np.iinfo(arr.dtype).max), arr.dtype.itemsize * 8) \
+        if arr.dtype.kind in "ui" else 32
+    info = meta.pop("_colour", None) or {}
+    arr, encoding, colour_meta = colour_management.manage(arr, info.get("icc"), png_info=info.get("png_info"))
+    meta.update(colour_meta)
     if arr.dtype.kind in "ui":
-        top = np.iinfo(arr.dtype).max
-        bit_depth = {255: 8, 65535: 16}.get(int(top), arr.dtype.itemsize * 8)
-        data = arr.astype(np.float32) / np.float32(top)
+        data = arr.astype(np.float32) / np.float32(np.iinfo(arr.dtype).max)
     else:
-        bit_depth, data = 32, np.asarray(arr, dtype=np.float32)
-    return RGBImage(np.ascontiguousarray(data), "srgb", meta, bit_depth)
+        data = np.asarray(arr, dtype=np.float32)
+    return RGBImage(np.ascontiguousarray(data), encoding, meta, bit_depth)
 
 
 # ---------------------------------------------------------------------------------------------------------
