@@ -31,6 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reflectance", action="store_true",
                    help="write reflectance instead of radiance: a reconstruction of a photo divided by the capture "
                         "illuminant it records (D65 for an sRGB photo), so a white surface reads 1")
+    p.add_argument("--white-balance", metavar="auto|chart|X,Y|X,Y,W,H",
+                   help="white-balance the photo first: auto (shades of grey), chart (the chart's grey patches), "
+                        "a neutral pixel X,Y or a neutral region X,Y,W,H (pixels, from the top-left corner)")
+    p.add_argument("--chart", metavar="auto|X1,Y1,X2,Y2,X3,Y3,X4,Y4",
+                   help="calibrate the photo's colours on a ColorChecker Classic 24 in it: auto (detect it) or the "
+                        "four outer corners of its patch grid at dark skin, bluish green, black and white; writes "
+                        "the chart report <stem>_chart.json/.csv/.png")
+    p.add_argument("--chart-reference", default="BabelColor Average", metavar="NAME",
+                   help="the chart's reference spectra (colour-science's SDS_COLOURCHECKERS; default BabelColor "
+                        "Average; newer charts: 'ColorChecker24 - After November 2014')")
     p.add_argument("--no-preview", action="store_true", help="do not write <stem>_preview.png")
     p.add_argument("--jsonl", action="store_true", help="progress and results as JSON lines on stdout")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
@@ -43,13 +53,13 @@ def expand_inputs(items: list[str]) -> list:
     from pathlib import Path
 
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import RGB_EXTENSIONS
+    from hsi_studio.core.io import PHOTO_EXTENSIONS
 
     out: list[Path] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in RGB_EXTENSIONS))
+            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in PHOTO_EXTENSIONS))
         elif any(ch in item for ch in "*?["):
             out.extend(sorted(Path(g) for g in glob.glob(item, recursive=True)))
         else:
@@ -64,7 +74,7 @@ def expand_inputs(items: list[str]) -> list:
     return unique
 
 
-def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool):
+def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool, chart: bool = False):
     from hsi_studio.core.errors import OutputError
 
     if outdir.exists() and not outdir.is_dir():
@@ -74,6 +84,9 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool)
         paths["std"] = outdir / f"{stem}_std{CUBE_FORMATS[fmt]}"
     if preview:
         paths["preview"] = outdir / f"{stem}_preview.png"
+    if chart:
+        for part in ("json", "csv", "png"):
+            paths[f"chart_{part}"] = outdir / f"{stem}_chart.{part}"
     from .common import output_files
 
     for p in paths.values():
@@ -83,7 +96,7 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool)
     return paths
 
 
-def _write_outputs(res, paths: dict, outdir, token) -> list:
+def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) -> list:
     """All outputs of one input, or none: each is written to a temporary beside its destination; then, unless
     SIGINT/SIGTERM arrived meanwhile, the temporaries are renamed into place with those signals held back."""
     from hsi_studio.core import io, relight
@@ -106,6 +119,10 @@ def _write_outputs(res, paths: dict, outdir, token) -> list:
             if key == "preview":
                 srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
                 io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}), tmp)
+            elif key.startswith("chart_"):
+                from hsi_studio.core import chart_report
+
+                chart_report.write_report(report, {key[len("chart_"):]: tmp})
             else:
                 io.write_cube(res.cube if key == "cube" else res.std, tmp)
             pairs = list(zip(output_files(tmp), output_files(final), strict=True))
@@ -151,6 +168,7 @@ def cmd_reconstruct(args) -> int:
     from .common import writable_folder
 
     check_sampling(args.steps, args.samples, args.scheduler, tile=args.tile)  # fail fast, before any work
+    _check_photo_flags(args)
     inputs = _split_for_processes(expand_inputs(args.inputs))
     src = pipeline.resolve_model(args.model)  # fail fast on a bad --model, before any work
     # the model's recommended samples when --samples is not given (a std cube is written when > 1)
@@ -161,6 +179,38 @@ def cmd_reconstruct(args) -> int:
     if failures:
         raise InputError(f"{failures} of {len(inputs)} inputs failed (see above); the others were written")
     return 0
+
+
+def _check_photo_flags(args) -> None:
+    """--white-balance / --chart / --chart-reference parsed before any work (exit 2 with one line)."""
+    from hsi_studio.core import chart_detect, photo_correction
+
+    args.white_balance = getattr(args, "white_balance", None)
+    args.chart = getattr(args, "chart", None)
+    if args.white_balance is not None:
+        args.white_balance = photo_correction.parse_white_balance(args.white_balance)
+    if args.chart is not None and args.chart.strip().lower() != "auto":
+        args.chart = chart_detect.parse_corners(args.chart)
+    elif args.chart is not None:
+        args.chart = "auto"
+    args.chart_reference = photo_correction._check_reference(getattr(args, "chart_reference", None)
+                                                             or photo_correction.REFERENCE_DEFAULT)
+
+
+def _prepare(args, rgb, path, reporter, token):
+    """The photo as the model will see it (white balance, chart calibration) and the messages to show."""
+    from hsi_studio.core.errors import InputError
+    from hsi_studio.services.photo import prepare_photo
+
+    try:
+        return prepare_photo(rgb, white_balance=args.white_balance, chart=args.chart,
+                             reference=args.chart_reference, cancel=token)
+    except InputError as exc:
+        from hsi_studio.core.chart_detect import ChartNotFoundError
+
+        if isinstance(exc, ChartNotFoundError) or exc.path:
+            raise
+        raise type(exc)(str(exc), path=str(path)) from None
 
 
 def _reconstruct_all(args, inputs: list, outdir, token) -> int:
@@ -177,13 +227,31 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
         reporter = Reporter(jsonl=args.jsonl, label=f"[{n}/{len(inputs)}] {path.name}")
         try:
             paths = _outputs(outdir, path.stem, args.format, not args.no_preview, args.samples_effective > 1,
-                             args.force)
+                             args.force, chart=args.chart is not None)
             rgb = io.read_rgb(path)
             if args.linear:
                 rgb = RGBImage(rgb.data, "linear", rgb.metadata, rgb.bit_depth)
+            prepared = _prepare(args, rgb, path, reporter, token)
+            for msg in prepared.messages:
+                reporter.event(event="message", message=msg)
+                if not args.jsonl:
+                    print(f"{printable(path.name)}: {msg}", file=reporter.stream)
+            rgb = prepared.rgb
             res = pipeline.reconstruct(rgb, args.model, steps=args.steps, samples=args.samples, seed=args.seed,
                                        scheduler=args.scheduler, device=args.device, tile=args.tile,
                                        response=args.response, progress=reporter, cancel=token)
+            res.cube.metadata.update(prepared.record())
+            report = None
+            if prepared.calibration is not None:
+                from hsi_studio.services.photo import chart_report
+
+                report = chart_report(prepared, to_reflectance(res.cube)[0], source=str(path), model=str(res.model))
+                sam = report["spectra"]["sam_mean_deg"]
+                reporter.event(event="chart", input=str(path), sam_mean_deg=sam,
+                               delta_e_after_loo_mean=report["delta_e_after_loo_mean"])
+                if not args.jsonl:
+                    print(f"{printable(path.name)}: chart patches' mean spectral angle {sam:.2f}° "
+                          f"(report: {path.stem}_chart.png)", file=reporter.stream)
             if args.reflectance:
                 res.cube, res.std = to_reflectance(res.cube, res.std)
         except InputError as exc:
@@ -202,7 +270,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
         token.check()
         if res.std is None:
             paths.pop("std", None)
-        written = _write_outputs(res, paths, outdir, token)
+        written = _write_outputs(res, paths, outdir, token, report)
         for w in written:
             reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
                            device=res.device, model=res.model)

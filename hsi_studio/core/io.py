@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
-from . import colour_management
+from . import colour_management, raw
 from .atomic import atomic_write
 from .cube import MAX_PIXELS, HSCube, RGBImage, check_memory, check_size
 from .errors import (
@@ -73,6 +73,10 @@ CUBE_READ_EXTENSIONS = (".hdr", ".img", ".h5", ".hdf5", ".mat", ".npy", ".npz", 
 CUBE_WRITE_EXTENSIONS = (".h5", ".hdr", ".mat", ".npz", ".npy", ".tif")
 RGB_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp") + ((".webp",) if features.check("webp") else ())
 
+# Camera RAW (read only, through rawpy/LibRaw: see core.raw); PHOTO_EXTENSIONS is everything read as a photo.
+RAW_EXTENSIONS = raw.RAW_EXTENSIONS
+PHOTO_EXTENSIONS = RGB_EXTENSIONS + RAW_EXTENSIONS
+
 _RGB_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
                ".webp": "WEBP"}
 _RGB_MAGIC = {"PNG": (PNG_MAGIC,), "JPEG": (b"\xff\xd8\xff",), "TIFF": TIFF_MAGIC, "BMP": (b"BM",),
@@ -102,12 +106,12 @@ def read_any(path: str | os.PathLike[str], *, key: str | None = None,
         with reading(p, "TIFF"):
             is_cube = _tiff_is_cube(p)
         return read_cube(p, key=key, wavelengths=wavelengths) if is_cube else read_rgb(p)
-    if ext in RGB_EXTENSIONS:
+    if ext in PHOTO_EXTENSIONS:
         return read_rgb(p)
     if ext in CUBE_READERS:
         return read_cube(p, key=key, wavelengths=wavelengths)
     raise UnsupportedFormatError(f"extension '{ext or '(none)'}' is not supported; expected an RGB image "
-                                 f"({' '.join(RGB_EXTENSIONS)}) or a cube ({' '.join(CUBE_READ_EXTENSIONS)}, "
+                                 f"({' '.join(PHOTO_EXTENSIONS)}) or a cube ({' '.join(CUBE_READ_EXTENSIONS)}, "
                                  "or a folder of PNG bands)", path=str(p))
 
 
@@ -178,8 +182,12 @@ def _rgb_ext(p: Path, verb: str) -> str:
 
 
 def read_rgb(path: str | os.PathLike[str]) -> RGBImage:
-    """Read a PNG / JPEG / TIFF / BMP / WebP colour image as float32 [0, 1] sRGB-encoded ``RGBImage``."""
+    """Read a photo: PNG / JPEG / TIFF / BMP / WebP as float32 ``RGBImage`` — sRGB-encoded [0, 1], or linear sRGB
+    when an embedded colour profile was converted (:mod:`.colour_management`) — or a camera RAW file as linear
+    sRGB through LibRaw (:mod:`.raw`: camera white balance and matrix, no tone curve)."""
     p = Path(path)
+    if p.suffix.lower() in RAW_EXTENSIONS:
+        return raw.read_raw(p)
     fmt = _RGB_FORMAT[_rgb_ext(p, "read")]
     with reading(p, fmt):
         require_file(p, fmt)
@@ -192,6 +200,8 @@ def describe_rgb(path: str | os.PathLike[str]) -> dict[str, Any]:
     """What ``info`` prints for an RGB image, from its header alone (no pixel is decoded): size, bit depth,
     colour mode, format. TIFFs are described by :func:`read_rgb` (their layout decides what they hold)."""
     p = Path(path)
+    if p.suffix.lower() in RAW_EXTENSIONS:
+        return raw.read_raw(p).summary()
     fmt = _RGB_FORMAT[_rgb_ext(p, "read")]
     with reading(p, fmt):
         require_file(p, fmt)
@@ -460,4 +470,5 @@ def encode_png16(q: np.ndarray) -> bytes:
 
 
 __all__ = ["read_any", "read_cube", "read_rgb", "describe_rgb", "write_cube", "write_rgb", "atomic_write",
-           "CUBE_READ_EXTENSIONS", "CUBE_WRITE_EXTENSIONS", "RGB_EXTENSIONS"]
+           "CUBE_READ_EXTENSIONS", "CUBE_WRITE_EXTENSIONS", "RGB_EXTENSIONS",
+           "RAW_EXTENSIONS", "PHOTO_EXTENSIONS"]

@@ -86,9 +86,9 @@ def _patterns(exts) -> str:
 
 def open_filter() -> str:
     cubes = _extensions("CUBE_READ_EXTENSIONS")
-    rgb = _extensions("RGB_EXTENSIONS")
+    rgb = _extensions("PHOTO_EXTENSIONS")
     everything = sorted(set(cubes) | set(rgb))
-    return ";;".join([f"Images and cubes ({_patterns(everything)})", f"RGB images ({_patterns(rgb)})",
+    return ";;".join([f"Images and cubes ({_patterns(everything)})", f"Photos, incl. camera RAW ({_patterns(rgb)})",
                       f"Cubes ({_patterns(cubes)})", "All files (*)"])
 
 
