@@ -13,6 +13,11 @@ import sys
 import warnings
 from contextlib import contextmanager
 
+# colour imports OpenImageIO at start-up when it is installed (colour-checker-detection depends on it). HSI
+# Studio never reads images through colour, and OpenImageIO's bindings print "nanobind: leaked …" at exit:
+# hide it from colour (``import OpenImageIO`` then raises ImportError, as when it is absent).
+sys.modules.setdefault("OpenImageIO", None)  # type: ignore[arg-type]
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import colour  # noqa: F401
