@@ -32,12 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ShapeError
 
 COLS, ROWS = 6, 4
 GAP = 0.25  # gap between patches as a fraction of the patch side
 HALF_SIZE_FRACTION = 0.25  # sampling box half side as a fraction of the patch pitch
 WORKING_WIDTH = 1440  # colour-checker-detection's own working width
+# The library keeps swatches larger than (working area / 24 / factor); its default, 200, loses charts whose
+# patches are under ~17 working pixels (a chart under ~1/8 of the frame width). Smaller swatches only add
+# candidates, which the colour scoring sorts out.
+SWATCH_MINIMUM_AREA_FACTOR = 1000
 FALLBACK_HINT = (
     "give the four outer corners with --chart X1,Y1,X2,Y2,X3,Y3,X4,Y4: the outer corners of dark skin, "
     "bluish green, black and white"
@@ -62,7 +66,7 @@ class ChartDetection:
         """(24, C) float64 mean of each sampling box in an H×W×C array (any encoding; boxes clipped to it)."""
         a = np.asarray(image)
         if a.ndim != 3 or a.shape[0] < 1 or a.shape[1] < 1 or a.shape[2] < 1:
-            raise InputError(f"patch_rgb needs an H×W×C image; received an array of shape {a.shape}")
+            raise ShapeError(f"patch_rgb needs an H×W×C image; received an array of shape {a.shape}")
         h = int(self.half_size)
         out = np.empty((len(self.centres), a.shape[2]), np.float64)
         for k, (x, y) in enumerate(self.centres):
@@ -103,7 +107,7 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """3×3 homography mapping 4 points ``src`` onto ``dst`` (direct linear solve)."""
     a = np.zeros((8, 8))
     b = np.zeros(8)
-    for k, ((x, y), (u, v)) in enumerate(zip(src, dst)):
+    for k, ((x, y), (u, v)) in enumerate(zip(src, dst, strict=True)):
         a[2 * k] = [x, y, 1, 0, 0, 0, -u * x, -u * y]
         a[2 * k + 1] = [0, 0, 0, x, y, 1, -v * x, -v * y]
         b[2 * k], b[2 * k + 1] = u, v
@@ -174,21 +178,25 @@ def chart_from_corners(corners: Any, shape: Any, *, method: str = "four corners"
             f"chart corners {_fmt_corners(q)} do not form a convex quadrilateral; expected the outer corners "
             "of dark skin, bluish green, black and white, in that order around the chart"
         )
-    return _detection(q, shp, method, check_corners=False)
+    return _detection(q, shp, method)
 
 
-def _detection(q: np.ndarray, shape: tuple, method: str, *, check_corners: bool = True) -> ChartDetection:
+def _detection(q: np.ndarray, shape: tuple, method: str) -> ChartDetection:
+    """The detection for corners ``q`` in an image of ``shape``; InputError when the patches are too small to
+    sample or a sampling box leaves the image."""
     centres, pitch = _grid(q)
     half = int(math.floor(HALF_SIZE_FRACTION * pitch))
     if half < 1:
         raise InputError(
-            f"chart corners {_fmt_corners(q)} give patches {pitch:.1f} px apart, too small to sample; expected "
-            "a patch pitch of at least 4 px"
+            f"chart corners {_fmt_corners(q)} give patches {pitch:.1f} px apart, too small to sample; "
+            "expected a patch pitch of at least 4 px"
         )
     h, w = shape[:2]
     lo, hi = centres - half, centres + half
     if lo.min() < -0.5 or hi[:, 0].max() > w - 0.5 or hi[:, 1].max() > h - 0.5:
-        raise InputError(f"chart corners {_fmt_corners(q)} put patch sampling boxes outside the {w}×{h} image")
+        raise InputError(
+            f"chart corners {_fmt_corners(q)} put patch sampling boxes outside the {w}×{h} image"
+        )
     return ChartDetection(centres=centres, corners=q.copy(), half_size=half, method=method)
 
 
@@ -206,7 +214,9 @@ def parse_corners(text: str) -> np.ndarray:
         vals = [float(p) for p in parts]
     except ValueError:
         bad = next(p for p in parts if not _is_float(p))
-        raise InputError(f"--chart needs 8 numbers X1,Y1,X2,Y2,X3,Y3,X4,Y4; {bad!r} in {shown!r} is not a number") from None
+        raise InputError(
+            f"--chart needs 8 numbers X1,Y1,X2,Y2,X3,Y3,X4,Y4; {bad!r} in {shown!r} is not a number"
+        ) from None
     if not all(math.isfinite(v) for v in vals):
         raise InputError(f"--chart needs 8 finite numbers X1,Y1,X2,Y2,X3,Y3,X4,Y4; received {shown!r}")
     return np.array(vals, np.float64).reshape(4, 2)
@@ -233,8 +243,8 @@ def _srgb_encode(v: np.ndarray) -> np.ndarray:
     return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055)
 
 
-# Linear sRGB reference of the 24 patches (ColorChecker24 - After November 2014, as in colour-checker-detection's
-# settings; used only to score candidates, up to a 3×3 matrix, so the exact illuminant does not matter).
+# Linear sRGB reference of the 24 patches (ColorChecker24 - After November 2014, from the settings of
+# colour-checker-detection); used to score candidates up to a 3×3 matrix, so the illuminant does not matter.
 _REFERENCE: np.ndarray | None = None
 
 
@@ -242,13 +252,15 @@ def _reference() -> np.ndarray:
     global _REFERENCE
     if _REFERENCE is None:
         ccd = _ccd()
-        _REFERENCE = np.asarray(ccd.SETTINGS_SEGMENTATION_COLORCHECKER_CLASSIC["reference_values"], np.float64)
+        settings = ccd.SETTINGS_SEGMENTATION_COLORCHECKER_CLASSIC
+        _REFERENCE = np.asarray(settings["reference_values"], np.float64)
     return _REFERENCE
 
 
 def _ccd():
-    """colour_checker_detection, imported quietly. It imports matplotlib.pyplot (for its template plots),
-    which HSI Studio does not install: a stand-in is put in place for the import and removed after it."""
+    """colour_checker_detection, imported quietly. It imports matplotlib.pyplot (for its template plots):
+    with the Agg backend (no GUI backend inside the Qt app); where matplotlib is absent, a stand-in is put in
+    place for the import and removed after it."""
     if "colour_checker_detection" in sys.modules:
         return sys.modules["colour_checker_detection"]
     import importlib.util
@@ -261,6 +273,10 @@ def _ccd():
         have_mpl = importlib.util.find_spec("matplotlib") is not None
     except (ValueError, ImportError):
         have_mpl = True
+    if have_mpl and "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")  # pyplot must never pick a GUI backend inside the Qt app (HSI Studio draws with Agg)
     if not have_mpl:
         for name in ("matplotlib", "matplotlib.pyplot"):
             if name not in sys.modules:
@@ -318,7 +334,7 @@ class _Score:
 
 
 def _score(sampler: _Sampler, corners: np.ndarray) -> _Score | None:
-    """How well the candidate ``corners`` (working-image pixels, order 1, 6, 24, 19) explain a ColorChecker."""
+    """How well candidate ``corners`` (working-image pixels, order 1, 6, 24, 19) explain a ColorChecker."""
     if not _convex(corners):
         return None
     centres, pitch = _grid(corners)
@@ -332,18 +348,20 @@ def _score(sampler: _Sampler, corners: np.ndarray) -> _Score | None:
     ref = _reference()
     ref_n = ref[18:24].mean(axis=1)  # reference neutral ramp (luminance-like)
     neu = m[18:24]
-    # diagonal white balance fitted on the neutrals
+    # diagonal white balance fitted on the neutrals; the three lightest must then be near grey (the darker
+    # ones drift with each channel's tone curve and flare, so they are not asked to)
     k = (neu * ref_n[:, None]).sum(0) / np.maximum((neu * neu).sum(0), 1e-12)
     nb = neu * k
-    lum = nb.mean(axis=1)
-    chroma = (nb.max(1) - nb.min(1)) / np.maximum(lum, 1e-6)
-    neutral = float(np.mean(chroma[:5]) + 0.25 * chroma[5])
-    # neutral ramp must fall from white to black (ties allowed only where the image clips)
-    clip = m.max()
-    order = 0
-    for p in range(5):
-        if not (lum[p] > 1.03 * lum[p + 1] or neu[p].min() > 0.97 * clip):
-            order += 1
+    lum = np.maximum(nb.mean(axis=1), 1e-6)
+    neutral = float(np.mean((nb.max(1) - nb.min(1))[:3] / lum[:3]))
+    # the neutral ramp must fall from white to black in every channel, each step by 8 % or by 2.5 % of the
+    # ramp's range (flare and haze shrink the ratios of the dark steps); ties only where the image clips
+    top = m.max(axis=0)
+    step = neu[:-1] - neu[1:]
+    span = np.maximum(neu[0] - neu[5], 1e-9)
+    clipped = (neu[:-1] > 0.97 * top) & (neu[1:] > 0.97 * top)
+    falls = (step > 0) & ((neu[:-1] > 1.08 * neu[1:]) | (step > 0.025 * span)) | clipped
+    order = int((~falls).sum())
     # linearise each channel through the neutral ramp (whatever the tone curve), then a 3×3 fit
     lin = np.empty_like(m)
     for c in range(3):
@@ -363,11 +381,14 @@ def _score(sampler: _Sampler, corners: np.ndarray) -> _Score | None:
     fit = float(np.sqrt(np.mean(res**2)) / np.sqrt(np.mean(ref**2)))
     uniform = float(np.median((sd / (m + 0.02)).mean(axis=1)))
     total = fit + 0.5 * neutral + 0.5 * uniform + 0.3 * order
-    ok = order == 0 and neutral < 0.25 and fit < 0.25 and uniform < 0.3
+    ok = order == 0 and neutral < 0.35 and fit < 0.25 and uniform < 0.3 and total < 0.5
     return _Score(total, neutral, fit, uniform, order, ok)
 
 
 # ------------------------------------------------------------------------------------- candidates
+
+
+_MAX_SWATCHES = 600
 
 
 def _lattice_candidates(swatches: np.ndarray, cv2) -> list[np.ndarray]:
@@ -381,6 +402,8 @@ def _lattice_candidates(swatches: np.ndarray, cv2) -> list[np.ndarray]:
     e2 = sw[:, 2] - sw[:, 1]
     l1, l2 = np.linalg.norm(e1, axis=1), np.linalg.norm(e2, axis=1)
     keep = (l1 > 2) & (l2 > 2)
+    if keep.sum() > _MAX_SWATCHES:  # a textured scene: keep the largest
+        keep &= l1 * l2 >= np.sort(l1 * l2)[-_MAX_SWATCHES]
     centre, e1, e2, l1, l2 = centre[keep], e1[keep], e2[keep], l1[keep], l2[keep]
     n = len(centre)
     if n < 4:
@@ -461,7 +484,8 @@ def _lattice_candidates(swatches: np.ndarray, cv2) -> list[np.ndarray]:
         if len(inl) < 5 or len(np.unique(inl[:, 0])) < 2 or len(np.unique(inl[:, 1])) < 2:
             continue
         # refit on the inliers by least squares
-        hm2, _ = cv2.findHomography(inl.astype(np.float32), pts[mask.ravel().astype(bool)].astype(np.float32), 0)
+        inl_pts = pts[mask.ravel().astype(bool)]
+        hm2, _ = cv2.findHomography(inl.astype(np.float32), inl_pts.astype(np.float32), 0)
         if hm2 is not None:
             hm = hm2
         out.extend(_windows(hm, inl))
@@ -496,7 +520,7 @@ def _windows(hm: np.ndarray, inl: np.ndarray) -> list[np.ndarray]:
 
 def _quad_candidates(quad: np.ndarray) -> list[np.ndarray]:
     """Corner sets from one of the library's chart quadrilaterals (cell boundaries: half a gap outside the
-    patches), in the orientations its aspect allows."""
+    patches), in its four cyclic orders (the scoring rejects the ones that do not fit)."""
     q = np.asarray(quad, np.float64).reshape(4, 2)
     if _signed_area(q) < 0:
         q = q[::-1]
@@ -506,6 +530,41 @@ def _quad_candidates(quad: np.ndarray) -> list[np.ndarray]:
                     [0.5 - _H, ROWS - 0.5 + _H]])
     cells = np.array([[0, 0], [COLS, 0], [COLS, ROWS], [0, ROWS]], np.float64)
     return [_apply(_homography(cells, np.roll(q, -s, axis=0)), box) for s in range(4)]
+
+
+_LATTICE = np.stack(np.meshgrid(np.arange(COLS), np.arange(ROWS)), axis=-1).reshape(-1, 2).astype(np.float64)
+_LATTICE_CORNERS = np.array(
+    [[-_H, -_H], [COLS - 1 + _H, -_H], [COLS - 1 + _H, ROWS - 1 + _H], [-_H, ROWS - 1 + _H]]
+)
+
+
+def _refine(q: np.ndarray, points: np.ndarray, cv2) -> np.ndarray | None:
+    """``q`` re-fitted to the swatch centres ``points`` that fall within 0.3 pitch of a predicted patch centre
+    (None when too few do)."""
+    if len(points) < 6:
+        return None
+    for _ in range(2):
+        centres, pitch = _grid(q)
+        d = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=2)
+        nearest = d.argmin(axis=1)
+        close = d[np.arange(len(points)), nearest] < 0.3 * pitch
+        pairs: dict[int, int] = {}
+        for k in np.flatnonzero(close):
+            p = int(nearest[k])
+            if p not in pairs or d[k, p] < d[pairs[p], p]:
+                pairs[p] = int(k)
+        if len(pairs) < 6:
+            return None
+        lat = _LATTICE[list(pairs)]
+        if len(np.unique(lat[:, 0])) < 2 or len(np.unique(lat[:, 1])) < 2:
+            return None
+        hm, _ = cv2.findHomography(lat.astype(np.float32), points[list(pairs.values())].astype(np.float32), 0)
+        if hm is None:
+            return None
+        q = _apply(hm, _LATTICE_CORNERS)
+        if not _convex(q):
+            return None
+    return q
 
 
 # ---------------------------------------------------------------------------------------------- detection
@@ -562,25 +621,33 @@ def _segment(ccd, image: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = ccd.detect_colour_checkers_segmentation(image, segmenter=segmenter, samples=8, additional_data=True)
+        found = ccd.detect_colour_checkers_segmentation(
+            image, segmenter=segmenter, samples=8, additional_data=True,
+            swatch_minimum_area_factor=SWATCH_MINIMUM_AREA_FACTOR,
+        )
     quads = [np.asarray(f.quadrilateral, np.float64) for f in found]
     data = captured.get("data")
-    swatches = np.asarray(data.swatches, np.float64).reshape(-1, 4, 2) if data is not None else np.zeros((0, 4, 2))
+    if data is None:
+        return quads, np.zeros((0, 4, 2))
+    swatches = np.asarray(data.swatches, np.float64).reshape(-1, 4, 2)
     return quads, swatches
 
 
 def _check_input(srgb: Any) -> np.ndarray:
+    """float32 H×W×3 copy of ``srgb`` (unsigned integers are scaled by their maximum, NaN → 0)."""
     a = np.asarray(srgb)
     if a.ndim != 3 or a.shape[2] < 3:
-        raise InputError(f"chart detection needs an H×W×3 sRGB image; received an array of shape {a.shape}")
+        raise ShapeError(f"chart detection needs an H×W×3 sRGB image; received an array of shape {a.shape}")
     if min(a.shape[:2]) < 16:
         raise ChartNotFoundError(
             f"the {a.shape[1]}×{a.shape[0]} image is too small to hold a findable chart; {FALLBACK_HINT}"
         )
     a = a[..., :3]
+    if np.issubdtype(a.dtype, np.unsignedinteger):
+        return a.astype(np.float32) / np.float32(np.iinfo(a.dtype).max)
     if not np.issubdtype(a.dtype, np.floating):
         raise InputError(f"chart detection needs a float sRGB image in [0, 1]; received dtype {a.dtype}")
-    return np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.nan_to_num(a.astype(np.float32), copy=False, nan=0.0, posinf=1.0, neginf=0.0)
 
 
 def detect_chart(srgb: np.ndarray, *, cancel=None) -> ChartDetection:
@@ -612,9 +679,15 @@ def detect_chart(srgb: np.ndarray, *, cancel=None) -> ChartDetection:
         cands = _lattice_candidates(swatches, cv2)
         for q in quads:
             cands.extend(_quad_candidates(q))
-        for q in cands:
-            sc = _score(sampler, q)
-            if sc is not None and sc.ok and (best is None or sc.total < best[0].total):
+        points = swatches.mean(axis=1) if len(swatches) else np.zeros((0, 2))
+        scored = [(sc, q) for q in cands if (sc := _score(sampler, q)) is not None and sc.ok]
+        scored.sort(key=lambda t: t[0].total)
+        for sc, q in scored[:4]:  # the best few, re-fitted to the swatches they cover
+            r = _refine(q, points, cv2)
+            rs = _score(sampler, r) if r is not None else None
+            if rs is not None and rs.ok and rs.total <= sc.total + 0.02:
+                sc, q = rs, r
+            if best is None or sc.total < best[0].total:
                 best = (sc, q, method)
         if best is not None and best[0].total < 0.2:
             break
@@ -628,7 +701,9 @@ def detect_chart(srgb: np.ndarray, *, cancel=None) -> ChartDetection:
     try:
         return _detection(corners, img.shape, best[2])
     except InputError as e:
-        raise ChartNotFoundError(f"the chart found lies partly outside the image ({e}); {FALLBACK_HINT}") from None
+        raise ChartNotFoundError(
+            f"the chart found lies partly outside the image ({e}); {FALLBACK_HINT}"
+        ) from None
 
 
 __all__ = [
