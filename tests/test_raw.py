@@ -296,3 +296,23 @@ def test_extensions_and_lazy_rawpy_import():
     code = "import sys, hsi_studio.core.raw; print('rawpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_raw_photo_goes_through_io_info_and_reconstruct(dng, tmp_path, capsys):
+    """The RAW reader is wired into the photo path: io.read_rgb, ``info`` and ``reconstruct`` (which records
+    how the photo was read in the cube's metadata)."""
+    import json
+
+    from hsi_studio.cli import main
+    from hsi_studio.core import io
+
+    img = io.read_rgb(dng)
+    assert img.encoding == "linear" and "LibRaw" in img.colour_space
+    assert main(["info", str(dng), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert "LibRaw" in info["colour_space"] and info["encoding"] == "linear"
+    code = main(["reconstruct", str(dng), "-o", str(tmp_path / "out"), "--model", "physics:mallett2019"])
+    capsys.readouterr()
+    assert code == 0
+    cube = io.read_cube(tmp_path / "out" / f"{dng.stem}.h5")
+    assert "LibRaw" in cube.metadata["colour_space"] and cube.shape[:2] == img.shape[:2]

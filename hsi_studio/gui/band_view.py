@@ -338,7 +338,7 @@ class BandView(QWidget):
         mode = self.mode
         if self.cube is None:
             if self.rgb is not None:
-                self._show_rgb((self.rgb.data * 255 + 0.5).astype(np.uint8))
+                self._show_rgb((self.rgb.display_srgb() * 255 + 0.5).astype(np.uint8))  # linear: encoded
             else:
                 self.canvas.image.clear()
                 self.canvas.rgb_image.clear()

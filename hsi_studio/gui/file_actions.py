@@ -13,6 +13,7 @@ from hsi_studio.core.io_base import format_bytes, written_bytes
 from hsi_studio.services import files
 
 from . import dialogs
+from .photo_tools import short_colour_space
 
 MAX_RECENT = 10
 
@@ -84,7 +85,8 @@ class FileActions:
             self.set_rgb(loaded.rgb, loaded.path)
         else:
             self.set_cube(loaded.cube, render=loaded.render, source=loaded.path)
-        self.statusBar().showMessage(f"Opened {loaded.path.name} in {loaded.seconds:.2f} s", 5000)
+        space = f" ({short_colour_space(loaded.rgb.colour_space)})" if loaded.rgb is not None else ""
+        self.statusBar().showMessage(f"Opened {loaded.path.name} in {loaded.seconds:.2f} s{space}", 8000)
         self.file_loaded.emit(loaded)
 
     def load_ground_truth(self, path: str | Path | None = None):

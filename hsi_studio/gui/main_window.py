@@ -1,6 +1,7 @@
 """The main window: menus and shortcuts, the Explore / Relight / Compare tabs, the Reconstruct dock, the status
-bar and settings; opening, drag-and-drop and exports are :mod:`.file_actions`. Every file read / write and every
-long computation runs on a worker (:mod:`.workers`); failures become dialogs, never tracebacks."""
+bar and settings; opening, drag-and-drop and exports are :mod:`.file_actions`, the dock's Photo section (white
+balance, chart calibration) :mod:`.photo_tools`, the chart report :mod:`.chart_report_view`. Every file read / write
+and every long computation runs on a worker (:mod:`.workers`); failures become dialogs, never tracebacks."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from hsi_studio.services.reconstruction import Reconstruction
 from . import dialogs
 from .analysis_panel import AnalysisPanel
 from .band_view import BandView
+from .chart_report_view import ChartReportActions
 from .compare import CompareWidget
 from .file_actions import FileActions
+from .photo_tools import PhotoTools, short_colour_space
 from .reconstruct_dock import ReconstructDock
 from .relight_panel import RelightPanel
 from .spectrum_plot import SpectrumPlot
@@ -50,7 +53,7 @@ def process_memory_bytes() -> int | None:
         return None
 
 
-class MainWindow(FileActions, QMainWindow):
+class MainWindow(FileActions, ChartReportActions, QMainWindow):
     """HSI Studio's window. ``settings`` defaults to the application's QSettings."""
 
     file_loaded = Signal(object)  # services.files.Loaded
@@ -73,6 +76,8 @@ class MainWindow(FileActions, QMainWindow):
         self.last_error: str | None = None
         self._closing = False
         self.train_wizard = None
+        self.chart_report: dict | None = None  # the last reconstruction's chart report
+        self.report_view = None
         self.setWindowTitle("HSI Studio")
         self.setAcceptDrops(True)
         self._build_views()
@@ -109,9 +114,15 @@ class MainWindow(FileActions, QMainWindow):
         self.setCentralWidget(self.tabs)
         self.dock = ReconstructDock(self.jobs, self.settings, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+        self.photo = PhotoTools(self.jobs, self.band_view.canvas)  # white balance, chart calibration
+        self.dock.add_section(self.photo)
+        self.photo.prepared_changed.connect(self._photo_prepared)
+        self.photo.busy_changed.connect(self.dock.set_busy)
+        self.photo.status.connect(lambda m, ms: self.statusBar().showMessage(m, ms))
+        self.photo.failed.connect(lambda m: setattr(self, "last_error", m))
 
         self.band_view.hovered.connect(self.spectrum.on_hover)
-        self.band_view.clicked.connect(self.spectrum.on_click)
+        self.band_view.clicked.connect(self._image_clicked)
         self.band_view.roi_changed.connect(self.spectrum.set_roi_mask)
         self.spectrum.pins_changed.connect(self.band_view.canvas.set_markers)
         self.relight.views.hovered.connect(self.spectrum.on_hover)
@@ -155,7 +166,10 @@ class MainWindow(FileActions, QMainWindow):
                                 "Save the plotted spectra")
         self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_run = a("&Reconstruct", self.dock.run, "Ctrl+R", "Reconstruct the cube from the photo")
-        self.act_cancel = a("&Cancel job", self.dock.cancel, "Esc", "Stop the reconstruction")
+        self.act_cancel = a("&Cancel job", self.cancel_current, "Esc",
+                            "Stop the reconstruction, the photo correction or the clicks on the image")
+        self.act_chart_report = a("C&hart report…", self.show_chart_report, None,
+                                  "The last chart-calibrated reconstruction: ΔE per patch and the chart's spectra")
         self.act_prev = a("Previous band", lambda: self.band_view.step_band(-1), "Ctrl+[")
         self.act_next = a("Next band", lambda: self.band_view.step_band(1), "Ctrl+]")
         self.act_fit = a("&Fit image", self.fit_view, "Ctrl+0",
@@ -188,6 +202,7 @@ class MainWindow(FileActions, QMainWindow):
         r = bar.addMenu("&Reconstruct")
         r.addAction(self.act_run)
         r.addAction(self.act_cancel)
+        r.addAction(self.act_chart_report)
         r.addSeparator()
         r.addAction(self.act_train)
         an = bar.addMenu("&Analyse")
@@ -227,6 +242,7 @@ class MainWindow(FileActions, QMainWindow):
         self.act_export_relit.setEnabled(has_cube)
         self.act_export_csv.setEnabled(has_cube)
         self.act_export_refl.setEnabled(files.has_reflectance(self.cube))
+        self.act_chart_report.setEnabled(self.chart_report is not None)
 
     # -- settings -----------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -234,8 +250,9 @@ class MainWindow(FileActions, QMainWindow):
         geometry = s.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 860)
+        else:  # 1400×860, or the whole screen when it is smaller (a 1280×720 laptop)
+            screen = self.screen().availableGeometry() if self.screen() is not None else None
+            self.resize(min(1400, screen.width()) if screen else 1400, min(860, screen.height()) if screen else 860)
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
@@ -260,9 +277,12 @@ class MainWindow(FileActions, QMainWindow):
         self.spectrum.set_cube(None)
         self.relight.set_cube(None)
         self.compare.set_cube(None)
-        self.dock.set_input(rgb, path.name if path else "")
+        space = short_colour_space(rgb.colour_space)
+        self.dock.set_input(rgb, path.name if path else "", space)
+        self.photo.set_photo(rgb)
         self.dock.show()
-        self.cube_label.setText(f"Photo {rgb.width}×{rgb.height}")
+        self.cube_label.setText(f"{path.name if path else 'Photo'} — {rgb.width}×{rgb.height} — {space}")
+        self.cube_label.setToolTip(f"Colour space: {rgb.colour_space}")
         self.setWindowTitle(f"HSI Studio — {path.name}" if path else "HSI Studio")
         self.tabs.setCurrentIndex(TAB_EXPLORE)
         self.statusBar().showMessage("Photo loaded: press Run (Ctrl+R) to reconstruct its cube", 8000)
@@ -274,6 +294,7 @@ class MainWindow(FileActions, QMainWindow):
         if not keep_input:
             self.rgb = None
             self.dock.set_input(None)
+            self.photo.set_photo(None)
         if self.cube is not None and self.cube is not cube:
             self.previous = (self.cube, self.cube_name or "the previous cube")
         self.cube, self.std = cube, std
@@ -295,6 +316,7 @@ class MainWindow(FileActions, QMainWindow):
         self.setWindowTitle(f"HSI Studio — {name}")
         self.cube_label.setText(f"Cube {cube.width}×{cube.height}×{cube.bands} "
                                 f"({cube.wavelengths[0]:g}–{cube.wavelengths[-1]:g} nm)")
+        self.cube_label.setToolTip(str(cube.metadata.get("colour_space", "")))
         self._sync_actions()
         self.cube_changed.emit()
 
@@ -332,12 +354,34 @@ class MainWindow(FileActions, QMainWindow):
         else:
             model = Path(model).name
         photo = Path(self.source).name if self.source else "the photo"
+        prepared = self.dock.run_prepared
+        if self.rgb is not None:  # the colour space and the corrections go with the cube (as the CLI records them)
+            result.cube.metadata.update(prepared.record() if prepared is not None
+                                        else {"colour_space": self.rgb.colour_space})
         self.set_cube(result.cube, std=result.std, render=result.render, keep_input=True,
                       name=f"{model or 'model'} of {photo}")
+        if prepared is not None and prepared.calibration is not None:
+            self._start_chart_report(prepared, result, model)
         if self.band_view.user_mode is None:  # until the user picks a mode, a reconstruction shows its render
             self.band_view.set_mode("rgb" if result.render is not None else "band", remember=False)
         self.statusBar().showMessage(f"Reconstructed with {result.model} on {result.device} in "
                                      f"{result.seconds:.1f} s", 8000)
+
+    # -- the photo's corrections and the chart report -----------------------------------------------------
+    def _image_clicked(self, row: int, col: int, shift: bool) -> None:
+        """A click on the image: a pick for the Photo section when it waits for one, else the spectrum's."""
+        if not self.photo.on_image_click(row, col, shift):
+            self.spectrum.on_click(row, col, shift)
+
+    def cancel_current(self) -> None:
+        """Esc: the photo correction or its clicks first, else the reconstruction."""
+        if not self.photo.cancel():
+            self.dock.cancel()
+
+    def _photo_prepared(self, prepared) -> None:
+        self.dock.set_prepared(prepared)
+        if self.cube is None and self.rgb is not None:  # show the photo as it will be reconstructed
+            self.band_view.set_rgb(prepared.rgb if prepared is not None else self.rgb)
 
     def fit_view(self) -> None:
         """Fit the image in the current tab's views."""
@@ -413,6 +457,8 @@ class MainWindow(FileActions, QMainWindow):
             self.train_wizard.shutdown()
             self.train_wizard.close()
         self._save_settings()
+        if self.report_view is not None:
+            self.report_view.close()
         self.jobs.shutdown()
         super().closeEvent(event)
 

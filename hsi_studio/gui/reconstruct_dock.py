@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -69,6 +70,10 @@ class ReconstructDock(QDockWidget):
         self.settings = settings
         self.rgb: RGBImage | None = None
         self.source_name = ""
+        self.prepared = None  # services.photo.PreparedPhoto: the corrected photo to reconstruct instead of rgb
+        self.run_prepared = None  # the one the running (or just finished) job reconstructs
+        self.input_busy = False  # the photo is being corrected: Run waits
+        self._input_text = ""
         self.job = None
         self.job_fn = reconstruction.reconstruct
         self.extra_model_dirs: list[str] = []
@@ -136,7 +141,13 @@ class ReconstructDock(QDockWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.message)
         lay.addStretch(1)
-        self.setWidget(body)
+        self._layout = lay
+        scroll = QScrollArea()  # a short screen scrolls the dock rather than squeezing it
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
 
         self.model.currentIndexChanged.connect(self._model_changed)
         self.model.activated.connect(self._model_picked)
@@ -145,6 +156,10 @@ class ReconstructDock(QDockWidget):
         self.run_btn.clicked.connect(self.run)
         self.cancel_btn.clicked.connect(self.cancel)
         self._sync()
+
+    def add_section(self, widget: QWidget) -> None:
+        """A section (e.g. the Photo group) between the input line and the model."""
+        self._layout.insertWidget(1, widget)
 
     # -- settings -----------------------------------------------------------------------------------------
     def _load_settings(self) -> None:
@@ -280,13 +295,36 @@ class ReconstructDock(QDockWidget):
             self.devices_found.emit("CPU only")
 
     # -- input and running --------------------------------------------------------------------------------
-    def set_input(self, rgb: RGBImage | None, name: str = "") -> None:
-        self.rgb, self.source_name = rgb, name
+    def set_input(self, rgb: RGBImage | None, name: str = "", space: str = "") -> None:
+        """The photo to reconstruct (``space``: its colour space, shown); a corrected version is dropped."""
+        self.rgb, self.source_name, self.prepared = rgb, name, None
         if rgb is None:
             self.input_label.setText("Open an RGB photo to reconstruct it.")
+            self.input_label.setToolTip("")
         else:
-            self.input_label.setText(f"Input: {name or 'RGB image'} ({rgb.width}×{rgb.height})")
+            space = f", {space}" if space else ""
+            self.input_label.setText(f"Input: {name or 'RGB image'} ({rgb.width}×{rgb.height}{space})")
+            self.input_label.setToolTip(f"Colour space: {rgb.colour_space}")
+        self._input_text = self.input_label.text()
         self._sync()
+
+    def set_prepared(self, prepared) -> None:
+        """Reconstruct ``prepared.rgb`` (a white-balanced / chart-calibrated photo) instead of the photo as read;
+        None: the photo as read."""
+        self.prepared = prepared
+        if self.rgb is not None:
+            done = [] if prepared is None else [w for w, on in (("white-balanced", prepared.white_balance),
+                                                                 ("chart-calibrated", prepared.calibration)) if on]
+            self.input_label.setText(self._input_text + (f" — {' and '.join(done)}" if done else ""))
+
+    def set_busy(self, busy: bool) -> None:
+        """The photo is being corrected: Run waits for it."""
+        self.input_busy = bool(busy)
+        self._sync()
+
+    def input_rgb(self) -> RGBImage | None:
+        """What a run reconstructs: the corrected photo when there is one."""
+        return self.prepared.rgb if self.prepared is not None else self.rgb
 
     @property
     def running(self) -> bool:
@@ -298,7 +336,8 @@ class ReconstructDock(QDockWidget):
             w.setEnabled(learned and not self.running)
         self.model.setEnabled(not self.running)
         self.models_btn.setEnabled(not self.running)
-        self.run_btn.setEnabled(self.rgb is not None and not self.running and bool(self.model.currentData()))
+        self.run_btn.setEnabled(self.rgb is not None and not self.running and not self.input_busy
+                                and bool(self.model.currentData()))
         self.cancel_btn.setEnabled(self.running)
 
     def options(self) -> dict:
@@ -307,7 +346,7 @@ class ReconstructDock(QDockWidget):
 
     def run(self) -> bool:
         """Start a reconstruction of the current input; False when there is nothing to run."""
-        if self.rgb is None or self.running or not self.model.currentData() or self.jobs.closed:
+        if self.rgb is None or self.running or self.input_busy or not self.model.currentData() or self.jobs.closed:
             return False
         spec = str(self.model.currentData())
         self._model_picked()  # a learned run makes the accelerators matter: list them (on a worker)
@@ -316,7 +355,8 @@ class ReconstructDock(QDockWidget):
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.message.setText(f"{self.model.currentText()} on {self.source_name or 'the image'}")
-        self.job = self.jobs.start(self.job_fn, self.rgb, spec, name="reconstruct", **self.options(),
+        self.run_prepared = self.prepared
+        self.job = self.jobs.start(self.job_fn, self.input_rgb(), spec, name="reconstruct", **self.options(),
                                    on_progress=self._progress, on_finished=self._finished,
                                    on_failed=self._failed, on_cancelled=self._cancelled)
         self.job.done.connect(self._job_done)
