@@ -17,6 +17,7 @@ error in patch pitches) and the chart fit's leave-one-out ΔE2000.
 
     python benchmarks/realphotos.py [--data ../shared/data/colorchecker] [--max-side 1024]
         [--methods default mlp rootpoly physics:otsu2018 physics:mallett2019] [--json out.json]
+    python benchmarks/realphotos.py --from-json a.json b.json     # reprint (merged) tables of earlier runs
 """
 
 from __future__ import annotations
@@ -80,8 +81,19 @@ def main(argv=None) -> int:
     ap.add_argument("--max-side", type=int, default=1024)
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--only", nargs="*", help="photo ids to run (default: all)")
-    ap.add_argument("--json")
+    ap.add_argument("--json", help="write the rows and detections to this file")
+    ap.add_argument("--from-json", nargs="+", metavar="FILE",
+                    help="print the tables of earlier --json runs (merged, e.g. methods run separately) and exit")
     args = ap.parse_args(argv)
+    if args.from_json:
+        rows, detections, methods = [], {}, []
+        for f in args.from_json:
+            rec = json.loads(Path(f).read_text())
+            rows += rec["rows"]
+            detections.update({d["photo"]: d for d in rec["detections"]})
+            methods += [m for m in dict.fromkeys(r["method"] for r in rec["rows"]) if m not in methods]
+        print_tables(rows, list(detections.values()), methods)
+        return 0
     folder = Path(args.data)
     entries = json.loads((folder / "patches.json").read_text())
     if args.only:
