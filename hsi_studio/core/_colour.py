@@ -1,10 +1,12 @@
 """Import colour-science once, cleanly.
 
-colour 0.4.x, when matplotlib is absent (it is not a dependency of HSI Studio), warns and installs
-``unittest.mock.MagicMock`` stand-ins for ``matplotlib*`` in ``sys.modules``. Those stand-ins break any later
+colour 0.4.x imports matplotlib at start-up when it is installed (HSI Studio installs it only to draw the chart
+report's figure), and otherwise warns and installs ``unittest.mock.MagicMock`` stand-ins for ``matplotlib*``,
+``cycler`` and ``mpl_toolkits*`` in ``sys.modules``. Those stand-ins break any later
 ``importlib.util.find_spec("matplotlib")`` — diffusers and pyqtgraph both probe for it — with
-``ValueError: matplotlib.__spec__ is not set``. We import colour quietly and remove the stand-ins. Every
-HSI Studio module imports colour through here: ``from hsi_studio.core._colour import colour``.
+``ValueError: matplotlib.__spec__ is not set``. We hide matplotlib (and OpenImageIO) while colour imports, so no
+process pays for them at start-up, then remove the stand-ins: the real packages import normally afterwards.
+Every HSI Studio module imports colour through here: ``from hsi_studio.core._colour import colour``.
 """
 
 from __future__ import annotations
@@ -17,16 +19,26 @@ from contextlib import contextmanager
 # Studio never reads images through colour, and OpenImageIO's bindings print "nanobind: leaked …" at exit:
 # hide it from colour (``import OpenImageIO`` then raises ImportError, as when it is absent).
 sys.modules.setdefault("OpenImageIO", None)  # type: ignore[arg-type]
+# Likewise matplotlib (installed for the chart report's figure): colour would import it at start-up (≈ 0.2–0.5 s,
+# in every process, the Qt app included). Hidden while colour imports, then importable again by those who need it.
+_HIDE_MPL = "matplotlib" not in sys.modules
+if _HIDE_MPL:
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import colour  # noqa: F401
+    try:
+        import colour  # noqa: F401
+    finally:
+        if _HIDE_MPL and sys.modules.get("matplotlib", 0) is None:
+            del sys.modules["matplotlib"]
 
 
 def _drop_matplotlib_stand_ins() -> None:
     from unittest.mock import MagicMock
 
-    for name in [k for k in sys.modules if k == "matplotlib" or k.startswith("matplotlib.")]:
+    stubbed = ("matplotlib", "cycler", "mpl_toolkits")  # what colour.plotting stubs when matplotlib is "absent"
+    for name in [k for k in sys.modules if k in stubbed or k.startswith(tuple(f"{s}." for s in stubbed))]:
         if isinstance(sys.modules[name], MagicMock):
             del sys.modules[name]
 

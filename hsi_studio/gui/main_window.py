@@ -114,7 +114,7 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         self.setCentralWidget(self.tabs)
         self.dock = ReconstructDock(self.jobs, self.settings, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
-        self.photo = PhotoTools(self.jobs, self.band_view.canvas)  # white balance, chart calibration
+        self.photo = PhotoTools(self.jobs, self.band_view.canvas, self.dock)  # white balance, chart calibration
         self.dock.add_section(self.photo)
         self.photo.prepared_changed.connect(self._photo_prepared)
         self.photo.busy_changed.connect(self.dock.set_busy)
