@@ -19,6 +19,8 @@ echo "== its reflectance estimate (divided by the D65 the photo was taken under:
 echo "== the same photo with the shipped learned per-pixel baseline and a training-free one, for comparison"
 "$HS" reconstruct "$SAMPLES/colorchecker.png" -o "$OUT/mlp" --model mlp --force
 "$HS" reconstruct "$SAMPLES/colorchecker.png" -o "$OUT/mallett2019" --model physics:mallett2019 --force
+echo "== calibrate on the chart in the photo (found automatically) and write the chart report (ΔE before/after, spectra)"
+"$HS" reconstruct "$SAMPLES/colorchecker.png" -o "$OUT/chart" --model default --chart auto --force
 echo "== relight the reconstruction under tungsten light (CIE A), Bradford-adapted"
 "$HS" relight "$OUT/colorchecker.h5" --illuminant A --adapt bradford --exposure auto -o "$OUT/colorchecker_A.png" --force
 echo "== scores against the sample's measured spectra (relative radiance under D65)"

@@ -11,9 +11,10 @@ colour profile (:mod:`.colour_management`):
 * **Chart calibration** (:func:`calibrate_chart`): the 24 patches of a ColorChecker Classic in the photo
   (detected, or given by four corners) are fitted to their reference linear sRGB under D65 (colour-science's
   measured spectra × D65, CIE 1964 10°, the photo convention) with ``colour.characterisation``'s colour
-  correction. The method — Cheung 2004 (3×3), Finlayson 2015 root-polynomial (degrees 2, 3), Cheung 2004
-  (terms 10) — is chosen by **leave-one-patch-out** ΔE2000, so the score never rewards a fit for
-  reproducing the patch it was fitted on. The corrected photo is on the chart's reflectance scale: its white
+  correction. The method — exposure only, diagonal gains, Cheung 2004 (3×3), Finlayson 2015 root-polynomial
+  (degrees 2, 3), Cheung 2004 (terms 10), each after a tone exponent — is chosen by **leave-one-patch-out**
+  ΔE2000, so the score never rewards a fit for reproducing the patch it was fitted on (and a photo that is
+  already right keeps its colours: exposure only). The corrected photo is on the chart's reflectance scale: its white
   patch reads ≈ 0.9 and a reconstruction's reflectance is absolute where the light is the chart's.
 
 :func:`patch_spectra` then scores a reconstruction on the chart: each patch's mean reflectance against its
@@ -38,6 +39,8 @@ CLIP_LEVEL = 0.98  # linear value above which a channel counts as clipped
 DARK_LEVEL = 0.002
 # Candidates for the chart's colour correction (colour.characterisation), chosen by leave-one-out ΔE2000.
 CORRECTIONS = (
+    ("Exposure", {}, "exposure only (no colour correction)"),  # a photo that is already right stays as it is
+    ("Diagonal", {}, "white balance only (diagonal gains)"),
     ("Cheung 2004", {"terms": 3}, "3×3 matrix (Cheung 2004, 3 terms)"),
     ("Finlayson 2015", {"degree": 2}, "root-polynomial, degree 2 (Finlayson 2015)"),
     ("Finlayson 2015", {"degree": 3}, "root-polynomial, degree 3 (Finlayson 2015)"),
@@ -236,7 +239,6 @@ class ChartFit:
 
     def apply(self, linear: np.ndarray, rows: int = 256) -> np.ndarray:
         """Correct an H×W×3 (or N×3) linear image in row chunks (bounded memory), clipped to LINEAR_RANGE."""
-        colour = _colour()
         flat = linear.reshape(-1, linear.shape[-1]) if linear.ndim == 3 else linear
         out = np.empty(flat.shape, dtype=np.float32)
         width = linear.shape[1] if linear.ndim == 3 else 1
@@ -244,22 +246,33 @@ class ChartFit:
         m = self.matrix
         for i in range(0, len(flat), step):
             block = np.clip(flat[i:i + step].astype(np.float64), 0.0, None) ** self.exponent  # roots need ≥ 0
-            expanded = colour.characterisation.polynomial_expansion(block, self.method, **self.kwargs)
-            out[i:i + step] = np.clip(expanded @ m.T, *LINEAR_RANGE)
+            out[i:i + step] = np.clip(_expand(block, self.method, self.kwargs) @ m.T, *LINEAR_RANGE)
         return out.reshape(linear.shape)
+
+
+def _expand(rgb: np.ndarray, method: str, kwargs: dict) -> np.ndarray:
+    """The terms a correction multiplies: the RGB itself for the exposure and diagonal fits, colour-science's
+    polynomial expansion for the others."""
+    if method in ("Exposure", "Diagonal"):
+        return rgb
+    return _colour().characterisation.polynomial_expansion(rgb, method, **kwargs)
 
 
 def _fit(photo: np.ndarray, ref: np.ndarray, method: str, kwargs: dict) -> np.ndarray:
     from ._colour import quiet
 
+    p = np.clip(photo, 0.0, None)
+    if method == "Exposure":  # one least-squares scale
+        return np.eye(3) * float((p * ref).sum() / max((p * p).sum(), 1e-12))
+    if method == "Diagonal":  # a least-squares gain per channel
+        return np.diag((p * ref).sum(0) / np.maximum((p * p).sum(0), 1e-12))
     with quiet():
         return np.asarray(_colour().characterisation.matrix_colour_correction(
             np.clip(photo, 0.0, None), ref, method=method, **kwargs), dtype=np.float64)
 
 
 def _predict(photo: np.ndarray, matrix: np.ndarray, method: str, kwargs: dict) -> np.ndarray:
-    colour = _colour()
-    return colour.characterisation.polynomial_expansion(np.clip(photo, 0.0, None), method, **kwargs) @ matrix.T
+    return _expand(np.clip(photo, 0.0, None), method, kwargs) @ matrix.T
 
 
 def usable_patches(photo: np.ndarray) -> np.ndarray:
@@ -294,7 +307,7 @@ def fit_chart(photo: np.ndarray, ref: np.ndarray) -> tuple[ChartFit, np.ndarray]
     candidates = []
     base = np.clip(photo, 0.0, None)
     for method, kwargs, label in CORRECTIONS:
-        n_terms = _colour().characterisation.polynomial_expansion(np.ones((1, 3)), method, **kwargs).shape[-1]
+        n_terms = _expand(np.ones((1, 3)), method, kwargs).shape[-1]
         if use.sum() - 1 <= n_terms + 2:
             continue
         mine = None
