@@ -47,7 +47,17 @@ def test_chart_fit_recovers_a_known_colour_transform():
     # a linear cast is undone exactly (exposure included: the chart sets the reflectance scale)
     assert de.max() < 0.5 and cal.delta_e_after[cal.usable].mean() < 0.5
     assert cal.delta_e_before.mean() > 5  # the cast was real
-    np.testing.assert_allclose(patches, pc.reference_linear(), atol=3e-3)
+    np.testing.assert_allclose(patches, pc.reference_linear(), atol=6e-3)  # cyan R < 0 is clipped in the photo
+
+
+def test_a_photo_that_is_already_right_keeps_its_colours():
+    img, corners = chart_photo(np.eye(3) * 0.6)  # right colours, darker exposure
+    det = chart_detect.chart_from_corners(corners, img.shape)
+    cal = pc.calibrate_chart(img.astype(np.float32), det)
+    assert cal.fit.label.startswith("exposure only") and cal.fit.exponent == 1.0
+    np.testing.assert_allclose(cal.fit.matrix, np.eye(3) / (0.6 * 0.8), rtol=1e-6)
+    de = cal.delta_e_after
+    assert np.delete(de, 17).max() < 1e-3  # exact, but for cyan, whose R < 0 no photo can record
 
 
 def test_chart_fit_undoes_a_tone_curve_too():

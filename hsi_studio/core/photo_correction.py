@@ -49,6 +49,7 @@ CORRECTIONS = (
 # Exponents tried on the linearised photo before the correction: a camera's JPEG tone curve is rarely exactly
 # sRGB's, and a per-photo power (chosen with the method, by leave-one-out ΔE2000) linearises it.
 TONE_EXPONENTS = (0.5, 0.6, 0.7, 0.85, 1.0, 1.2, 1.4)
+PARSIMONY_DE = 0.05  # leave-one-out ΔE2000 within which the simpler correction is preferred
 CAST_RATIO_WARN = 2.0  # max/min of the shades-of-grey illuminant estimate above which a photo "looks cast"
 
 
@@ -303,23 +304,27 @@ def fit_chart(photo: np.ndarray, ref: np.ndarray) -> tuple[ChartFit, np.ndarray]
     if use.sum() < 12:
         raise InputError(f"only {int(use.sum())} of the chart's 24 patches are usable (the others are clipped or "
                          "black); expected at least 12 — expose the chart properly")
-    best = None
+    tried = []  # (mean ΔE, max ΔE, simplicity rank, method, kwargs, label, exponent, LOO predictions)
     candidates = []
     base = np.clip(photo, 0.0, None)
-    for method, kwargs, label in CORRECTIONS:
+    exponents = sorted(TONE_EXPONENTS, key=lambda k: abs(np.log(k)))  # 1.0 first: the simplest
+    for rank, (method, kwargs, label) in enumerate(CORRECTIONS):
         n_terms = _expand(np.ones((1, 3)), method, kwargs).shape[-1]
         if use.sum() - 1 <= n_terms + 2:
             continue
-        mine = None
-        for k in TONE_EXPONENTS:
+        mine = []
+        for j, k in enumerate(exponents):
             loo = leave_one_out(base ** k, ref, method, kwargs, use)
             de = delta_e(loo[use], ref[use])
-            if mine is None or de.mean() < mine[0]:
-                mine = (float(de.mean()), float(de.max()), k, loo)
-        candidates.append({"method": label, "exponent": mine[2], "loo_mean_delta_e": round(mine[0], 3),
-                           "loo_max_delta_e": round(mine[1], 3)})
-        if best is None or mine[0] < best[0]:
-            best = (mine[0], method, kwargs, label, mine[2], mine[3])
+            mine.append((float(de.mean()), float(de.max()), (rank, j), method, kwargs, label, k, loo))
+        top = min(mine, key=lambda t: t[0])
+        candidates.append({"method": label, "exponent": top[6], "loo_mean_delta_e": round(top[0], 3),
+                           "loo_max_delta_e": round(top[1], 3)})
+        tried += mine
+    # the simplest correction within PARSIMONY_DE of the best leave-one-out score (ties go to fewer terms)
+    floor = min(t[0] for t in tried)
+    best = min((t for t in tried if t[0] <= floor + PARSIMONY_DE), key=lambda t: t[2])
+    best = (best[0], best[3], best[4], best[5], best[6], best[7])
     assert best is not None  # 3×3 always fits 12+ patches
     _, method, kwargs, label, k, loo = best
     idx = np.flatnonzero(use)
