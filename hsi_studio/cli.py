@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].startswith("-psn_") or (argv[0] not in commands and Path(argv[0]).exists()):
         return _run_gui(argv)  # no subcommand: the desktop app, opening any files given
     args = parser.parse_args(argv)
+    from .commands import common
+
+    common.CURRENT_ARGV[:] = [os.fsdecode(a) for a in argv]
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_OK
@@ -98,11 +101,47 @@ def _sigterm_as_interrupt() -> None:
     def interrupt(signum, frame):  # noqa: ARG001 — signal handler signature
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    def hangup(signum, frame):
+        """SIGHUP (a closed terminal) does what SIGTERM does at that moment: a command's own handler (train
+        checkpoints first) or the interrupt — never a silent death that leaves temporaries behind."""
+        term = signal.getsignal(signal.SIGTERM)
+        if callable(term) and term is not hangup:
+            return term(signum, frame)
+        raise KeyboardInterrupt("SIGHUP")
+
     try:
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, interrupt)
+        if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGHUP, hangup)
     except (ValueError, OSError, AttributeError):
         pass
+
+
+SEED_LIMIT = 2**63  # torch, numpy and Python all take a seed below this
+
+
+def _check_common_args(args: argparse.Namespace) -> None:
+    """Arguments many commands share, checked before any work: a --seed every random generator accepts."""
+    from hsi_studio.core.errors import InputError
+
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < SEED_LIMIT:
+        raise InputError(f"--seed {seed}; expected a whole number from 0 to 2^63 − 1")
+
+
+def _lock_training_output(args: argparse.Namespace):
+    """``train … --out``: one run per output folder (a second one exits 2 naming the first one's process)."""
+    from contextlib import nullcontext
+
+    out = getattr(args, "out", None)
+    if args.command != "train" or not out or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return nullcontext()  # under accelerate launch every rank writes its share: no lock
+    from hsi_studio.core.atomic import output_lock
+
+    from .commands.common import command_line
+
+    return output_lock(out, command_line())
 
 
 # OSErrors that mean "this location cannot be written / read": bad input, not an internal error.
@@ -118,7 +157,9 @@ def run_handler(args: argparse.Namespace) -> int:
     _one_line_warnings(args.command)
     _sigterm_as_interrupt()
     try:
-        return int(args.func(args) or 0)
+        _check_common_args(args)
+        with _lock_training_output(args):
+            return int(args.func(args) or 0)
     except InputError as exc:
         _say(f"hsi-studio {args.command}: error: {one_line(exc, None)}")
         return EXIT_BAD_INPUT
@@ -129,7 +170,8 @@ def run_handler(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except MemoryError:
-        _say(f"hsi-studio {args.command}: error: out of memory; try a smaller input or --tile")
+        hint = "a smaller input or --tile" if args.command == "reconstruct" else "a smaller input or batch"
+        _say(f"hsi-studio {args.command}: error: out of memory; try {hint}")
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 — last-resort handler of the CLI
         if isinstance(exc, OSError) and exc.errno in _ENV_ERRNOS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import int_tuple
+from .common import int_tuple, print_json
 
 ARRAY_FORMATS = ("npy", "h5")
 
@@ -118,19 +118,51 @@ def _check_outputs(args, outdir: Path, names: list[str]) -> None:
 
 
 def cmd_analyze(args) -> int:
-    from hsi_studio.core import io
-    from hsi_studio.core import library as lib_mod
     from hsi_studio.core.errors import InputError
+    from hsi_studio.core.jobs import cancel_on_signals
 
-    from .common import Reporter, print_json, writable_folder
+    from .common import output_folder, writable_folder
 
     if args.kmeans is None and args.pca is None and not args.index and not (
             args.sam_ref or args.pixel or args.roi or args.library):
         raise InputError("nothing to do; expected at least one of --sam-ref/--pixel/--roi/--library, --kmeans, "
                          "--pca, --index")
-    outdir = writable_folder(args.output)
-    if args.library_out and Path(args.library_out).suffix.lower() not in (".sli", ".hdr", ".csv"):
-        raise InputError(f"--library-out {args.library_out!r}; expected a .sli or .csv path")
+    if args.ref_name is not None and not (args.sam_ref or args.library):
+        raise InputError(f"--ref-name {args.ref_name!r} names a spectrum of --sam-ref or --library; expected one of "
+                         "them (a --pixel or --roi reference has no names)")
+    writable_folder(args.output)
+    if args.library_out:
+        _check_library_out(args.library_out)
+    # SIGINT/SIGTERM/SIGHUP: exit 130 with nothing written; one writer per folder; all outputs or none
+    with cancel_on_signals() as token, output_folder(args.output, args.force) as outdir:
+        summary = _analyze(args, outdir, token)
+    if args.json:
+        print_json(summary)
+    else:
+        _print_text(summary)
+    return 0
+
+
+def _check_library_out(path: str) -> None:
+    import os
+
+    from hsi_studio.core.errors import InputError, OutputError
+
+    p = Path(path)
+    if p.suffix.lower() not in (".sli", ".hdr", ".csv"):
+        raise InputError(f"--library-out {path!r}; expected a .sli or .csv path")
+    if not os.fspath(p.parent) or not p.parent.is_dir():
+        raise OutputError(f"--library-out: folder {p.parent} does not exist; expected an existing folder for the "
+                          "library")
+
+
+def _analyze(args, outdir: Path, token) -> dict:
+    from hsi_studio.core import io
+    from hsi_studio.core import library as lib_mod
+    from hsi_studio.core.errors import InputError
+
+    from .common import Reporter
+
     index_pair = _index_pair(args.index)
     library = None
     if args.library:
@@ -141,6 +173,9 @@ def cmd_analyze(args) -> int:
     ref = _reference(args, cube, library)
     names = _plan(args, outdir, ref is not None)
     _check_outputs(args, outdir, names)
+    if args.library_out and not (ref is not None or args.kmeans is not None):
+        raise InputError("--library-out has nothing to write; expected a reference (--sam-ref/--pixel/--roi) "
+                         "or --kmeans")
     std = _std_cube(args, cube) if args.max_std is not None else None
     summary: dict = {"cube": str(args.cube), "shape": list(cube.shape), "outputs": []}
     images, arrays, spectra = {}, {}, []
@@ -153,28 +188,23 @@ def cmd_analyze(args) -> int:
             ranked = analysis.match_spectrum(ref[1], library[0])
             summary["similarity"]["library_ranking"] = [
                 {"name": m.name, "sam_deg": round(m.sam_deg, 4), "sid": round(m.sid, 6)} for m in ranked[:10]]
+    token.check()
     if library is not None:
         _library_match(args, cube, library, std, summary, images, arrays)
     if args.kmeans is not None:
-        _kmeans(args, cube, summary, images, arrays, spectra, Reporter(label="k-means"))
+        _kmeans(args, cube, summary, images, arrays, spectra, Reporter(label="k-means"), token)
+    token.check()
     if args.pca is not None:
         _pca(args, cube, summary, images, arrays)
     if index_pair is not None:
         _index(args, cube, index_pair, summary, images, arrays)
-    outdir.mkdir(parents=True, exist_ok=True)
-    _write(args, outdir, images, arrays, summary)
+    token.check()
+    out_lib = None
     if args.library_out:
-        if not spectra:
-            raise InputError("--library-out has nothing to write; expected a reference (--sam-ref/--pixel/--roi) "
-                             "or --kmeans")
         out_lib = lib_mod.SpectralLibrary([n for n, _ in spectra], cube.wavelengths, [s for _, s in spectra],
                                           f"HSI Studio analyze of {Path(args.cube).name}")
-        summary["outputs"].append(str(lib_mod.write_library(out_lib, args.library_out)))
-    if args.json:
-        print_json(summary)
-    else:
-        _print_text(summary)
-    return 0
+    _write(args, outdir, images, arrays, summary, out_lib, token)
+    return summary
 
 
 def _index_pair(text: str | None):
@@ -255,12 +285,11 @@ def _library_match(args, cube, library, std, summary, images, arrays) -> None:
                           **({"note": note} if note else {})}
 
 
-def _kmeans(args, cube, summary, images, arrays, spectra, reporter) -> None:
+def _kmeans(args, cube, summary, images, arrays, spectra, reporter, token) -> None:
     from hsi_studio.core import analysis as an
-    from hsi_studio.core.jobs import cancel_on_signals
 
-    with cancel_on_signals() as token:
-        res = an.kmeans(cube, args.kmeans, args.iterations, progress=reporter, cancel=token)
+    res = an.kmeans(cube, args.kmeans, args.iterations, progress=reporter, cancel=token)
+    token.check()  # a second Ctrl-C that SPy swallowed (it returns the classes of the previous iteration)
     images["kmeans"], arrays["kmeans"] = an.label_image(res.labels, args.kmeans), res.labels
     summary["kmeans"] = {"k": args.kmeans, "iterations": res.iterations, "counts": res.counts.tolist()}
     spectra += [(f"class {i}", c) for i, c in enumerate(res.centers)]
@@ -275,36 +304,63 @@ def _pca(args, cube, summary, images, arrays) -> None:
 
 
 def _index(args, cube, pair, summary, images, arrays) -> None:
+    import numpy as np
+
     from hsi_studio.core import analysis as an
 
     values, label = an.index_map(cube, pair[0], pair[1], args.index_kind)
+    if not np.isfinite(values).any():
+        from hsi_studio.core.errors import InputError
+
+        den = "A + B" if args.index_kind == "nd" else "B"
+        raise InputError(f"--index {args.index}: {den} is 0 at every pixel (the cube holds no signal in those bands), "
+                         "so the index is undefined everywhere; expected bands with non-zero values")
     images["index"], arrays["index"] = an.colourise(values, *an.stretch_limits(values)), values
     summary["index"] = {"formula": label, "kind": args.index_kind, "values": an.summary(values),
                         "png_stretch": "2nd–98th percentile, viridis"}
 
 
-def _write(args, outdir: Path, images, arrays, summary) -> None:
+def _write(args, outdir: Path, images, arrays, summary, out_lib, token) -> None:
+    """Every output as one staged set (:func:`hsi_studio.core.atomic.staged_files`): each is written to a
+    temporary beside its name, and only when all are written (and no signal cancelled the job) are they renamed
+    into place; a full disk, an error or a signal leaves the folder as it was."""
     import numpy as np
 
     from hsi_studio.core import io
-    from hsi_studio.core.atomic import atomic_write
+    from hsi_studio.core import library as lib_mod
+    from hsi_studio.core.atomic import staged_files
 
-    for name, rgb in images.items():
-        summary["outputs"].append(str(io.write_rgb(rgb, outdir / f"{name}.png")))
-    if args.arrays == "h5":
-        import h5py
+    with staged_files() as staged:
+        for name, rgb in images.items():
+            final = outdir / f"{name}.png"
+            io.write_rgb(rgb, staged.temp(final))
+            summary["outputs"].append(str(final))
+            token.check()
+        if args.arrays == "h5":
+            import h5py
 
-        path = outdir / "analysis.h5"
-        with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+            final = outdir / "analysis.h5"
+            with h5py.File(staged.temp(final), "w") as f:
+                for name, arr in arrays.items():
+                    f.create_dataset(name, data=np.asarray(arr), compression="gzip")
+            summary["outputs"].append(str(final))
+        else:
             for name, arr in arrays.items():
-                f.create_dataset(name, data=np.asarray(arr), compression="gzip")
-        summary["outputs"].append(str(path))
-        return
-    for name, arr in arrays.items():
-        path = outdir / f"{name}.npy"
-        with atomic_write(path) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, np.asarray(arr), allow_pickle=False)
-        summary["outputs"].append(str(path))
+                final = outdir / f"{name}.npy"
+                with open(staged.temp(final), "wb") as fh:
+                    np.save(fh, np.asarray(arr), allow_pickle=False)
+                summary["outputs"].append(str(final))
+                token.check()
+        if out_lib is not None:
+            lp = Path(args.library_out)
+            if lp.suffix.lower() in (".sli", ".hdr"):
+                tmp = staged.temp(lp.with_suffix(".hdr"), (".sli",))
+                lib_mod.write_library(out_lib, tmp.with_suffix(".sli"))
+                summary["outputs"].append(str(lp.with_suffix(".sli")))
+            else:
+                lib_mod.write_library(out_lib, staged.temp(lp))
+                summary["outputs"].append(str(lp))
+        token.check()
 
 
 def _print_text(summary: dict) -> None:

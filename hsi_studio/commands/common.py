@@ -6,6 +6,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,8 @@ def check_output(path: str | Path, force: bool) -> Path:
     too) unless ``--force`` was given; refuse a missing parent folder."""
     from hsi_studio.core.errors import OutputError
 
+    if not os.fspath(path).strip():
+        raise OutputError("the output is an empty name; expected a file path")
     p = Path(path)
     for target in output_files(path):
         if os.path.lexists(target) and not force:
@@ -78,6 +82,9 @@ def writable_folder(folder: str | Path) -> Path:
     writable folder) — before any work is done; nothing is created here."""
     from hsi_studio.core.errors import OutputError
 
+    if not os.fspath(folder).strip():
+        raise OutputError("the output folder is an empty name; expected a folder path (use -o . for the current "
+                          "folder)")
     p = Path(folder)
     probe = p
     while not os.path.lexists(probe) and probe != probe.parent:
@@ -87,6 +94,77 @@ def writable_folder(folder: str | Path) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"folder {probe} is not writable; expected a writable location for {p}")
     return p
+
+
+CURRENT_ARGV: list[str] = []  # the arguments cli.main was given (set there; sys.argv when empty)
+
+
+def command_line() -> str:
+    """This command's line (``hsi-studio`` + its arguments), for a lock's holder record."""
+    return " ".join(printable(a) for a in ["hsi-studio", *(CURRENT_ARGV or sys.argv[1:])])[:400]
+
+
+@contextmanager
+def output_folder(folder: str | Path, force: bool) -> Iterator[Path]:
+    """The ``-o`` folder of a command that writes several outputs: checked (:func:`writable_folder`), locked for
+    the command's duration (a second writer exits 2 naming this one), created if missing — and removed again
+    if the command wrote nothing into it — and, unless ``--force``, every output is taken only if its name is
+    still free when it is committed (:func:`hsi_studio.core.atomic.exclusive_outputs`)."""
+    from hsi_studio.core.atomic import exclusive_outputs, output_lock
+    from hsi_studio.core.errors import OutputError
+
+    p = writable_folder(folder)
+    if os.path.lexists(p) and not p.is_dir():
+        raise OutputError(f"{printable(p)} is a file; expected a folder for the outputs")
+    made: list[Path] = []
+    for d in reversed([p, *p.parents]):
+        if not os.path.lexists(d):
+            if d != p:  # the lock lives beside p: its parent first
+                try:
+                    d.mkdir()
+                    made.append(d)
+                except FileExistsError:
+                    pass
+    lock_cm = output_lock(p, command_line()) if int(os.environ.get("WORLD_SIZE", "1")) <= 1 else nullcontext()
+    try:
+        with lock_cm:
+            try:
+                p.mkdir()
+                made.append(p)
+            except FileExistsError:
+                pass
+            try:
+                with exclusive_outputs(not force):
+                    yield p
+            finally:
+                if made and made[-1] == p:
+                    _rmdir_empty(made.pop())
+    finally:
+        for d in reversed(made):  # the parents this run created, now empty
+            if not _rmdir_empty(d):
+                break
+
+
+@contextmanager
+def output_file(path: str | Path, force: bool) -> Iterator[None]:
+    """A command writing one output (a file, an ENVI pair or a band folder): SIGINT/SIGTERM/SIGHUP cancel it with
+    nothing committed (exit 130), the output is locked against a second writer (exit 2, naming it), and unless
+    ``--force`` a name that appeared meanwhile is never overwritten."""
+    from hsi_studio.core.atomic import exclusive_outputs, output_lock
+    from hsi_studio.core.jobs import cancel_on_signals
+
+    target = output_files(path)[-1]
+    lock_cm = output_lock(target, command_line()) if int(os.environ.get("WORLD_SIZE", "1")) <= 1 else nullcontext()
+    with cancel_on_signals(), lock_cm, exclusive_outputs(not force):
+        yield
+
+
+def _rmdir_empty(d: Path) -> bool:
+    try:
+        d.rmdir()
+        return True
+    except OSError:
+        return False
 
 
 class Reporter:

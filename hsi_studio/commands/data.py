@@ -9,6 +9,8 @@ import sys
 
 from .common import printable as safe_name
 
+MAX_PHOTONS = 1e12  # --noise: shot noise at full scale (1e12 photons is already noiseless in 16 bits)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="describe a cube or RGB image (size, bands, wavelengths, value range)")
@@ -117,18 +119,19 @@ def cmd_convert(args) -> int:
     from hsi_studio.core import io
     from hsi_studio.core.cube import HSCube
 
-    from .common import check_output
+    from .common import check_output, output_file
 
     out = check_output(args.output, args.force)
     if str(args.output).endswith(("/", os.sep)):
         out = args.output  # keeps the slash: a PNG band folder
-    obj = io.read_any(args.input, key=args.key) if args.key else io.read_any(args.input)
-    if isinstance(obj, HSCube):
-        if args.resample:
-            obj = _resample(obj, args.resample)
-        written = io.write_cube(obj, out)
-    else:
-        written = io.write_rgb(obj, out, bit_depth=16 if obj.bit_depth > 8 else 8)
+    with output_file(args.output, args.force):  # signals: exit 130, nothing committed; one writer per output
+        obj = io.read_any(args.input, key=args.key) if args.key else io.read_any(args.input)
+        if isinstance(obj, HSCube):
+            if args.resample:
+                obj = _resample(obj, args.resample)
+            written = io.write_cube(obj, out)
+        else:
+            written = io.write_rgb(obj, out, bit_depth=16 if obj.bit_depth > 8 else 8)
     print(f"wrote {safe_name(written)}")
     return 0
 
@@ -147,11 +150,12 @@ def cmd_simulate_rgb(args) -> int:
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
 
-    from .common import check_output
+    from .common import check_output, output_file
 
     out = check_output(args.output, args.force)
-    if args.noise is not None and not (math.isfinite(args.noise) and args.noise > 0):
-        raise InputError(f"--noise {args.noise:g}; expected a positive number of photons at full scale")
+    if args.noise is not None and not (math.isfinite(args.noise) and 0 < args.noise <= MAX_PHOTONS):
+        raise InputError(f"--noise {args.noise:g}; expected a positive number of photons at full scale, at most "
+                         f"{MAX_PHOTONS:.0e}")
     if args.jpeg is not None and not 1 <= args.jpeg <= 100:
         raise InputError(f"--jpeg {args.jpeg}; expected a quality from 1 to 100")
     cube = io.read_cube(args.cube)
@@ -167,7 +171,8 @@ def cmd_simulate_rgb(args) -> int:
     data = sim.rgb if args.linear else spectral.srgb_encode(sim.rgb)
     img = RGBImage(data, "linear" if args.linear else "srgb", {"response": response.name, "scale": sim.scale},
                    bit_depth=args.bits)
-    written = io.write_rgb(img, out, bit_depth=args.bits)
+    with output_file(args.output, args.force):
+        written = io.write_rgb(img, out, bit_depth=args.bits)
     print(f"wrote {safe_name(written)} ({response.name}, exposure ×{sim.scale:.4g})")
     return 0
 

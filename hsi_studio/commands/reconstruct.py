@@ -90,32 +90,65 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool,
     from .common import output_files
 
     for p in paths.values():
+        size = len(os.fsencode(p.name))
+        if size > 255:
+            raise OutputError(f"output name {p.name[:40]}… would be {size} bytes; expected names of at most 255 bytes "
+                              f"(an input name {len(os.fsencode(stem)) - (size - 255)} bytes or shorter)")
         for target in output_files(p):  # both files of an ENVI pair
             if os.path.lexists(target) and not force:
                 raise OutputError(f"{target} already exists; expected a new path (or pass --force to replace it)")
     return paths
 
 
+# Peak bytes per photo pixel of a reconstruction, whatever the tile size (tiles bound the model's working memory,
+# not these): the decoded photo and its linear copy (float32 RGB), the 31-band float32 cube and its copy while it
+# is written (and turned into reflectance), the preview; a std cube and the per-pixel mean/variance accumulators
+# of several samples (float64) on top. Measured on CPU (peak RSS over the baseline), then rounded up.
+RECON_BYTES_PER_PIXEL = 400
+STD_BYTES_PER_PIXEL = 124 + 2 * 31 * 8
+
+
+def check_memory_budget(path, samples: int) -> None:
+    """Refuse, from the photo's header and before any work, a reconstruction whose cubes alone would exceed the
+    memory budget (``HSI_STUDIO_MAX_MEMORY``, else 80 % of the available memory): exit 2 with the largest photo
+    that fits, instead of running into the limit (or the out-of-memory killer) minutes later."""
+    from hsi_studio.core import io
+    from hsi_studio.core.cube import MEMORY_ENV, memory_budget
+    from hsi_studio.core.errors import SizeLimitError
+
+    if path.suffix.lower() in io.RAW_EXTENSIONS:
+        return  # read_raw checks its own decode; its size is known only once LibRaw has opened it
+    info = io.describe_rgb(path)
+    h, w = int(info["height"]), int(info["width"])
+    per_pixel = RECON_BYTES_PER_PIXEL + (STD_BYTES_PER_PIXEL if samples > 1 else 0)
+    need, budget = h * w * per_pixel, memory_budget()
+    if need > budget:
+        fits = budget // per_pixel
+        raise SizeLimitError(f"a {w}×{h} photo ({h * w / 1e6:.1f} MP) needs about {need / 1024**3:.1f} GiB to "
+                             f"reconstruct (31-band cubes{' and std' if samples > 1 else ''}); the memory budget is "
+                             f"{budget / 1024**3:.2f} GiB ({MEMORY_ENV}, else 80% of the available memory); expected "
+                             f"a photo of at most {fits:,} pixels ({fits / 1e6:.1f} MP; downscale it), or a larger budget",
+                             path=str(path))
+
+
 def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) -> list:
     """All outputs of one input, or none: each is written to a temporary beside its destination; then, unless
-    SIGINT/SIGTERM arrived meanwhile, the temporaries are renamed into place with those signals held back."""
+    SIGINT/SIGTERM/SIGHUP arrived meanwhile, the temporaries are renamed into place with those signals held back
+    (:func:`hsi_studio.core.atomic.staged_files`; without --force a name taken meanwhile is never overwritten)."""
     from hsi_studio.core import io, relight
-    from hsi_studio.core.atomic import temp_name
+    from hsi_studio.core.atomic import staged_files
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import OutputError
-    from hsi_studio.core.jobs import signals_deferred
-
-    from .common import output_files
 
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the output folder ({exc.strerror}); expected a writable location",
                           path=str(outdir)) from None
-    moves: list = []
-    try:
+    with staged_files() as staged:
         for key, final in paths.items():
-            tmp = temp_name(final)
+            envi = final.suffix.lower() in (".hdr", ".img")
+            tmp = staged.temp(final.with_suffix(".hdr") if envi else final, (".img",) if envi else ())
             if key == "preview":
                 srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
                 io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}), tmp)
@@ -125,18 +158,29 @@ def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) 
                 chart_report.write_report(report, {key[len("chart_"):]: tmp})
             else:
                 io.write_cube(res.cube if key == "cube" else res.std, tmp)
-            pairs = list(zip(output_files(tmp), output_files(final), strict=True))
-            moves += sorted(pairs, key=lambda m: m[1].suffix.lower() == ".hdr")  # an ENVI header last
             token.check()
-        with signals_deferred():
-            for tmp, final in moves:
-                os.replace(tmp, final)
-    except BaseException:
-        for tmp, _final in moves:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
-        raise
     return list(paths.values())
+
+
+def check_output_names(inputs: list, fmt: str, preview: bool, std: bool, chart: bool) -> None:
+    """Two inputs whose outputs would share a name (``x/p.png`` and ``y/p.png``, or ``p.png`` and ``p.jpg``) are
+    refused before any work: otherwise the second would silently replace the first."""
+    from pathlib import Path
+
+    from hsi_studio.core.errors import InputError
+
+    from .common import printable
+
+    owner: dict[str, object] = {}
+    for path in inputs:
+        names = _outputs(Path("."), path.stem, fmt, preview, std, True, chart=chart)
+        for out in names.values():
+            key = out.name
+            other = owner.setdefault(key, path)
+            if other is not path:
+                raise InputError(f"inputs {printable(other)} and {printable(path)} would both write {printable(key)}; "
+                                 "expected inputs with different names (rename one, or reconstruct them into "
+                                 "different output folders)")
 
 
 def to_reflectance(cube, std=None):
@@ -165,16 +209,20 @@ def cmd_reconstruct(args) -> int:
     from hsi_studio.core.jobs import cancel_on_signals
     from hsi_studio.core.pipelines.checks import check_sampling
 
-    from .common import writable_folder
+    from .common import output_folder, writable_folder
 
     check_sampling(args.steps, args.samples, args.scheduler, tile=args.tile)  # fail fast, before any work
     _check_photo_flags(args)
-    inputs = _split_for_processes(expand_inputs(args.inputs))
+    all_inputs = expand_inputs(args.inputs)
+    inputs = _split_for_processes(all_inputs)
     src = pipeline.resolve_model(args.model)  # fail fast on a bad --model, before any work
     # the model's recommended samples when --samples is not given (a std cube is written when > 1)
     args.samples_effective = args.samples or (1 if isinstance(src, str) else pipeline.model_defaults(src)["samples"])
-    outdir = writable_folder(args.output)  # fail fast on an output folder that cannot be made
-    with cancel_on_signals() as token:  # SIGINT/SIGTERM: stop at the next check, exit 130, no half outputs
+    check_output_names(all_inputs, args.format, not args.no_preview, args.samples_effective > 1,
+                       args.chart is not None)
+    writable_folder(args.output)  # fail fast on an output folder that cannot be made
+    # SIGINT/SIGTERM/SIGHUP: stop at the next check, exit 130, no half outputs; one writer per output folder
+    with cancel_on_signals() as token, output_folder(args.output, args.force) as outdir:
         failures = _reconstruct_all(args, inputs, outdir, token)
     if failures:
         raise InputError(f"{failures} of {len(inputs)} inputs failed (see above); the others were written")
@@ -228,6 +276,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
         try:
             paths = _outputs(outdir, path.stem, args.format, not args.no_preview, args.samples_effective > 1,
                              args.force, chart=args.chart is not None)
+            check_memory_budget(path, args.samples_effective)
             rgb = io.read_rgb(path)
             if args.linear:
                 rgb = RGBImage(rgb.data, "linear", rgb.metadata, rgb.bit_depth)

@@ -63,7 +63,7 @@ def cmd_relight(args) -> int:
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
 
-    from .common import check_output
+    from .common import check_output, output_file
 
     out = check_output(args.output, args.force)
     white = int_tuple(args.white, 2, "--white")
@@ -74,6 +74,7 @@ def cmd_relight(args) -> int:
     if args.capture_illuminant:
         relight.canonical_spec(args.capture_illuminant)
     cube = io.read_cube(args.cube, key=args.key) if args.key else io.read_cube(args.cube)
+    relight.check_visible(cube)  # an infrared-only cube has no colour: refuse rather than write black
     capture = relight.default_capture_illuminant(cube, args.capture_illuminant, white=white or roi)
     if capture is not None and args.capture_illuminant is None:
         print(f"capture illuminant {capture} (recorded in the cube: a reconstruction from an sRGB photo; "
@@ -84,7 +85,8 @@ def cmd_relight(args) -> int:
                                white_reflectance=args.white_reflectance, exposure=_exposure_arg(args.exposure))
     meta = {"illuminant": spec, "adapt": args.adapt, "observer": observer, "source": str(args.cube),
             "capture_illuminant": capture}
-    written = io.write_rgb(RGBImage(srgb, "srgb", meta, bit_depth=args.bits), out, bit_depth=args.bits)
+    with output_file(args.output, args.force):
+        written = io.write_rgb(RGBImage(srgb, "srgb", meta, bit_depth=args.bits), out, bit_depth=args.bits)
     print(f"wrote {written} ({spec}, adaptation {args.adapt}, {cube.height}×{cube.width})")
     return 0
 

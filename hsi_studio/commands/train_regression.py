@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+MAX_BATCH_PIXELS = 1 << 22  # 4 Mi pixels a step: far above useful, far below what exhausts memory
+MAX_LR = 10.0
+
 
 def register(tsub: argparse._SubParsersAction) -> None:
     s = tsub.add_parser("regression", help="fit a per-pixel baseline: root-polynomial regression or a small MLP")
@@ -51,10 +54,18 @@ def cmd_regression(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise OutputError(f"{out} already exists; expected a new folder (or pass --force to replace it)")
-    if args.threads < 1:
-        raise InputError(f"--threads {args.threads}; expected at least 1")
-    if args.steps < 1 or args.batch_pixels < 64:
-        raise InputError("--steps must be ≥ 1 and --batch-pixels ≥ 64")
+    import math
+    import os
+
+    most = max(4 * (os.cpu_count() or 1), 16)
+    if not 1 <= args.threads <= most:
+        raise InputError(f"--threads {args.threads}; expected 1 … {most} (this machine has {os.cpu_count()} CPU "
+                         "cores)")
+    if args.steps < 1 or not 64 <= args.batch_pixels <= MAX_BATCH_PIXELS:
+        raise InputError(f"--steps {args.steps}, --batch-pixels {args.batch_pixels}; expected steps ≥ 1 and "
+                         f"batch pixels 64 … {MAX_BATCH_PIXELS:,}")
+    if not (math.isfinite(args.lr) and 0 < args.lr <= MAX_LR):
+        raise InputError(f"--lr {args.lr:g}; expected a learning rate above 0 and at most {MAX_LR:g} (e.g. 2e-3)")
     torch.set_num_threads(int(args.threads))
     val = {Path(v).resolve() for v in args.val or ()}
     files = [f for f in CubeFolder(args.data).files if f.resolve() not in val]

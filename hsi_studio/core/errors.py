@@ -61,7 +61,27 @@ class OutputError(InputError):
     """The requested output cannot be written (unsupported extension, missing folder, refuse to overwrite)."""
 
 
+def check_regular_file(path: Any, what: str, error: type[InputError] | None = None) -> None:
+    """Refuse, before anything opens it, a path that is not a regular file: a folder, a FIFO (reading one blocks
+    until a writer comes, maybe for ever), a device or a socket — one line saying which, and that ``what`` (e.g.
+    "an illuminant CSV") was expected. A missing file is left to the reader (its own message)."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(mode):
+        return
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+    raise (error or FileFormatError)(f"is {kind}; expected {what} (a regular file)", path=os.fsdecode(path))
+
+
 __all__ = [
+    "check_regular_file",
     "InputError",
     "FileFormatError",
     "UnsupportedFormatError",

@@ -266,9 +266,16 @@ def _read_rgb_pillow(p: Path, fmt: str) -> tuple[np.ndarray, dict[str, Any]]:
             raise ColorModeError(f"PNG is grayscale ({depth}-bit, colour type {colour_type}); expected an RGB "
                                  "colour image (spectral reconstruction needs colour)")
         arr = _decode_png16(p) if depth == 16 and im.mode in ("RGB", "RGBA") else None
+        icc = im.info.get("icc_profile")
+        if arr is None and im.mode == "CMYK":
+            arr, icc = _cmyk_to_rgb(im, p), None
         if arr is None:
             arr = _pillow_rgb(im)
-        colour_info = {"icc": im.info.get("icc_profile"), "png_info": {"gamma": im.info.get("gamma")}}
+        if fmt == "JPEG":
+            if im.info.get("progressive") or im.info.get("progression"):
+                _check_progressive_scans(p)
+            _refuse_grey_filler(im, arr)
+        colour_info = {"icc": icc, "png_info": {"gamma": im.info.get("gamma")}}
     meta: dict[str, Any] = {"format": fmt, "_colour": colour_info}
     if orientation != 1:
         meta["exif_orientation"] = orientation
@@ -292,6 +299,86 @@ def _pillow_rgb(im: Image.Image) -> np.ndarray:
     if mode == "RGBa":
         return np.asarray(im.convert("RGBA"))
     raise ColorModeError(f"image is in {mode} colour mode; expected an RGB image (convert it to sRGB first)")
+
+
+def _cmyk_to_rgb(im: Image.Image, p: Path) -> np.ndarray:
+    """A CMYK image (print separations) as RGB, with a warning that says so: Pillow's plain formula
+    (R = (1 − C)(1 − K) …), no colour management, so its colours are approximate."""
+    warnings.warn(f"{p.name}: CMYK image converted to RGB by the plain formula (no CMYK colour profile is applied), "
+                  "so its colours are approximate; for accurate colours convert it to sRGB first", UserWarning,
+                  stacklevel=5)
+    return np.asarray(im.convert("RGB"))
+
+
+def _refuse_grey_filler(im: Image.Image, arr: np.ndarray) -> None:
+    """A JPEG whose data stops early but still ends with an end-of-image marker decodes without an error: libjpeg
+    fills the missing blocks with flat mid-grey (value 128 in every channel). Refuse a JPEG whose last row of
+    blocks is that exact filler while the picture is not grey throughout (a cut-off file, not a grey picture)."""
+    layers = getattr(im, "layer", None) or []
+    mcu = 8 * max([int(v) for (_i, _h, v, _q) in layers] or [1])
+    h = arr.shape[0]
+    if h <= 2 * mcu or arr.dtype != np.uint8:
+        return
+    tail = arr[h - ((h % mcu) or mcu):, :, :3]
+    if (tail == 128).all() and not (arr[: mcu, :, :3] == 128).all():
+        raise FileFormatError(f"JPEG data ends early: its last {tail.shape[0]} rows are the decoder's flat grey "
+                              "filler (the file was cut short, then given an end marker); expected a complete "
+                              "JPEG file")
+
+
+_SOF_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
+
+
+def _check_progressive_scans(p: Path) -> None:
+    """A progressive JPEG builds each block's 64 coefficients over several scans; one cut short and closed with
+    an end marker decodes without an error (the missing scans read as zero: a blurred or grey bottom). Every
+    encoder's scan script ends with each coefficient of each component refined to full precision: refuse a
+    file whose scans stop before that."""
+    data = p.read_bytes()
+    i, n = 2, len(data)
+    components: list[int] = []
+    best: dict[int, list[int]] = {}  # component → lowest successive-approximation bit reached per coefficient
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return  # not where a marker should be: leave it to the decoder
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker == 0xD9:  # end of image
+            break
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        seg = data[i + 4:i + 2 + length]
+        if marker in _SOF_PROGRESSIVE and len(seg) >= 6:
+            components = [seg[6 + 3 * k] for k in range(seg[5]) if 6 + 3 * k < len(seg)]
+            best = {c: [99] * 64 for c in components}
+        i += 2 + length
+        if marker == 0xDA and len(seg) >= 1:  # a scan: its header, then entropy-coded data up to the next marker
+            ns = seg[0]
+            if len(seg) >= 1 + 2 * ns + 3:
+                ss, se, al = seg[1 + 2 * ns], seg[2 + 2 * ns], seg[3 + 2 * ns] & 0x0F
+                for k in range(ns):
+                    for coef in range(ss, min(se, 63) + 1):
+                        row = best.get(seg[1 + 2 * k])
+                        if row is not None:
+                            row[coef] = min(row[coef], al)
+            while True:
+                i = data.find(b"\xff", i)
+                if i < 0 or i + 1 >= n:
+                    i = n
+                    break
+                nxt = data[i + 1]
+                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
+                    i += 1 if nxt == 0xFF else 2
+                    continue
+                break
+    missing = [c for c in components if any(v != 0 for v in best[c])]
+    if missing:
+        raise FileFormatError(f"progressive JPEG stops before its last scans (component {missing[0]} never gets all "
+                              "its coefficients): the file was cut short; expected a complete JPEG file")
 
 
 def _refuse_gray_palette(arr: np.ndarray) -> None:

@@ -33,6 +33,7 @@ from .errors import (
     WavelengthError,
     one_line,
 )
+from .jobs import Cancelled
 
 STANDARD_GRID = np.arange(400.0, 701.0, 10.0)  # the 31-band grid assumed for files without wavelengths
 STANDARD_GRID.setflags(write=False)
@@ -73,7 +74,7 @@ def reading(path: Path, fmt: str) -> Iterator[None]:
         yield
     except InputError as exc:
         raise _with_path(exc, path, FileFormatError) from exc
-    except Warning:
+    except (Warning, Cancelled):
         raise
     except FileNotFoundError:
         raise FileFormatError(f"file not found; expected an existing {fmt} file", path=str(path)) from None
@@ -96,7 +97,7 @@ def writing(path: Path, fmt: str) -> Iterator[None]:
         yield
     except InputError as exc:
         raise _with_path(exc, path, OutputError) from exc
-    except Warning:
+    except (Warning, Cancelled):  # a signal cancelled the job: not a write error
         raise
     except Exception as exc:  # noqa: BLE001 — the boundary
         raise OutputError(f"cannot write {fmt} ({type(exc).__name__}: {one_line(exc)}); expected a writable "

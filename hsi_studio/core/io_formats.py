@@ -24,6 +24,7 @@ Layouts on disk:
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import time
@@ -495,6 +496,11 @@ def write_cave_folder(cube: HSCube, path: Path) -> Path:
     scale = peak if peak > 1.0 else 1.0
     counts = np.round(cube.data * np.float32(65535.0 / scale)).astype(np.uint16)
     digits = max(2, len(str(cube.bands)))
+    longest = len(os.fsencode(f"{folder.name}_{cube.bands:0{digits}d}.png"))
+    if longest > 255:
+        raise OutputError(f"band folder name is {len(os.fsencode(folder.name))} bytes, so its band files "
+                          f"(<name>_{1:0{digits}d}.png …) would be {longest} bytes; expected a folder name of at most "
+                          f"{255 - (longest - len(os.fsencode(folder.name)))} bytes (the limit of a file name is 255)")
     side = {"format": "hsi-studio PNG band folder", "version": 1, "scale": scale,
             "value": "counts / 65535 * scale", "wavelengths": wavelength_list(cube), "wavelength_units": "nm",
             "kind": cube.kind, "metadata": json.loads(meta_json(cube.metadata))}

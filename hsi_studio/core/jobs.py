@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+from . import atomic
+
 
 class Cancelled(Exception):
     """Raised inside a job when its cancel token was set. Not an error: the user asked for it."""
@@ -89,10 +91,15 @@ class ProgressTracker:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# SIGINT / SIGTERM for command-line jobs
+# SIGINT / SIGTERM / SIGHUP for command-line jobs: one policy
 # ---------------------------------------------------------------------------------------------------------
+# The signals a job treats as "stop": Ctrl-C, kill, and a closed terminal (SIGHUP, where the platform has it).
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+_ACTIVE: list[SignalToken] = []
+
+
 class SignalToken(CancelToken):
-    """A cancel token that SIGINT / SIGTERM set (see :func:`cancel_on_signals`); ``check()`` then raises
+    """A cancel token that SIGINT / SIGTERM / SIGHUP set (see :func:`cancel_on_signals`); ``check()`` then raises
     :class:`Cancelled` naming the signal."""
 
     def __init__(self) -> None:
@@ -104,16 +111,28 @@ class SignalToken(CancelToken):
             raise Cancelled(self.signal_name or "cancelled by the user")
 
 
+def check_signals() -> None:
+    """Raise :class:`Cancelled` if a signal cancelled the running command (no-op outside :func:`cancel_on_signals`).
+    Every commit of :mod:`hsi_studio.core.atomic` calls this with the signals held back, so a cancelled job
+    commits nothing — even where a library swallowed the ``KeyboardInterrupt`` of a second signal."""
+    for token in _ACTIVE:
+        token.check()
+
+
 @contextmanager
 def cancel_on_signals(token: SignalToken | None = None) -> Iterator[SignalToken]:
-    """While the block runs, the first SIGINT or SIGTERM only sets the token (the job stops at its next check,
-    so no write is cut in half and no exception fires inside a finaliser); a second one raises
-    ``KeyboardInterrupt``. Previous handlers are restored afterwards. Off the main thread: a plain token."""
+    """While the block runs, the first SIGINT, SIGTERM or SIGHUP only sets the token (the job stops at its next
+    check, so no write is cut in half and no exception fires inside a finaliser, and no commit of
+    :mod:`.atomic` happens any more); a second one raises ``KeyboardInterrupt``. A signal the process ignores
+    (``nohup``, a background job) stays ignored. Previous handlers are restored afterwards. Nested: the outer
+    token is reused. Off the main thread: a plain token."""
+    if token is None and _ACTIVE:
+        yield _ACTIVE[-1]
+        return
     token = token or SignalToken()
     if threading.current_thread() is not threading.main_thread():
         yield token
         return
-    sigs = (signal.SIGINT, signal.SIGTERM)
 
     def handler(signum, frame):  # noqa: ARG001 — signal handler signature
         name = signal.Signals(signum).name
@@ -122,28 +141,37 @@ def cancel_on_signals(token: SignalToken | None = None) -> Iterator[SignalToken]
         token.signal_name = name
         token.cancel()
 
-    previous = {s: signal.getsignal(s) for s in sigs}
-    for s in sigs:
+    previous = {}
+    for s in STOP_SIGNALS:
+        current = signal.getsignal(s)
+        if current == signal.SIG_IGN:
+            continue
+        previous[s] = current
         signal.signal(s, handler)
+    _ACTIVE.append(token)
     try:
         yield token
     finally:
+        _ACTIVE.remove(token)
         for s, h in previous.items():
             signal.signal(s, h if h is not None else signal.SIG_DFL)
 
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT / SIGTERM back for a few renames (POSIX); they are delivered when the block ends."""
+    """Hold SIGINT / SIGTERM / SIGHUP back for a few renames (POSIX); they are delivered when the block ends."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+atomic.CANCEL_CHECK[:] = [check_signals]
+atomic._signals_deferred = signals_deferred
+
 __all__ = ["Cancelled", "CancelToken", "ProgressFn", "ProgressTracker", "no_progress", "NEVER_CANCEL", "SignalToken",
-           "cancel_on_signals", "signals_deferred"]
+           "cancel_on_signals", "signals_deferred", "check_signals", "STOP_SIGNALS"]

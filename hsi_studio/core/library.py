@@ -27,6 +27,7 @@ from .errors import (
     ShapeError,
     UnsupportedFormatError,
     WavelengthError,
+    check_regular_file,
 )
 
 # importlib.resources: a checkout, a wheel and a frozen (one-folder) bundle all keep the files on disk
@@ -122,8 +123,11 @@ def read_library(path: str | os.PathLike[str]) -> SpectralLibrary:
     p = Path(text)
     ext = p.suffix.lower()
     if ext in (".sli", ".hdr"):
+        for f in (p.with_suffix(".hdr"), p.with_suffix(".sli")):
+            check_regular_file(f, "an ENVI spectral library file (.sli data with its .hdr)")
         return _read_sli(p)
     if ext in (".csv", ".txt"):
+        check_regular_file(p, "a spectral library CSV (wavelength_nm, one column per spectrum)")
         return _read_csv(p)
     raise UnsupportedFormatError(f"library {p.name!r} has extension {ext or '(none)'}; expected .sli, .hdr or .csv")
 
@@ -168,13 +172,21 @@ def _unit_scale(unit: str, centers, p: Path) -> float:
 
 
 def _read_csv(p: Path) -> SpectralLibrary:
+    from .spectral import CSV_MAX_BYTES, csv_rows
+
     try:
+        if p.stat().st_size > CSV_MAX_BYTES:
+            raise FileFormatError(f"the library CSV is {p.stat().st_size:,} bytes; expected a text table under "
+                                  f"{CSV_MAX_BYTES // 1024**2} MiB", path=str(p))
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"cannot read the library CSV ({exc.__class__.__name__}); expected a text file",
                               path=str(p)) from None
-    rows = [r for r in csv.reader(_io.StringIO(text)) if r and any(c.strip() for c in r)
-            and not r[0].lstrip().startswith("#")]
+    try:
+        table_rows = csv_rows(text, "library CSV", p)
+    except InputError as exc:
+        raise FileFormatError(str(exc)) from None
+    rows = [r for r in table_rows if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
     if not rows:
         raise FileFormatError("the CSV is empty; expected wavelength_nm then one column per spectrum", path=str(p))
     header = None

@@ -135,7 +135,25 @@ def read_spd_csv(path) -> tuple[np.ndarray, np.ndarray]:
     values = arr[:, 1]
     if not np.isfinite(values).all() or values.min() < 0 or values.max() <= 0:
         raise InputError("illuminant CSV values must be finite, non-negative and not all zero", path=str(p))
+    lo, hi = VISIBLE_NM
+    inside = (wl >= lo) & (wl <= hi)
+    if min(wl[-1], hi) - max(wl[0], lo) < 50 or not (values[inside] > 0).any():
+        raise InputError(f"illuminant CSV covers {wl[0]:g}–{wl[-1]:g} nm with no energy over the visible range "
+                         f"({lo:g}–{hi:g} nm); expected a spectrum over the visible range", path=str(p))
     return wl, values
+
+
+VISIBLE_NM = (380.0, 780.0)  # where the CIE observers see: a colour needs energy or bands in here
+
+
+def check_visible(cube: HSCube, what: str = "relighting") -> None:
+    """Refuse a cube with no band in the visible range (e.g. 800–1100 nm): it has no colour, and a render would
+    be black — an answer that looks like one but is not."""
+    wl = np.asarray(cube.wavelengths, dtype=np.float64)
+    lo, hi = VISIBLE_NM
+    if not ((wl >= lo) & (wl <= hi)).any():
+        raise InputError(f"the cube's bands span {wl[0]:g}–{wl[-1]:g} nm, none in the visible range ({lo:g}–{hi:g} "
+                         f"nm), so it has no colour for {what}; expected a cube with visible bands")
 
 
 @lru_cache(maxsize=128)
@@ -188,6 +206,10 @@ def illuminant_spd(spec, wavelengths) -> np.ndarray:
     tabulated range its edge value is repeated."""
     wl = validate_wavelengths(wavelengths)
     sd = _native_sd(_illuminant_key(spec))
+    sd_wl = np.asarray(sd.wavelengths, dtype=np.float64)
+    if sd_wl[-1] < wl[0] or sd_wl[0] > wl[-1]:
+        raise InputError(f"illuminant {spec!r} covers {sd_wl[0]:g}–{sd_wl[-1]:g} nm, none of the cube's "
+                         f"{wl[0]:g}–{wl[-1]:g} nm; expected an illuminant over the cube's wavelengths")
     values = resample_spectra(np.asarray(sd.values, dtype=np.float64), np.asarray(sd.wavelengths), wl,
                               outside="nearest")
     peak = float(values.max())
@@ -637,6 +659,6 @@ def to_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSC
 __all__ = ["to_reflectance",
     "ADAPTATIONS", "DEFAULT_OBSERVER", "OBSERVERS", "adapt_name", "canonical_spec", "delta_e_map",
     "effective_matrix", "estimate_reflectance", "illuminant_catalogue", "illuminant_spd", "list_illuminants",
-    "observer_name", "read_spd_csv", "recorded_capture_illuminant", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
+    "observer_name", "read_spd_csv", "check_visible", "VISIBLE_NM", "recorded_capture_illuminant", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
     "render_uint8", "render_view", "to_uint8", "view_illuminant", "view_observer", "white_spectrum", "xyz_matrix",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .cube import HSCube, validate_wavelengths
-from .errors import InputError, ShapeError, WavelengthError
+from .errors import InputError, ShapeError, WavelengthError, one_line
 
 STANDARD_WAVELENGTHS = np.arange(400.0, 701.0, 10.0)
 STANDARD_WAVELENGTHS.setflags(write=False)
@@ -203,17 +203,40 @@ def camera_response(name: str = DEFAULT_RESPONSE, wavelengths=STANDARD_WAVELENGT
     raise InputError(f"unknown camera response {name!r}; expected one of {', '.join(RESPONSE_NAMES)} or csv:PATH")
 
 
+CSV_MAX_BYTES = 64 * 1024**2  # a spectrum or response table is kilobytes; refuse what cannot be one
+
+
+def csv_rows(text: str, what: str, p: Path) -> list[list[str]]:
+    """csv rows of ``text``; what the csv module refuses (a cell over its field limit, 128 KiB: a 10 MB field)
+    is a typed error naming ``what``."""
+    try:
+        return list(csv.reader(_io.StringIO(text)))
+    except csv.Error as exc:
+        raise InputError(f"{what} is not a readable CSV ({one_line(exc, 100)}); expected rows of numbers",
+                         path=str(p)) from None
+
+
 def read_numeric_csv(path, columns: int, what: str, min_rows: int = 2) -> np.ndarray:
     """Rows of exactly ``columns`` numbers from a CSV (a header line and ``#`` comments allowed), float64.
     ``what`` names the table in error messages (e.g. "camera response CSV (nm, R, G, B)")."""
+    from .errors import check_regular_file
+
     p = Path(path)
+    check_regular_file(p, f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}", InputError)
+    try:
+        size = p.stat().st_size
+    except OSError:
+        size = 0
+    if size > CSV_MAX_BYTES:
+        raise InputError(f"{what} is {size:,} bytes; expected a small text table (under {CSV_MAX_BYTES // 1024**2} "
+                         "MiB)", path=str(p))
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {what} ({exc.__class__.__name__}); expected a text file",
                          path=str(p)) from None
     rows = []
-    for row in csv.reader(_io.StringIO(text)):
+    for row in csv_rows(text, what, p):
         cells = [c.strip() for c in row if c.strip()]
         if not cells or cells[0].startswith("#"):
             continue
