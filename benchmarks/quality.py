@@ -5,11 +5,16 @@ and every method's reflectance (a reconstruction divided by the D65 it records; 
 scored against the cube. ``camera`` (NTIRE 2022): the cube is radiance through the model's camera response,
 input and target at the same exposure; Otsu/Mallett (which assume a D65 white) are marked out of convention.
 Baselines: Mallett 2019, Otsu 2018, min-norm, and the learned per-pixel root-polynomial and MLP regressions
-shipped in models/ (fitted on the default ULDM's training scenes). Scores: MRAE, RMSE, PSNR, SAM, SSIM over
+shipped in models/ (fitted on the default ULDM's training scenes); ``fast`` (models/fast: a residual spatial
+U-Net over the MLP, one deterministic pass) runs beside them when installed. Scores: MRAE, RMSE, PSNR, SAM, SSIM over
 400–700 and 410–700 nm, and mean ΔE2000 relit under CIE A and FL11. See hsi_studio/core/evaluation.py.
 
     python benchmarks/quality.py --data ../shared/data/cave/cloth_256.mat DIR… [--protocol photo camera]
-        [--model models/default] [--samples K] [--json out.json]
+        [--model models/default] [--samples K] [--json out.json] [--chart]
+
+``--chart`` adds a test that is never training data: the ColorChecker's published reflectances (colour-science's
+``BabelColor Average``, 24 patches of 32×32 pixels) photographed by the photo protocol, every method scored on
+it (SAM: the mean spectral angle to the chart's reflectance).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from hsi_studio.core.data import CubeFolder, cube_paths  # noqa: E402
 from hsi_studio.core.evaluation import PROTOCOLS, baselines, evaluate_cube, summary  # noqa: E402
+from hsi_studio.core.pipeline import models_dir  # noqa: E402
 
 COLS = (("MRAE", "mrae", 7, 4), ("RMSE", "rmse", 7, 4), ("PSNR", "psnr", 6, 2), ("SAM°", "sam", 6, 2),
         ("SSIM", "ssim", 6, 4), ("PSNR410", "psnr_410", 7, 2), ("SAM410", "sam_410", 6, 2),
@@ -50,6 +56,25 @@ def print_table(rows: list[dict], title: str, first: str = "cube") -> None:
         print(f"{label:<30} {r['method']:<20} " + " ".join(_fmt(r, k, w, d) for _, k, w, d in COLS))
 
 
+def colorchecker_cube(patch: int = 32):
+    """The ColorChecker as a reflectance cube: colour-science's ``BabelColor Average`` (24 measured patches,
+    4 rows × 6), each ``patch``² pixels, on the 400–700 nm / 10 nm grid. A test input only — never training data."""
+    import numpy as np
+
+    from hsi_studio.core._colour import colour, quiet
+    from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+
+    wl = STANDARD_WAVELENGTHS
+    with quiet():
+        sds = list(colour.SDS_COLOURCHECKERS["BabelColor Average"].values())
+        refl = np.stack([np.interp(wl, sd.wavelengths, sd.values) for sd in sds]).astype(np.float32)
+    grid = refl.reshape(4, 6, 1, 1, wl.size)
+    img = np.broadcast_to(grid, (4, 6, patch, patch, wl.size)).transpose(0, 2, 1, 3, 4).reshape(
+        4 * patch, 6 * patch, wl.size)
+    return "colorchecker", HSCube(np.ascontiguousarray(img), wl, kind="reflectance")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, nargs="+",
@@ -61,12 +86,16 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, help="samples (default: what the model recommends)")
     ap.add_argument("--no-uldm", action="store_true", help="baselines only")
     ap.add_argument("--json", default="quality.json", help="where to write the results")
+    ap.add_argument("--chart", action="store_true",
+                    help="also score a rendered ColorChecker (BabelColor Average; photo protocol; a test only)")
     args = ap.parse_args(argv)
     folder = CubeFolder.load(cube_paths([s for arg in args.data for s in arg.split(",") if s]))
     for r in folder.refused:
         print(f"refused {r['file']}: {r['reason']}", file=sys.stderr)
     response_name = "cie1964-srgb"
     methods = list(baselines() if args.methods is None else args.methods)
+    if args.methods is None and (models_dir() / "fast" / "model_index.json").is_file():
+        methods.append("fast")
     if not args.no_uldm:
         from hsi_studio.core.pipeline import load_model, resolve_model
 
@@ -81,6 +110,14 @@ def main(argv=None) -> int:
         print_table(mine, f"protocol {protocol} — per scene (uldm = {args.model}, steps {args.steps or 'default'}, "
                           f"samples {args.samples or 'default'})")
         print_table(summary(mine), f"protocol {protocol} — mean of {len(folder.cubes)} scene(s)", "protocol")
+        rows += mine
+    if args.chart:
+        name, cube = colorchecker_cube()
+        mine = evaluate_cube(name, cube, methods, model=args.model, steps=args.steps, samples=args.samples,
+                             protocol="photo", response_name=response_name)
+        for r in mine:
+            r["protocol"] = "chart"
+        print_table(mine, "rendered ColorChecker (BabelColor Average) — photo protocol, a test never trained on")
         rows += mine
     Path(args.json).write_text(json.dumps({"rows": rows, "summary": summary(rows), "model": args.model,
                                            "steps": args.steps, "samples": args.samples,

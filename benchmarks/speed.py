@@ -5,7 +5,7 @@ own; the table also prints each time as a ratio to ``physics:minnorm`` measured 
 product: the floor any method pays).
 
 Baselines: min-norm, Mallett 2019, Otsu 2018 and the learned root-polynomial and MLP regressions (when
-installed in models/); the ULDM runs with the solver steps and samples its bundle records as its default.
+installed in models/), and the fast model (models/fast: a residual U-Net over the MLP, one pass); the ULDM runs with the solver steps and samples its bundle records as its default.
 
     python benchmarks/speed.py [--model models/default] [--steps N] [--samples K] [--size 512]
 """
@@ -50,14 +50,16 @@ def main(argv=None) -> int:
     ap.add_argument("--no-uldm", action="store_true")
     args = ap.parse_args(argv)
     from hsi_studio.core.evaluation import baselines
-    from hsi_studio.core.pipeline import model_defaults, resolve_model
+    from hsi_studio.core.pipeline import model_defaults, models_dir, resolve_model
 
     steps, samples = args.steps, args.samples
     if not args.no_uldm:
         d = model_defaults(resolve_model(args.model))
         steps, samples = steps or d["steps"], samples or d["samples"]
     args.steps, args.samples = steps or 8, samples or 1
-    methods = ["physics:minnorm", *(m for m in baselines() if m != "physics:minnorm")] + ([] if args.no_uldm else ["uldm"])
+    fast = ["fast"] if (models_dir() / "fast" / "model_index.json").is_file() else []
+    methods = ["physics:minnorm", *(m for m in baselines() if m != "physics:minnorm"), *fast] + (
+        [] if args.no_uldm else ["uldm"])
     mp = args.size * args.size / 1e6
     rows = {}
     for m in methods:

@@ -38,7 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the ULDM stages (rgb-pretrain, stage1, stage2) or a per-pixel regression baseline")
+    p = sub.add_parser("train", help="train the ULDM stages (rgb-pretrain, stage1, stage2), a per-pixel regression baseline or the fast model")
     tsub = p.add_subparsers(dest="stage", metavar="STAGE", required=True)
 
     s = tsub.add_parser("rgb-pretrain", help="pre-train the project's small RGB latent diffusion model")
@@ -76,6 +76,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     from .train_regression import register as register_regression
 
     register_regression(tsub)
+
+    from .train_fast import register as register_fast
+
+    register_fast(tsub)
 
 
 _OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")

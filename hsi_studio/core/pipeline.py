@@ -1,11 +1,11 @@
 """RGB photo → hyperspectral cube: input checks, model choice, device choice with fallback (GPU out of memory →
 smaller tiles → CPU), progress and cancel. The sampling, tiling and K-sample statistics are the model's
 pipeline's (:mod:`hsi_studio.core.pipelines`: :class:`~.pipelines.uldm.ULDMPipeline`,
-:class:`~.pipelines.regression.RegressionPipeline`); devices are chosen by :mod:`.devices`.
+:class:`~.pipelines.regression.RegressionPipeline`, :class:`~.pipelines.spatial.SpatialPipeline`); devices are chosen by :mod:`.devices`.
 
 ``model`` is ``"default"`` (the shipped ULDM in ``models/default``), the name of another bundle in
-:func:`models_dir` (``rootpoly``, ``mlp``: the shipped learned per-pixel baselines), a path to a ULDM or
-PixelRegression bundle, or ``"physics:mallett2019" | "physics:otsu2018" | "physics:minnorm"`` (training-free
+:func:`models_dir` (``rootpoly``, ``mlp``: the shipped learned per-pixel baselines; ``fast``: a residual
+spatial CNN over the MLP, one deterministic pass), a path to a ULDM, PixelRegression or SpatialResidual bundle, or ``"physics:mallett2019" | "physics:otsu2018" | "physics:minnorm"`` (training-free
 baselines). Learned models never write negative values (see :func:`~.models.regression.nonnegative_consistent`).
 """
 
@@ -57,7 +57,7 @@ def default_model_path() -> Path:
     return models_dir() / "default"
 
 
-RECONSTRUCTION_CLASSES = ("ULDM", "PixelRegression")
+RECONSTRUCTION_CLASSES = ("ULDM", "PixelRegression", "SpatialResidual")
 
 
 def bundle_class(path: str | Path) -> str | None:
@@ -86,7 +86,7 @@ def resolve_model(model: str) -> str | Path:
     if not (path / "model_index.json").is_file():
         what = "the shipped default model" if model in ("default", "") else "a model bundle"
         raise InputError(f"{path} is not {what} (no model_index.json); expected a ULDM or regression bundle, "
-                         "a bundle name in models/ (rootpoly, mlp) or "
+                         "a bundle name in models/ (rootpoly, mlp, fast) or "
                          "physics:mallett2019|otsu2018|minnorm")
     return path
 
@@ -99,7 +99,7 @@ def _load(path: str, mtime: float, device: str):
 
 
 def load_model(path: str | Path, device: str = "cpu"):
-    """Load (and cache) a reconstructing bundle (ULDM or PixelRegression) on ``device``."""
+    """Load (and cache) a reconstructing bundle (ULDM, PixelRegression or SpatialResidual) on ``device``."""
     p = Path(path)
     model = _load(str(p.resolve()), (p / "manifest.json").stat().st_mtime if (p / "manifest.json").exists()
                   else 0.0, device)
@@ -108,7 +108,8 @@ def load_model(path: str | Path, device: str = "cpu"):
 
 
 def pipeline_for(model, path: str | Path | None = None):
-    """The inference pipeline of a loaded model: ULDM → ULDMPipeline, PixelRegression → RegressionPipeline."""
+    """The inference pipeline of a loaded model: ULDM → ULDMPipeline, PixelRegression → RegressionPipeline,
+    FastModel (a SpatialResidual bundle) → SpatialPipeline."""
     kind = type(model).__name__
     if kind == "ULDM":
         from .pipelines.uldm import ULDMPipeline
@@ -118,6 +119,10 @@ def pipeline_for(model, path: str | Path | None = None):
         from .pipelines.regression import RegressionPipeline
 
         return RegressionPipeline(model)
+    if kind == "FastModel":
+        from .pipelines.spatial import SpatialPipeline
+
+        return SpatialPipeline(model)
     raise InputError(f"{path if path is not None else 'the model'} holds a {kind}, not a reconstruction model; "
                      "expected a ULDM bundle (stage 2's model/ folder)")
 

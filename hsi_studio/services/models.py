@@ -11,6 +11,10 @@ from hsi_studio.core.recovery import METHOD_LABELS, METHODS
 #: the shipped learned per-pixel baselines (models/rootpoly, models/mlp)
 REGRESSION_LABELS = {"rootpoly": "root-polynomial (shipped)", "mlp": "MLP (shipped)"}
 REGRESSION_KIND = "Per-pixel regression"
+#: the shipped fast model (models/fast): a residual spatial CNN over the per-pixel MLP, one deterministic pass
+FAST_LABELS = {"fast": "residual U-Net over the MLP (shipped)"}
+FAST_KIND = "Fast model"
+_KINDS = {"PixelRegression": (REGRESSION_KIND, REGRESSION_LABELS), "SpatialResidual": (FAST_KIND, FAST_LABELS)}
 
 
 def bundles(root: str | Path) -> list[Path]:
@@ -43,8 +47,8 @@ def model_choices(extra_dirs: list[str | Path] = ()) -> list[tuple[str, str, boo
         for bundle in bundles(root):
             if bundle.resolve() not in seen:
                 seen.add(bundle.resolve())
-                kind = REGRESSION_KIND if bundle_class(bundle) == "PixelRegression" else "Bundle"
-                out.append((f"{kind}: {REGRESSION_LABELS.get(bundle.name, bundle.name)}", str(bundle), True))
+                kind, labels = _KINDS.get(bundle_class(bundle) or "", ("Bundle", {}))
+                out.append((f"{kind}: {labels.get(bundle.name, bundle.name)}", str(bundle), True))
     for m in METHODS:
         out.append((f"Baseline: {METHOD_LABELS.get(m, m)}", f"physics:{m}", True))
     return out
@@ -59,7 +63,9 @@ def method_label(method: str) -> str:
         return METHOD_LABELS.get(key, method)
     if method in REGRESSION_LABELS:
         return f"{REGRESSION_KIND}: {REGRESSION_LABELS[method]}"
+    if method in FAST_LABELS:
+        return f"{FAST_KIND}: {FAST_LABELS[method]}"
     return method
 
 
-__all__ = ["REGRESSION_LABELS", "bundles", "default_installed", "method_label", "model_choices"]
+__all__ = ["FAST_LABELS", "REGRESSION_LABELS", "bundles", "default_installed", "method_label", "model_choices"]

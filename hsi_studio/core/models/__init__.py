@@ -1,9 +1,10 @@
 """ULDM models — components only (forward passes): SpeUAE (stage 1), the SpaAE/RGB LDM base, the CodeRefiner,
-the ULDM container (stage 2), the per-pixel regressions; and the bundle format (:mod:`.bundle`, save/load
-functions). Sampling lives in :mod:`hsi_studio.core.pipelines`, training losses in :mod:`hsi_studio.core.losses`.
+the ULDM container (stage 2), the per-pixel regressions, the fast model's residual U-Net (``spatial``); and the
+bundle format (:mod:`.bundle`, save/load functions). Sampling lives in :mod:`hsi_studio.core.pipelines`, training losses in :mod:`hsi_studio.core.losses`.
 
 Imports (module level, acyclic): ``speuae`` ← ``regression``; ``base`` ← ``refiner``; ``base``, ``refiner``,
-``speuae`` ← ``uldm``; all of them ← ``bundle``. Components never import ``bundle`` or the pipelines.
+``speuae`` ← ``uldm``; ``regression``, ``speuae`` ← ``spatial``; all of them ←
+``bundle``. Components never import ``bundle`` or the pipelines.
 """
 
 from .base import RGBLDM, expand_conv_in
@@ -14,6 +15,7 @@ from .bundle import (
     load_sd_base,
     load_uldm,
     save_bundle,
+    save_fast,
     save_model,
     save_regression,
     save_rgbldm,
@@ -24,5 +26,5 @@ from .speuae import SpeUAE
 from .uldm import ULDM
 
 __all__ = ["RGBLDM", "SpeUAE", "ULDM", "bundle_info", "expand_conv_in", "load_base", "load_bundle",
-           "load_sd_base", "load_uldm", "save_bundle", "save_model", "save_regression", "save_rgbldm", "save_speuae",
+           "load_sd_base", "load_uldm", "save_bundle", "save_fast", "save_model", "save_regression", "save_rgbldm", "save_speuae",
            "save_uldm"]

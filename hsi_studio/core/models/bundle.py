@@ -2,7 +2,8 @@
 
 ::
 
-    model_index.json            {"_class_name": "ULDM"|"RGBLDM"|"SpeUAE", component: [library, class], …}
+    model_index.json            {"_class_name": "ULDM"|"RGBLDM"|"SpeUAE"|"PixelRegression"|"SpatialResidual",
+                                 component: [library, class], …}
     speuae/ vae/ unet/          config.json + diffusion_pytorch_model.safetensors (save_pretrained)
     unet/null_embedding.safetensors   (Stable-Diffusion-based UNets only)
     scheduler/scheduler_config.json
@@ -41,6 +42,7 @@ from ..io_base import read_json
 from .base import RGBLDM, CondUNet, scheduler_config
 from .refiner import CodeRefiner
 from .regression import PixelRegression
+from .spatial import FastModel, SpatialResidual
 from .speuae import SpeUAE
 from .uldm import ULDM
 
@@ -48,11 +50,12 @@ ALLOWED_COMPONENTS = {
     "SpeUAE": SpeUAE,
     "CodeRefiner": CodeRefiner,
     "PixelRegression": PixelRegression,
+    "SpatialResidual": SpatialResidual,
     "AutoencoderKL": AutoencoderKL,
     "UNet2DModel": UNet2DModel,
     "UNet2DConditionModel": UNet2DConditionModel,
 }
-ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE", "PixelRegression")
+ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE", "PixelRegression", "SpatialResidual")
 BUNDLE_VERSION = 1
 
 
@@ -72,7 +75,7 @@ def _component_class(module) -> tuple[str, str]:
     name = type(inner).__name__
     if name not in ALLOWED_COMPONENTS:
         raise InputError(f"cannot save a {name}; expected one of {sorted(ALLOWED_COMPONENTS)}")
-    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner", "PixelRegression") else "diffusers", name)
+    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner", "PixelRegression", "SpatialResidual") else "diffusers", name)
 
 
 def _save_component(module, folder: Path) -> None:
@@ -144,7 +147,15 @@ def save_regression(model: PixelRegression, path: str | Path, extra: dict | None
     return save_bundle(path, "PixelRegression", {"regression": model}, extra=extra, spectral=model.spectral_info())
 
 
-_SAVERS = ((ULDM, save_uldm), (RGBLDM, save_rgbldm), (SpeUAE, save_speuae), (PixelRegression, save_regression))
+def save_fast(model: FastModel, path: str | Path, extra: dict | None = None) -> Path:
+    """The fast model's bundle: the per-pixel prior (a copy, so the bundle is self-contained) + the spatial
+    residual CNN (+ spectral.json, the prior's response)."""
+    return save_bundle(path, "SpatialResidual", {"prior": model.prior, "spatial": model.spatial}, extra=extra,
+                       spectral=model.spectral_info())
+
+
+_SAVERS = ((ULDM, save_uldm), (RGBLDM, save_rgbldm), (SpeUAE, save_speuae), (PixelRegression, save_regression),
+           (FastModel, save_fast))
 
 
 def save_model(model, path: str | Path, extra: dict | None = None) -> Path:
@@ -176,7 +187,8 @@ def read_index(path: str | Path) -> dict:
 
 # The classes each component role may hold (a class on the allow-list in another role is refused too).
 ROLE_CLASSES = {"speuae": ("SpeUAE",), "refiner": ("CodeRefiner",), "vae": ("AutoencoderKL",),
-                "unet": ("UNet2DModel", "UNet2DConditionModel"), "regression": ("PixelRegression",)}
+                "unet": ("UNet2DModel", "UNet2DConditionModel"), "regression": ("PixelRegression",),
+                "prior": ("PixelRegression",), "spatial": ("SpatialResidual",)}
 
 
 def _allowed_class(root: Path, name: str, entry):
@@ -250,7 +262,8 @@ def scheduler_settings(root: Path) -> dict:
 
 
 def load_bundle(path: str | Path, device: str = "cpu"):
-    """Verify and load a bundle → :class:`SpeUAE`, :class:`RGBLDM` or :class:`ULDM` (on ``device``); a bundle
+    """Verify and load a bundle → :class:`SpeUAE`, :class:`RGBLDM`, :class:`ULDM`, :class:`PixelRegression` or
+    :class:`FastModel` (on ``device``); a bundle
     whose parts do not fit together is a :class:`FileFormatError`, never a crash."""
     try:
         return _load_bundle(path, device)
@@ -276,6 +289,8 @@ def _load_bundle(path: str | Path, device: str = "cpu"):
         model = _load_component(root, "speuae", index)
     elif kind == "PixelRegression":
         model = _load_component(root, "regression", index)
+    elif kind == "SpatialResidual":
+        model = FastModel(_load_component(root, "prior", index), _load_component(root, "spatial", index))
     elif kind == "RGBLDM":
         vae = _load_component(root, "vae", index)
         model = RGBLDM(vae, _load_component(root, "unet", index), sched or None)
@@ -374,5 +389,5 @@ def bundle_info(path: str | Path) -> dict:
 
 
 __all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_base", "load_bundle",
-           "load_sd_base", "load_uldm", "read_index", "refuse_pickles", "save_bundle", "save_model", "save_regression",
+           "load_sd_base", "load_uldm", "read_index", "refuse_pickles", "save_bundle", "save_fast", "save_model", "save_regression",
            "save_rgbldm", "save_speuae", "save_uldm"]

@@ -6,7 +6,8 @@ passes; a pipeline runs them on an input).
 - :mod:`.base` — :class:`~.base.ModelPipeline`: the model run and its wavelengths and response;
 - :mod:`.tiling` — overlapping tiles blended with ramps (numpy only);
 - :mod:`.uldm` — :class:`~.uldm.ULDMPipeline`: solver, sampling, K samples → mean and per-pixel std;
-- :mod:`.regression` — :class:`~.regression.RegressionPipeline` for the per-pixel baselines.
+- :mod:`.regression` — :class:`~.regression.RegressionPipeline` for the per-pixel baselines;
+- :mod:`.spatial` — :class:`~.spatial.SpatialPipeline` for the fast model (a residual U-Net over a per-pixel prior).
 
 The high-level entry point (model choice, device fallback, progress) is :func:`hsi_studio.core.pipeline.reconstruct`.
 """

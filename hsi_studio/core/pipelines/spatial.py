@@ -1,0 +1,56 @@
+"""SpatialPipeline — RGB → cube with the fast model (:class:`~..models.spatial.FastModel`): the per-pixel prior,
+then the residual U-Net over it, in one deterministic pass (issue 21's "spatial mean alone").
+
+Sampling options do not apply and are ignored. Images larger than ``tile`` are processed in overlapping tiles
+blended with ramps (:func:`.tiling.run_tiled`; the U-Net sees about ±40 pixels, so the default 32-pixel overlap
+hides the seams). The result is RGB-consistent and never negative: the residual lives in the response's null
+space and :func:`~..models.regression.nonnegative_consistent` removes negative values, as for the per-pixel
+baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..jobs import NEVER_CANCEL, no_progress
+from ..models.regression import nonnegative_consistent
+from .base import ModelPipeline
+from .checks import check_rgb
+from .tiling import run_tiled
+
+
+class SpatialPipeline(ModelPipeline):
+    def __call__(self, rgb_linear, *, device: str = "cpu", progress=None, cancel=None, tile: int | None = None,
+                 overlap: int = 32, **_ignored):
+        """Linear RGB H×W×3 → ``(cube H×W×B float32, None)``, never negative; ``tile`` as in
+        :class:`~.uldm.ULDMPipeline`."""
+        rgb = check_rgb(rgb_linear)
+
+        def one(part: np.ndarray, report):
+            return self._reconstruct(part, device, report, cancel)
+
+        if tile is None:
+            return one(rgb, progress)
+        return run_tiled(one, rgb, len(self.wavelengths), int(tile), int(overlap), progress or no_progress,
+                         cancel or NEVER_CANCEL)
+
+    def _reconstruct(self, rgb: np.ndarray, device: str, progress, cancel):
+        model = self.model
+        model.to(device).eval()
+        if cancel is not None:
+            cancel.check()
+        h, w, _ = rgb.shape
+        with torch.inference_mode():
+            y = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(device).permute(2, 0, 1)[None]
+            prior = model.prior_of(y)
+            if progress is not None:
+                progress(0.2, "per-pixel prior")
+            x = model(y, prior)[0].permute(1, 2, 0).reshape(-1, model.S.shape[0])
+            x = nonnegative_consistent(x, y[0].permute(1, 2, 0).reshape(-1, 3), model.prior.pinv, model.S)
+            out = x.reshape(h, w, -1).float().cpu().numpy()
+        if progress is not None:
+            progress(1.0, "spatial residual")
+        return out, None
+
+
+__all__ = ["SpatialPipeline"]
