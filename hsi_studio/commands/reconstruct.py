@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="RGB images, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for cubes and previews")
     p.add_argument("--model", default="default",
-                   help="default (the shipped ULDM), rootpoly or mlp (the shipped per-pixel regressions), a bundle "
+                   help="default (the shipped ULDM), fast (its one-pass spatial model), rootpoly or mlp (the shipped per-pixel "
+                        "regressions), a bundle "
                         "folder, or physics:mallett2019|otsu2018|minnorm")
     p.add_argument("--steps", type=int, help="solver steps (default: what the model recommends; 8 if it says nothing)")
     p.add_argument("--samples", type=int,
