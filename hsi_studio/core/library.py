@@ -270,4 +270,26 @@ def builtin_library(name: str = "colorchecker") -> SpectralLibrary:
     return read_library(f"builtin:{name}")
 
 
-__all__ = ["BUILTIN", "SpectralLibrary", "builtin_library", "envi_names", "read_library", "write_library"]
+def display_colours(lib: SpectralLibrary, illuminant: str = "D65") -> np.ndarray | None:
+    """Each entry's colour as sRGB uint8 (N, 3): the spectrum taken as a reflectance and rendered under
+    ``illuminant`` (colour-science's CIE 1931 observer, :func:`~hsi_studio.core.relight.render_matrix`). An
+    entry brighter than white (a radiance, class means of a bright cube) is scaled down to keep its hue. None
+    when the library has no band in the visible range."""
+    from .errors import InputError
+    from .relight import render_matrix
+    from .spectral import srgb_encode
+
+    try:
+        m = render_matrix(lib.wavelengths, illuminant)
+    except InputError:
+        return None
+    if not np.any(m):
+        return None
+    linear = np.nan_to_num(np.asarray(lib.spectra, np.float64) @ m)
+    peak = linear.max(axis=1, keepdims=True)
+    linear = np.clip(linear / np.maximum(peak, 1.0), 0.0, 1.0)
+    return (np.clip(srgb_encode(linear), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+__all__ = ["BUILTIN", "SpectralLibrary", "builtin_library", "display_colours", "envi_names", "read_library",
+           "write_library"]

@@ -121,6 +121,16 @@ def error_maps(pred: Any, gt: Any) -> dict[str, np.ndarray]:
     return {"mrae": mrae_map(pred, gt), "rmse": rmse_map(pred, gt), "sam": sam_map(pred, gt)}
 
 
+def exposure_scale(pred: Any, gt: Any) -> float:
+    """The one factor ``s`` that best matches ``s · pred`` to ``gt`` (least squares: Σ p·g / Σ p²); 1 when the
+    prediction is all zeros. A reconstruction of a photo taken at another exposure is off by such a factor,
+    which dominates MRAE, RMSE and PSNR (SAM does not see it)."""
+    p, g = _pair(pred, gt)
+    den = float(np.sum(p * p))
+    scale = float(np.sum(p * g)) / den if den > 0 else 1.0
+    return scale if np.isfinite(scale) and scale > 0 else 1.0
+
+
 def evaluate(pred: Any, gt: Any, *, crop: int | None = None, ntire: bool = False,
              data_range: float | None = None, min_nm: float | None = None) -> dict[str, Any]:
     """All scalar metrics in one dict: ``mrae``, ``rmse``, ``psnr``, ``sam``, ``ssim``, ``per_band_rmse``.
@@ -155,6 +165,6 @@ def evaluate(pred: Any, gt: Any, *, crop: int | None = None, ntire: bool = False
 
 
 __all__ = [
-    "MRAE_EPS", "centre_crop", "error_maps", "evaluate", "mrae", "mrae_map", "per_band_rmse", "psnr",
+    "MRAE_EPS", "centre_crop", "error_maps", "evaluate", "exposure_scale", "mrae", "mrae_map", "per_band_rmse", "psnr",
     "rmse", "rmse_map", "sam", "sam_map", "ssim",
 ]

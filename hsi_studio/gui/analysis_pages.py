@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from hsi_studio.core import analysis
 
+CLASSES_HINT = "Unsupervised classes with SPy's k-means (runs in the background)."
+PCA_HINT = "The first three principal components as red, green and blue."
 
 class PagesMixin:
     """Builds the Similarity, Classes, PCA and Index pages; their signals call the panel's methods."""
@@ -98,7 +100,7 @@ class PagesMixin:
         self.kmeans_progress = QProgressBar()
         self.kmeans_progress.setRange(0, 1000)
         self.kmeans_progress.setTextVisible(True)
-        self.classes_label = QLabel("Unsupervised classes with SPy's k-means (runs in the background).")
+        self.classes_label = QLabel(CLASSES_HINT)
         self.classes_label.setWordWrap(True)
         self.classes_to_lib_btn = QPushButton("Add class means to library")
         self.export_classes_btn = QPushButton("Export classes…")
@@ -123,7 +125,7 @@ class PagesMixin:
     def _pca_page(self) -> QWidget:
         w = QWidget()
         self.run_pca_btn = QPushButton("Compute PCA")
-        self.pca_label = QLabel("The first three principal components as red, green and blue.")
+        self.pca_label = QLabel(PCA_HINT)
         self.pca_label.setWordWrap(True)
         form = QFormLayout(w)
         form.addRow(self.run_pca_btn)
@@ -162,6 +164,16 @@ class PagesMixin:
         for s in (self.stretch_lo, self.stretch_hi):
             s.valueChanged.connect(lambda _v: self.shown == "index" and self._show_index())
         return w
+
+
+    def _reset_texts(self) -> None:
+        """The result texts of every page back to their hints (a new cube: the old results are gone)."""
+        self.mask_label.setText("")
+        self.classes_label.setText(CLASSES_HINT)
+        self.kmeans_progress.setValue(0)
+        self.kmeans_progress.setFormat("%p%")
+        self.pca_label.setText(PCA_HINT)
+        self.index_label.setText("")
 
 
 __all__ = ["PagesMixin"]

@@ -28,7 +28,8 @@ from hsi_studio.core.errors import InputError
 from .analysis_exports import ExportsMixin
 from .analysis_pages import PagesMixin
 from .band_view import ImageCanvas, colormap
-from .library_panel import LibraryPanel, entry_colour
+from .library_panel import OUTLINE_PEN, LibraryPanel
+from .spectrum_plot import X_PADDING, value_label, wavelength_ticks
 from .workers import JobSet, JobWorker
 
 TOOLS = ("similarity", "library", "classes", "pca", "index")
@@ -88,6 +89,7 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", "Wavelength", units="nm")
         pi.getAxis("bottom").enableAutoSIPrefix(False)
+        pi.getAxis("left").enableAutoSIPrefix(False)  # "Reflectance", not "Reflectance (x0.001)"
         pi.showGrid(x=True, y=True, alpha=0.25)
         pi.setMenuEnabled(False)
         self.legend = pi.addLegend(offset=(-5, 5), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 150))
@@ -112,7 +114,7 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
         self.canvas.hovered.connect(self._hovered)
         self.canvas.clicked.connect(self._clicked)
         self.library.selection_changed.connect(lambda _n: self._plot_spectra())
-        self.library.library_changed.connect(self._refresh_refs)
+        self.library.library_changed.connect(self.refresh_refs)
         self.library.failed.connect(self.failed)
         self._update_mask()
         self._sync()
@@ -125,6 +127,7 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
         self.cube, self.std = cube, std
         self.reference = self.score = self.classes = self.pca_result = self.index = None
         self.shown = None
+        self._reset_texts()  # results of the last cube go with it
         self.library.set_grid(None if cube is None else cube.wavelengths)
         self.canvas.image.clear()
         self.mask_item.clear()
@@ -135,8 +138,11 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
         else:
             self.canvas.set_shape(cube.height, cube.width)
             self._show_base()
-            self.readout.setText("Click a pixel: similarity map and library matches; or run a tool on the left.")
-            self.plot.setXRange(float(cube.wavelengths[0]), float(cube.wavelengths[-1]), padding=0.02)
+            self.readout.setText(f"Analysing {value_label(cube).lower()} (View ▸ Show as reflectance switches). Click "
+                                 "a pixel: similarity map and library matches; or run a tool on the left.")
+            first, last = float(cube.wavelengths[0]), float(cube.wavelengths[-1])
+            self.plot.setXRange(first, last, padding=X_PADDING)  # every 50 nm labelled, as in Explore
+            self.plot.getPlotItem().getAxis("bottom").setTicks(wavelength_ticks(first, last))
         self._refresh_refs()
         self._plot_spectra()
         self._sync()
@@ -241,6 +247,15 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
             self.set_reference(label, spectrum)
 
     # -- similarity ---------------------------------------------------------------------------------------
+    def refresh_refs(self) -> None:
+        """Rebuild the reference list (the Explore tab's pins and region changed, a library was loaded); the
+        entry picked stays picked while it exists."""
+        picked = self.ref_combo.currentData()
+        self._refresh_refs()
+        index = self.ref_combo.findData(picked) if picked is not None else -1
+        if index >= 0:
+            self.ref_combo.setCurrentIndex(index)
+
     def _refresh_refs(self) -> None:
         self.ref_combo.clear()
         if self.reference is not None:
@@ -422,33 +437,41 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
 
     # -- spectra plot -------------------------------------------------------------------------------------
     def _plot_spectra(self) -> None:
-        """Reference, selected library entries or class means; curve items are reused (re-creating them and
-        their legend entries costs tens of milliseconds of GUI time)."""
-        curves: list[tuple[np.ndarray, object, str]] = []
+        """Reference, selected library entries (in their own colours, with a light outline) or class means; curve
+        items are reused (re-creating them and their legend entries costs tens of milliseconds of GUI time)."""
+        curves: list[tuple[np.ndarray, object, str, object]] = []  # values, pen, name, outline pen
         tool = TOOLS[self.tools.currentIndex()]
         if self.cube is not None and tool == "classes" and self.classes is not None:
             cols = analysis.class_colours(len(self.classes.counts))
             curves = [(c, pg.mkPen(tuple(int(v) for v in cols[i]), width=2),
-                       f"class {i} ({self.classes.counts[i]:,} px)") for i, c in enumerate(self.classes.centers)]
+                       f"class {i} ({self.classes.counts[i]:,} px)", None) for i, c in enumerate(self.classes.centers)]
+        elif self.cube is not None and tool == "pca" and self.pca_result is not None:  # the loadings, as RGB
+            pca = self.pca_result
+            curves = [(pca.eigenvectors[:, i], pg.mkPen(colour, width=2), f"PC{i + 1} loading "
+                       f"({pca.explained[i]:.1%})", None)
+                      for i, colour in zip(range(pca.eigenvectors.shape[1]), ("r", "g", "b"), strict=False)]
         elif self.cube is not None:
             if self.reference is not None and tool in ("similarity", "library"):
-                curves.append((self.reference[1], pg.mkPen("w", width=2), f"reference: {self.reference[0]}"))
+                curves.append((self.reference[1], pg.mkPen("w", width=2), f"reference: {self.reference[0]}", None))
             fitted = self.library.on_grid() if self.library.lib is not None else None
             if fitted is not None:
                 lib = fitted[0]
                 for name in self.library.selected_names():
                     i = lib.names.index(name)
-                    curves.append((lib.spectra[i], pg.mkPen(entry_colour(i), width=1.5), name))
+                    curves.append((lib.spectra[i], pg.mkPen(self.library.colour(i), width=1.5), name, OUTLINE_PEN))
+        loadings = self.cube is not None and tool == "pca" and self.pca_result is not None
+        self.plot.getPlotItem().setLabel("left", "Loading" if loadings else value_label(self.cube))
         while len(self._curves) < len(curves):
             self._curves.append(self.plot.plot([], []))
         self.legend.clear()
-        for item, (values, pen, name) in zip(self._curves, curves, strict=False):
-            item.setData(self.cube.wavelengths, values, pen=pen)
+        for item, (values, pen, name, outline) in zip(self._curves, curves, strict=False):
+            item.setData(self.cube.wavelengths, values, pen=pen, shadowPen=outline)
             item.setVisible(True)
             self.legend.addItem(item, name)
         for item in self._curves[len(curves):]:
             item.setData([], [])
             item.setVisible(False)
+
 
 def _bytes(rgb: np.ndarray) -> np.ndarray:
     """Float RGB in [0, 1] → uint8 for display (pyqtgraph paints bytes with fixed levels fastest)."""

@@ -26,8 +26,10 @@ from hsi_studio.core.cube import HSCube, RGBImage
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-MODES = ("band", "rgb", "false")
-MODE_LABELS = {"band": "Single band", "rgb": "RGB render", "false": "False colour"}
+MODES = ("band", "rgb", "false", "sigma")
+MODE_LABELS = {"band": "Single band", "rgb": "RGB render", "false": "False colour",
+               "sigma": "σ band (uncertainty)"}
+BAND_MODES = ("band", "sigma")  # one band with the slider, the colour map and the levels
 COLORMAPS = ("viridis", "inferno", "magma", "plasma", "cividis", "turbo", "gray")
 _LEVEL_SAMPLE = 65536  # pixels used to pick display levels
 _BAND_CACHE_BYTES = 1024**3  # keep contiguous copies of visited bands for cubes up to this size
@@ -150,6 +152,7 @@ class BandView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.cube: HSCube | None = None
+        self.std: HSCube | None = None  # the per-pixel σ of a reconstruction sampled K > 1 times (σ band mode)
         self.rgb: RGBImage | None = None
         self._render_cache: np.ndarray | None = None
         self._bands: dict[int, tuple[np.ndarray, tuple[float, float]]] = {}
@@ -163,8 +166,8 @@ class BandView(QWidget):
         for m in MODES:
             self.mode_combo.addItem(MODE_LABELS[m], m)
         self.mode_combo.setToolTip("What to show: one band, the cube rendered to sRGB (radiance as captured, "
-                                   "reflectance under D65; the Relight tab shows it under any light), or three "
-                                   "bands as RGB")
+                                   "reflectance under D65; the Relight tab shows it under any light), three "
+                                   "bands as RGB, or a band of the uncertainty (σ) cube when there is one")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Band (Ctrl+[ and Ctrl+] step through bands)")
         self.slider.setPageStep(1)
@@ -216,6 +219,12 @@ class BandView(QWidget):
 
         self.canvas = ImageCanvas()
         self.bar = self.canvas.bar
+        self.drop_hint = QLabel("Drop a photo or a cube here\nor open one with File ▸ Open (Ctrl+O)")
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setStyleSheet("color: #b4b4b4; font-size: 15px; background: transparent;")
+        self.drop_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        overlay = QVBoxLayout(self.canvas)  # over the empty image area, until there is an image
+        overlay.addWidget(self.drop_hint, 0, Qt.AlignmentFlag.AlignCenter)
         body = QHBoxLayout()
         body.addWidget(self.canvas, 1)
         lay = QVBoxLayout(self)
@@ -265,17 +274,18 @@ class BandView(QWidget):
 
     def set_rgb(self, rgb: RGBImage) -> None:
         """Show a photo (no cube yet)."""
-        self.rgb, self.cube, self._render_cache = rgb, None, None
+        self.rgb, self.cube, self.std, self._render_cache = rgb, None, None, None
         self._bands = {}
         self.clear_roi()
         self._sync_controls()
         self.refresh()
 
-    def set_cube(self, cube: HSCube, render: np.ndarray | None = None) -> None:
-        """Show a cube; ``render`` is its sRGB uint8 render when the caller already has one."""
+    def set_cube(self, cube: HSCube, render: np.ndarray | None = None, std: HSCube | None = None) -> None:
+        """Show a cube; ``render`` is its sRGB uint8 render when the caller already has one; ``std`` its σ cube."""
         same_grid = self.cube is not None and self.cube.same_grid(cube)
         keep_roi = self.cube is not None and self.cube.shape[:2] == cube.shape[:2]
         self.cube, self._render_cache = cube, render
+        self.std = std if std is not None and std.shape == cube.shape else None
         self._bands = {}
         if not keep_roi:
             self.clear_roi()
@@ -315,14 +325,16 @@ class BandView(QWidget):
     # -- display ------------------------------------------------------------------------------------------
     def _sync_controls(self) -> None:
         has_cube = self.cube is not None
-        for m in ("band", "false"):
+        self.drop_hint.setVisible(not has_cube and self.rgb is None)
+        for m in ("band", "false", "sigma"):
             item = self.mode_combo.model().item(MODES.index(m))
-            item.setEnabled(has_cube)
-        if not has_cube and self.mode != "rgb":
+            item.setEnabled(has_cube and (m != "sigma" or self.std is not None))
+        fallback = "rgb" if not has_cube else "band" if self.mode == "sigma" and self.std is None else None
+        if fallback is not None and self.mode != fallback:
             self.mode_combo.blockSignals(True)
-            self.set_mode("rgb", remember=False)
+            self.set_mode(fallback, remember=False)
             self.mode_combo.blockSignals(False)
-        band = self.mode == "band"
+        band = self.mode in BAND_MODES
         self.slider.setEnabled(has_cube and band)
         self.band_label.setEnabled(has_cube and band)
         self.band_box.setVisible(band)
@@ -343,7 +355,7 @@ class BandView(QWidget):
                 self.canvas.image.clear()
                 self.canvas.rgb_image.clear()
             return
-        if mode == "band":
+        if mode in BAND_MODES:
             self._show_band()
         elif mode == "rgb":
             self._show_rgb(self.render())
@@ -359,19 +371,21 @@ class BandView(QWidget):
         self.canvas.set_shape(*rgb8.shape[:2])
         self._show_item(False).setImage(rgb8, autoLevels=False, levels=(0, 255))
 
-    def band_image(self, index: int) -> tuple[np.ndarray, tuple[float, float]]:
-        """Band ``index`` as a contiguous array (one strided pass over the cube, cached for cubes up to
-        1 GiB so scrubbing back and forth is fast) and its display levels."""
-        hit = self._bands.get(index)
+    def band_image(self, index: int, sigma: bool = False) -> tuple[np.ndarray, tuple[float, float]]:
+        """Band ``index`` of the cube (``sigma``: of its σ cube) as a contiguous array (one strided pass over the
+        cube, cached for cubes up to 1 GiB so scrubbing back and forth is fast) and its display levels."""
+        source = self.std if sigma else self.cube
+        key = (index, sigma)
+        hit = self._bands.get(key)
         if hit is None:
-            band = np.ascontiguousarray(self.cube.data[:, :, index])
+            band = np.ascontiguousarray(source.data[:, :, index])
             hit = (band, display_levels(band))
-            if self.cube.data.nbytes <= _BAND_CACHE_BYTES:
-                self._bands[index] = hit
+            if source.data.nbytes <= _BAND_CACHE_BYTES:
+                self._bands[key] = hit
         return hit
 
     def _show_band(self) -> None:
-        band, auto = self.band_image(self.band)
+        band, auto = self.band_image(self.band, sigma=self.mode == "sigma" and self.std is not None)
         self.canvas.set_shape(*band.shape)
         if self.auto_levels.isChecked() or self.canvas.image.image is None or self.canvas.image.image.ndim != 2:
             levels = auto
@@ -398,7 +412,7 @@ class BandView(QWidget):
         if self.cube is None:
             return
         self.band_label.setText(f"<b>{self.cube.wavelengths[value]:g} nm</b>")
-        if self.mode == "band":
+        if self.mode in BAND_MODES:
             self._show_band()
         self.band_changed.emit(int(value))
 

@@ -28,6 +28,9 @@ from .band_view import ImageCanvas, colormap, display_levels
 MAPS = {"mrae": "MRAE (relative)", "sam": "SAM (degrees)", "rmse": "RMSE"}
 ROWS = (("mrae", "MRAE", "{:.4f}"), ("rmse", "RMSE", "{:.4f}"), ("psnr", "PSNR (dB)", "{:.2f}"),
         ("sam", "SAM (°)", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"))
+NORMALISED = "Exposure-normalised"
+NORMALISED_TIP = ("The same scores after scaling the cube by the one factor that best matches the ground truth "
+                  "(least squares): what is left once a different exposure is taken out. SAM does not change")
 
 
 class CompareWidget(QWidget):
@@ -64,20 +67,26 @@ class CompareWidget(QWidget):
         self.previous_btn.setEnabled(False)
         self.gt_label = QLabel("No ground truth loaded.")
         self.gt_label.setWordWrap(True)
+        self.warning = QLabel("")  # different kinds or exposures: what the raw scores then measure
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #d07000;")
+        self.warning.setVisible(False)
         self.map_combo = QComboBox()
         for key, label in MAPS.items():
             self.map_combo.addItem(label, key)
         self.map_combo.currentIndexChanged.connect(lambda _i: self._show_map())
-        self.table = QTableWidget(len(ROWS), 2)
-        self.table.setHorizontalHeaderLabels(["Metric", "Value"])
+        self.table = QTableWidget(len(ROWS), 3)
+        self.table.setHorizontalHeaderLabels(["Metric", "Value", NORMALISED])
+        self.table.horizontalHeaderItem(2).setToolTip(NORMALISED_TIP)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         for r, (_k, label, _f) in enumerate(ROWS):
             self.table.setItem(r, 0, QTableWidgetItem(label))
             self.table.setItem(r, 1, QTableWidgetItem("—"))
-        self.table.setMinimumWidth(220)
-        self.table.setMaximumWidth(320)
+            self.table.setItem(r, 2, QTableWidgetItem("—"))
+        self.table.setMinimumWidth(300)
+        self.table.setMaximumWidth(420)
         self.canvas = ImageCanvas()
         self.canvas.bar.setColorMap(colormap("inferno"))
         top = QHBoxLayout()
@@ -95,6 +104,7 @@ class CompareWidget(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(top)
+        lay.addWidget(self.warning)
         lay.addWidget(split, 1)
 
     # -- data ---------------------------------------------------------------------------------------------
@@ -127,6 +137,7 @@ class CompareWidget(QWidget):
     def _recompute(self) -> None:
         self.result = None
         self._fill_table(None)
+        self._set_warnings([])
         self.canvas.image.clear()
         if self.cube is None or self.gt is None:
             return
@@ -156,14 +167,21 @@ class CompareWidget(QWidget):
             return
         self.result = result
         self.gt_label.setText(self.gt_label.text().split(" — ")[0])
-        self._fill_table(result["metrics"])
+        self._fill_table(result["metrics"], result.get("normalised"), result.get("scale"))
+        self._set_warnings(result.get("warnings") or [])
         self._show_map()
         self.computed.emit(result)
 
-    def _fill_table(self, scores: dict | None) -> None:
+    def _fill_table(self, scores: dict | None, normalised: dict | None = None, scale: float | None = None) -> None:
         for r, (key, _label, fmt) in enumerate(ROWS):
-            value = None if scores is None else scores.get(key)
-            self.table.item(r, 1).setText("—" if value is None else fmt.format(value))
+            for col, values in ((1, scores), (2, normalised)):
+                value = None if values is None else values.get(key)
+                self.table.item(r, col).setText("—" if value is None else fmt.format(value))
+        self.table.horizontalHeaderItem(2).setText(NORMALISED if scale is None else f"{NORMALISED} (×{scale:.3g})")
+
+    def _set_warnings(self, warnings: list[str]) -> None:
+        self.warning.setText("⚠ " + "; ".join(warnings) if warnings else "")
+        self.warning.setVisible(bool(warnings))
 
     def _show_map(self) -> None:
         if self.result is None:
@@ -175,10 +193,10 @@ class CompareWidget(QWidget):
         self.canvas.bar.rounding = max((hi - lo) * 1e-3, 1e-9)
         self.canvas.bar.setLevels((lo, hi))
 
-    def metric_text(self, key: str) -> str:
+    def metric_text(self, key: str, normalised: bool = False) -> str:
         for r, (k, _label, _f) in enumerate(ROWS):
             if k == key:
-                return self.table.item(r, 1).text()
+                return self.table.item(r, 2 if normalised else 1).text()
         raise KeyError(key)
 
 

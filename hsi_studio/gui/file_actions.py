@@ -86,7 +86,9 @@ class FileActions:
         else:
             self.set_cube(loaded.cube, render=loaded.render, source=loaded.path)
         space = f" ({short_colour_space(loaded.rgb.colour_space)})" if loaded.rgb is not None else ""
-        self.statusBar().showMessage(f"Opened {loaded.path.name} in {loaded.seconds:.2f} s{space}", 8000)
+        notes = "".join(f" — {n}" for n in loaded.notes)  # e.g. an RGBA photo's alpha dropped: said, not silent
+        self.statusBar().showMessage(f"Opened {loaded.path.name} in {loaded.seconds:.2f} s{space}{notes}",
+                                     15000 if notes else 8000)
         self.file_loaded.emit(loaded)
 
     def load_ground_truth(self, path: str | Path | None = None):
@@ -137,27 +139,36 @@ class FileActions:
         path, _ = QFileDialog.getSaveFileName(self, title, default, filters)
         return path
 
-    def export_cube(self, path: str | Path | None = None, reflectance: bool = False):
-        """Write the cube (radiance as reconstructed), or with ``reflectance`` its reflectance estimate."""
+    def export_cube(self, path: str | Path | None = None, reflectance: bool = False, what: str = "cube"):
+        """Write the cube (radiance as reconstructed); ``what="reflectance"`` (or ``reflectance``) its reflectance
+        estimate; ``what="std"`` its uncertainty (σ) cube, when the reconstruction was sampled more than once."""
+        what = "reflectance" if reflectance else what
         if self.cube is None or self.jobs.closed:
             return None
-        if reflectance and not files.has_reflectance(self.cube):
+        if what == "reflectance" and not files.has_reflectance(self.cube):
             self.statusBar().showMessage("This cube records no capture illuminant, so its reflectance is unknown "
                                          "(expected a reconstruction of a photo, or a reflectance cube)", 10000)
+            return None
+        if what == "std" and self.std is None:
+            self.statusBar().showMessage("This cube has no uncertainty (σ) cube: reconstruct with a diffusion model "
+                                         "and Samples above 1", 10000)
             return None
         if path is None:
             filters = dialogs.cube_write_filters()
             stem = Path(self.source).stem if self.source else "cube"
-            default = str(Path(self._last_dir()) / (f"{stem}_reflectance" if reflectance else stem))
-            title = "Export reflectance cube" if reflectance else "Export cube"
-            path, chosen = QFileDialog.getSaveFileName(self, title, default, ";;".join(filters))
+            suffix = {"reflectance": "_reflectance", "std": "_std"}.get(what, "")
+            title = {"reflectance": "Export reflectance cube", "std": "Export uncertainty (σ) cube"}.get(
+                what, "Export cube")
+            path, chosen = QFileDialog.getSaveFileName(self, title, str(Path(self._last_dir()) / (stem + suffix)),
+                                                       ";;".join(filters))
             if not path:
                 return None
             if not Path(path).suffix:
                 path += dialogs.extension_from_filter(chosen)
         self.statusBar().showMessage(f"Writing {Path(path).name}…")
-        writer = files.write_reflectance if reflectance else files.write_cube
-        return self.jobs.start(writer, self.cube, path, name="export", on_finished=self._cube_written,
+        writer = files.write_reflectance if what == "reflectance" else files.write_cube
+        cube = self.std if what == "std" else self.cube
+        return self.jobs.start(writer, cube, path, name="export", on_finished=self._cube_written,
                                on_failed=lambda m, d: self.show_error("Could not write the cube", m, d))
 
     def _cube_written(self, path: Path) -> None:
@@ -184,7 +195,9 @@ class FileActions:
         image = self.band_view.shown_rgb()
         if image is None:
             return None
-        suffix = f"_{self.cube.wavelengths[self.band_view.band]:g}nm" if self.band_view.mode == "band" else ""
+        mode = self.band_view.mode
+        suffix = f"_{self.cube.wavelengths[self.band_view.band]:g}nm" if mode in ("band", "sigma") else ""
+        suffix += "_std" if mode == "sigma" else ""
         path = path or self._save_path("Export band image", f"{suffix}.png", "PNG image (*.png)")
         return self._write_png(image, path, "image") if path else None
 

@@ -29,7 +29,12 @@ LIB_FILTERS = "Spectral library (*.sli *.hdr *.csv);;ENVI spectral library (*.sl
 
 
 def entry_colour(i: int) -> QColor:
+    """A plot colour for entry ``i`` when its own colour is unknown (no band in the visible range)."""
     return pg.intColor(i, hues=12, values=2, minValue=200)
+
+
+#: drawn under each library curve, so a dark colour (a black patch, deep blue) shows on the black plot
+OUTLINE_PEN = pg.mkPen((190, 190, 190), width=3.5)
 
 
 class LibraryPanel(QWidget):
@@ -45,6 +50,7 @@ class LibraryPanel(QWidget):
         self.lib: library.SpectralLibrary | None = None
         self.source_name = ""
         self.wavelengths: np.ndarray | None = None  # the cube's grid
+        self.colours: np.ndarray | None = None  # (N, 3) uint8: each entry rendered under D65 (core.library)
         self._build()
 
     def _build(self) -> None:
@@ -98,16 +104,26 @@ class LibraryPanel(QWidget):
 
     def set_library(self, lib: library.SpectralLibrary | None, name: str = "") -> None:
         self.lib, self.source_name = lib, name
+        self.colours = None if lib is None else library.display_colours(lib)
         self.table.setRowCount(0 if lib is None else len(lib))
         for i, n in enumerate(lib.names if lib is not None else []):
-            swatch = QTableWidgetItem("■")  # the colour of its curve in the plot
-            swatch.setForeground(entry_colour(i))
+            swatch = QTableWidgetItem("")  # the entry's colour under D65, which is also its curve's colour
+            swatch.setBackground(self.colour(i))
+            swatch.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: a selected row keeps its colour visible
+            swatch.setToolTip("Its colour as a reflectance under D65 (sRGB)" if self.colours is not None
+                              else "No band in the visible range: a plot colour")
             self.table.setItem(i, 0, swatch)
             self.table.setItem(i, 1, QTableWidgetItem(n))
         self.matches.setRowCount(0)
         self._sync()
         self.library_changed.emit()
         self.selection_changed.emit(self.selected_names())
+
+    def colour(self, i: int) -> QColor:
+        """Entry ``i``'s colour: its spectrum rendered under D65, else a plot colour."""
+        if self.colours is not None and i < len(self.colours):
+            return QColor(*(int(v) for v in self.colours[i]))
+        return entry_colour(i)
 
     def _sync(self) -> None:
         n = 0 if self.lib is None else len(self.lib)
@@ -222,4 +238,4 @@ def _unique(name: str, names: list[str]) -> str:
     return f"{name} ({i})"
 
 
-__all__ = ["LibraryPanel", "entry_colour"]
+__all__ = ["LibraryPanel", "OUTLINE_PEN", "entry_colour"]

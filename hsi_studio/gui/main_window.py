@@ -29,10 +29,12 @@ from .band_view import BandView
 from .chart_report_view import ChartReportActions
 from .compare import CompareWidget
 from .file_actions import FileActions
+from .help_dialog import HelpActions
 from .photo_tools import PhotoTools, short_colour_space
 from .reconstruct_dock import ReconstructDock
 from .relight_panel import RelightPanel
 from .spectrum_plot import SpectrumPlot
+from .view_quantity import QuantityActions
 from .workers import JobSet
 
 TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE, TAB_ANALYSE = range(4)
@@ -53,7 +55,7 @@ def process_memory_bytes() -> int | None:
         return None
 
 
-class MainWindow(FileActions, ChartReportActions, QMainWindow):
+class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, QMainWindow):
     """HSI Studio's window. ``settings`` defaults to the application's QSettings."""
 
     file_loaded = Signal(object)  # services.files.Loaded
@@ -108,7 +110,7 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         self.analysis = AnalysisPanel(self.jobs)
         self.analysis.spectra_source = self.spectrum.curves  # pins and ROI means can be references / saved
         self.tabs.addTab(self.analysis, "Analyse")
-        self.cube_changed.connect(lambda: self.analysis.set_cube(self.cube, self.std))
+        self.cube_changed.connect(lambda: self.analysis.set_cube(*self.view_cubes()))  # in the shown quantity
         self.analysis.failed.connect(lambda t, m: self.show_error(t, m))
         self.analysis.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.setCentralWidget(self.tabs)
@@ -124,7 +126,9 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         self.band_view.hovered.connect(self.spectrum.on_hover)
         self.band_view.clicked.connect(self._image_clicked)
         self.band_view.roi_changed.connect(self.spectrum.set_roi_mask)
+        self.band_view.band_changed.connect(self.spectrum.set_band)  # the band marker follows the slider
         self.spectrum.pins_changed.connect(self.band_view.canvas.set_markers)
+        self.spectrum.spectra_changed.connect(self.analysis.refresh_refs)  # pins / region: the reference list
         self.relight.views.hovered.connect(self.spectrum.on_hover)
         self.compare.canvas.hovered.connect(self.spectrum.on_hover)
         self.compare.load_requested.connect(self.load_ground_truth)
@@ -155,9 +159,12 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
                                    "Another reconstruction of the same photo, when there is no ground truth")
         self.act_export_cube = a("Export &cube…", self.export_cube, QKeySequence.StandardKey.Save,
                                  "Write the cube (HDF5, ENVI, MAT, NPY, …)")
-        self.act_export_refl = a("Export r&eflectance cube…", lambda: self.export_cube(reflectance=True), None,
+        self.act_export_refl = a("Export r&eflectance cube…", lambda: self.export_cube(what="reflectance"), None,
                                  "Write the reflectance estimate: a reconstruction divided by the light its photo "
                                  "was taken under (D65 for an sRGB photo), so a white surface reads 1")
+        self.act_export_std = a("Export &uncertainty (σ) cube…", lambda: self.export_cube(what="std"), None,
+                                "Write the per-pixel std cube of a reconstruction sampled more than once "
+                                "(as the CLI writes NAME_std)")
         self.act_export_band = a("Export current &band PNG…", self.export_band_png, "Ctrl+E",
                                  "Save what the band view shows")
         self.act_export_relit = a("Export &relit PNG…", self.export_relit_png, "Ctrl+Shift+E",
@@ -177,8 +184,14 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         self.act_tabs = [a(name, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
                          for i, name in enumerate(("&Explore", "Re&light", "Co&mpare", "&Analyse"))]
         self.act_about = a("&About HSI Studio", self.about)
+        self.act_docs = a("&Documentation", self.show_documentation, QKeySequence.StandardKey.HelpContents,
+                          "The desktop app's guide (docs/gui.md), offline")
+        self.act_model_card = a("&Model card", self.show_model_card, None,
+                                "The model card of the model chosen in the Reconstruct dock: its data, training "
+                                "and scores")
         self.act_train = a("&Train a model…", self.open_train_wizard, "Ctrl+T",
                            "Train a ULDM on your own cubes (both stages), with live curves")
+        self._build_quantity()  # View ▸ Show as reflectance
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -189,13 +202,14 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         m.addAction(self.act_gt)
         m.addAction(self.act_compare_other)
         m.addSeparator()
-        for act in (self.act_export_cube, self.act_export_refl, self.act_export_band, self.act_export_relit,
+        for act in (self.act_export_cube, self.act_export_refl, self.act_export_std, self.act_export_band,
+                    self.act_export_relit,
                     self.act_export_csv):
             m.addAction(act)
         m.addSeparator()
         m.addAction(self.act_quit)
         v = bar.addMenu("&View")
-        for act in (*self.act_tabs, self.act_prev, self.act_next, self.act_fit):
+        for act in (*self.act_tabs, self.act_prev, self.act_next, self.act_fit, self.act_reflectance):
             v.addAction(act)
         v.addSeparator()
         v.addAction(self.dock.toggleViewAction())
@@ -213,6 +227,9 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
                            ("&Index map", lambda: self._analyse_tool(4, self.analysis.compute_index))):
             an.addAction(text, slot)
         h = bar.addMenu("&Help")
+        h.addAction(self.act_docs)
+        h.addAction(self.act_model_card)
+        h.addSeparator()
         h.addAction(self.act_about)
         self._rebuild_recent()
 
@@ -242,7 +259,9 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         self.act_export_relit.setEnabled(has_cube)
         self.act_export_csv.setEnabled(has_cube)
         self.act_export_refl.setEnabled(files.has_reflectance(self.cube))
+        self.act_export_std.setEnabled(has_cube and self.std is not None)
         self.act_chart_report.setEnabled(self.chart_report is not None)
+        self._sync_quantity()
 
     # -- settings -----------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -303,15 +322,16 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
         self.cube_name = name or (Path(source).name if source is not None else "cube")
         prev = self.previous
         self.compare.set_previous(prev[1] if prev is not None and prev[0].shape[:2] == cube.shape[:2] else None)
-        self.band_view.set_cube(cube, render)
+        self.band_view.set_cube(cube, render, std=std)
         if self.band_view.mode == "rgb" and self.band_view.render() is None:
             self.band_view.set_mode("band", remember=False)
-        self.spectrum.set_cube(cube, std)
+        self.spectrum.set_cube(*self.view_cubes())  # relative radiance or reflectance: View ▸ Show as reflectance
+        self.spectrum.set_band(self.band_view.band)
         if self.gt is not None and self.gt.shape[:2] != cube.shape[:2]:
             self.set_ground_truth(None)
-        self.spectrum.set_ground_truth(self.gt, self._reference_label())
+        self.spectrum.set_ground_truth(self.view_reference(self.gt), self._reference_label())
         self.relight.set_cube(cube)
-        self.compare.set_cube(cube)
+        self.compare.set_cube(self.view_cubes()[0])  # scored in the shown quantity, as the plot shows it
         name = Path(self.source).name if self.source else "cube"
         self.setWindowTitle(f"HSI Studio — {name}")
         self.cube_label.setText(f"Cube {cube.width}×{cube.height}×{cube.bands} "
@@ -328,9 +348,9 @@ class MainWindow(FileActions, ChartReportActions, QMainWindow):
                             f"{self.cube.height}×{self.cube.width}; expected the same image size")
             return
         self.gt, self.gt_is_truth, self.gt_name = gt, truth, name
-        self.spectrum.set_ground_truth(gt if gt is None or self.cube is None or gt.same_grid(self.cube) else None,
-                                       self._reference_label())
-        self.compare.set_ground_truth(gt, name, truth=truth)
+        shown = gt if gt is None or self.cube is None or gt.same_grid(self.cube) else None
+        self.spectrum.set_ground_truth(self.view_reference(shown), self._reference_label())
+        self.compare.set_ground_truth(self.view_reference(gt), name, truth=truth)
         if gt is not None:
             self.tabs.setCurrentIndex(TAB_COMPARE)
 

@@ -31,8 +31,18 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import RGBImage
+from hsi_studio.core.pipeline import bundle_class
 from hsi_studio.services import reconstruction
 from hsi_studio.services.models import model_choices
+
+SAMPLING_TIPS = {"steps": "Diffusion solver steps",
+                 "samples": "Samples per image; more than one also gives an uncertainty (std) cube",
+                 "seed": "Seed of the diffusion model's noise (the same seed gives the same cube)"}
+NO_SAMPLING_TIP = ("Off for this model: only a diffusion model (ULDM) samples; a per-pixel regression, the fast "
+                   "model and the training-free baselines are one deterministic pass")
+
+
+ETA_MIN_UPDATES, ETA_MIN_FRACTION, ETA_MIN_SECONDS = 3, 0.05, 1.0  # "estimating…" until all three are met
 
 
 def format_eta(seconds: float | None) -> str:
@@ -82,6 +92,8 @@ class ReconstructDock(QDockWidget):
         self._smi: QProcess | None = None
         self._t0 = 0.0
         self.last_fraction = 0.0
+        self._updates = 0  # progress updates of this run (the ETA waits for a few)
+        self._classes: dict[str, str | None] = {}  # bundle → its class, read once
         self._build()
         self._load_settings()
         self.refresh_models()
@@ -98,10 +110,8 @@ class ReconstructDock(QDockWidget):
         self.steps = QSpinBox()
         self.steps.setRange(1, 1000)
         self.steps.setValue(8)
-        self.steps.setToolTip("Diffusion solver steps")
         self.samples = QSpinBox()
         self.samples.setRange(1, 64)
-        self.samples.setToolTip("Samples per image; more than one also gives an uncertainty (std) cube")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.device = DeviceCombo()
@@ -234,6 +244,18 @@ class ReconstructDock(QDockWidget):
         spec = self.model.currentData() or ""
         return not str(spec).startswith("physics:")
 
+    def uses_sampling(self) -> bool:
+        """Whether Steps / Samples / Seed do anything: only a diffusion model (a ULDM) samples; a per-pixel
+        regression, the fast model and the physics baselines are one deterministic pass."""
+        spec = str(self.model.currentData() or "")
+        if not spec or spec.startswith("physics:"):
+            return False
+        if spec == "default":
+            return True
+        if spec not in self._classes:
+            self._classes[spec] = bundle_class(spec)
+        return self._classes[spec] in (None, "ULDM")
+
     def _model_changed(self, *_args) -> None:
         self._sync()
 
@@ -331,9 +353,11 @@ class ReconstructDock(QDockWidget):
         return self.job is not None and self.job.running
 
     def _sync(self) -> None:
-        learned = self.is_learned()
-        for w in (self.steps, self.samples, self.seed, self.device):
-            w.setEnabled(learned and not self.running)
+        learned, sampling = self.is_learned(), self.uses_sampling()
+        for name, w in (("steps", self.steps), ("samples", self.samples), ("seed", self.seed)):
+            w.setEnabled(sampling and not self.running)
+            w.setToolTip(SAMPLING_TIPS[name] + ("" if sampling else f". {NO_SAMPLING_TIP}"))
+        self.device.setEnabled(learned and not self.running)
         self.model.setEnabled(not self.running)
         self.models_btn.setEnabled(not self.running)
         self.run_btn.setEnabled(self.rgb is not None and not self.running and not self.input_busy
@@ -352,6 +376,7 @@ class ReconstructDock(QDockWidget):
         self._model_picked()  # a learned run makes the accelerators matter: list them (on a worker)
         self._t0 = time.monotonic()
         self.last_fraction = 0.0
+        self._updates = 0
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.message.setText(f"{self.model.currentText()} on {self.source_name or 'the image'}")
@@ -373,9 +398,12 @@ class ReconstructDock(QDockWidget):
         fraction = min(max(float(fraction), 0.0), 1.0)
         self.last_fraction = fraction
         self.progress.setValue(int(round(fraction * 1000)))
+        self._updates += 1
         elapsed = time.monotonic() - self._t0
-        eta = elapsed * (1.0 - fraction) / fraction if fraction > 0.01 else None
-        self.progress.setFormat(f"{fraction * 100:.0f} %  ETA {format_eta(eta)}")
+        # The first updates (model loading, the first step's warm-up) say little about the rest: no number yet.
+        settled = self._updates > ETA_MIN_UPDATES and fraction >= ETA_MIN_FRACTION and elapsed >= ETA_MIN_SECONDS
+        eta = format_eta(elapsed * (1.0 - fraction) / fraction) if settled else "estimating…"
+        self.progress.setFormat(f"{fraction * 100:.0f} %  ETA {eta}")
         if message:
             self.message.setText(message)
 

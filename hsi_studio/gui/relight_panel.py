@@ -15,12 +15,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -108,6 +110,10 @@ class RelightPanel(QWidget):
                                 "for each render. On: keep the current range (dragging the bar's handles locks it)")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.csv_btn = QPushButton("Load SPD (CSV)…")
+        self.csv_btn.setToolTip("Your own illuminant: a CSV of wavelength (nm) and relative power, a header line "
+                                "and # comments allowed (as `hsi-studio relight --illuminant csv:PATH`)")
+        self.csv_btn.clicked.connect(lambda: self.load_spd_csv())
 
         cct_row = QHBoxLayout()
         cct_row.addWidget(self.cct, 1)
@@ -127,6 +133,7 @@ class RelightPanel(QWidget):
         ll.addWidget(QLabel("Illuminant"))
         ll.addWidget(self.search)
         ll.addWidget(self.list, 1)
+        ll.addWidget(self.csv_btn)
         ll.addLayout(form)
         de_row = QHBoxLayout()
         de_row.addWidget(self.show_de, 1)
@@ -201,6 +208,31 @@ class RelightPanel(QWidget):
                     self.cct.setValue(round(float(arg) / 100))
                 return True
         return False
+
+    def load_spd_csv(self, path: str | None = None) -> bool:
+        """Add an illuminant from a CSV (nm, value) to the list and select it; a bad file is a red line."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Illuminant SPD", "", "CSV (*.csv *.txt);;All files (*)")
+            if not path:
+                return False
+        from pathlib import Path
+
+        from hsi_studio.core import relight
+
+        try:
+            relight.read_spd_csv(path)  # checked now: a file that cannot be used never enters the list
+        except InputError as exc:
+            self.status.setText(f"<span style='color:#d33'>{exc}</span>")
+            return False
+        self.populate()
+        spec = f"csv:{Path(path).resolve()}"
+        if not self.select_illuminant(spec):
+            item = QListWidgetItem(f"CSV: {Path(path).name}")
+            item.setData(Qt.ItemDataRole.UserRole, spec)
+            item.setToolTip(str(Path(path).resolve()))
+            self.list.insertItem(len(PARAMETRIC), item)  # after the two families, before the catalogue
+            self.select_illuminant(spec)
+        return True
 
     def illuminant_spec(self) -> str | None:
         item = self.list.currentItem()
@@ -347,7 +379,8 @@ class RelightPanel(QWidget):
         self.views.items["relit"].setImage(self.relit, autoLevels=False, levels=(0, 255))
         adapt = self.adapt.currentText()
         self.views.labels["original"].setText(f"Reference: {reference}")
-        self.views.labels["relit"].setText(f"Relit: {spec}" + (f" ({adapt})" if adapt != "None" else ""))
+        shown = f"CSV {spec[4:].replace(chr(92), '/').rsplit('/', 1)[-1]}" if spec.startswith("csv:") else spec
+        self.views.labels["relit"].setText(f"Relit: {shown}" + (f" ({adapt})" if adapt != "None" else ""))
         self.status.setText("")
 
     def _show_spds(self, reference: str, spec: str) -> None:

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hsi_studio.core.cube import HSCube
 
 MAX_PINNED = 12
+X_PADDING = 0.05
+HINT = "Hover over the image; click to hold a pixel, Shift+click to pin it."
 
 
 @dataclass
@@ -38,8 +40,8 @@ def value_label(cube: HSCube | None) -> str:
     """The y-axis title: what the cube's values are."""
     if cube is None:
         return "Value"
-    if cube.kind == "reflectance":
-        return "Reflectance"
+    if cube.kind == "reflectance":  # measured, or estimated from a reconstruction (÷ its capture light)
+        return "Reflectance (estimated)" if "reflectance_from" in cube.metadata else "Reflectance"
     if cube.kind == "radiance":
         recorded = "response" in cube.metadata  # a reconstruction records the camera response it inverted
         return "Relative radiance" + (" (reconstructed)" if recorded else "")
@@ -47,7 +49,32 @@ def value_label(cube: HSCube | None) -> str:
 
 
 class _LegendBelow(pg.LegendItem):
-    """A legend laid out under the plot (a row of the PlotItem's layout), so it never covers the curves."""
+    """A legend laid out under the plot (a row of the PlotItem's layout), so it never covers the curves. A long
+    entry wraps to the column's width (:meth:`set_wrap_width`, from the plot's width) instead of widening the
+    plot past its panel or being cut off."""
+
+    wrap_width = 170.0
+
+    def addItem(self, item, name) -> None:  # noqa: N802 — pyqtgraph override
+        super().addItem(item, name)
+        self._wrap(self.items[-1][1])
+        self.updateSize()
+
+    def set_wrap_width(self, width: float) -> None:
+        width = max(60.0, float(width))
+        if abs(width - self.wrap_width) < 1.0:
+            return
+        self.wrap_width = width
+        for _, label in self.items:
+            self._wrap(label)
+        self.updateSize()
+
+    def _wrap(self, label) -> None:
+        label.item.setTextWidth(-1)  # its natural width, wrapped only when wider than a column
+        if label.item.boundingRect().width() > self.wrap_width:
+            label.item.setTextWidth(self.wrap_width)
+        label.updateMin()
+        label.resizeEvent(None)
 
     def updateSize(self) -> None:  # noqa: N802 — pyqtgraph override (the base sets its geometry at 0, 0)
         rows: dict[int, float] = {}
@@ -59,8 +86,17 @@ class _LegendBelow(pg.LegendItem):
         height = sum(rows.values()) + (4 if rows else 0)
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)
+        self.setMinimumWidth(0)
         self.setVisible(bool(rows))
         self.updateGeometry()
+
+
+def wavelength_ticks(first: float, last: float) -> list[list[tuple[float, str]]]:
+    """Ticks every 50 nm (100 nm over a range wider than 400 nm), each labelled (no minor ticks: their grid
+    lines would crowd the plot)."""
+    step = 50.0 if last - first <= 400 else 100.0
+    major = np.arange(np.ceil(first / step) * step, last + 1e-6, step)
+    return [[(float(v), f"{v:g}") for v in major]]
 
 
 class SpectrumPlot(QWidget):
@@ -68,6 +104,7 @@ class SpectrumPlot(QWidget):
 
     pinned_changed = Signal(int)
     pins_changed = Signal(list)  # [(row, col, QColor)] of the pinned pixels, for markers on the image
+    spectra_changed = Signal()  # the pins or the region's curve changed (the Analyse tab's reference list)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -79,6 +116,7 @@ class SpectrumPlot(QWidget):
         self.clicked_px: tuple[int, int] | None = None
         self.pinned: list[tuple[tuple[int, int], pg.PlotDataItem]] = []
         self.roi: Spectrum | None = None
+        self._roi_mask: np.ndarray | None = None  # the region, so its curve is re-read from a new cube
         self._generation = 0  # counts the cubes shown; a pin remembers the one it was taken from
         self._build()
 
@@ -95,6 +133,9 @@ class SpectrumPlot(QWidget):
         pi.setMenuEnabled(False)
         self.legend = _LegendBelow(labelTextSize="8pt", colCount=2, brush=pg.mkBrush(0, 0, 0, 170))
         pi.layout.addItem(self.legend, 4, 1)  # under the bottom axis: off the curves
+        pi.getAxis("bottom").setTicks(wavelength_ticks(400.0, 700.0))
+        self.plot.setXRange(400.0, 700.0, padding=X_PADDING)  # the visible range, labelled, before any cube
+        self.plot.installEventFilter(self)  # a resize re-wraps the legend's entries to the new width
         self.curve = pi.plot([], [], pen=pg.mkPen("w", width=2), name="pixel")
         self.gt_curve = pi.plot([], [], pen=pg.mkPen((255, 170, 0), width=2, style=Qt.PenStyle.DashLine),
                                 name="ground truth")
@@ -107,7 +148,14 @@ class SpectrumPlot(QWidget):
         self.roi_fill = pg.FillBetweenItem(self.roi_lo, self.roi_hi, brush=pg.mkBrush(80, 220, 255, 60))
         for item in (self.std_fill, self.roi_fill):
             pi.addItem(item)
-        self.info = QLabel("Hover over the image; click to hold a pixel, Shift+click to pin it.")
+        # the band the band view shows (its slider): a dashed vertical line, labelled in nm
+        label_opts = {"position": 0.96, "color": (220, 220, 220), "anchors": [(0, 0), (0, 0)]}
+        self.band_line = pg.InfiniteLine(angle=90, movable=False, label="{value:g} nm", labelOpts=label_opts,
+                                         pen=pg.mkPen((255, 255, 255, 140), width=1, style=Qt.PenStyle.DashLine))
+        self.band_line.setZValue(-5)
+        self.band_line.setVisible(False)
+        pi.addItem(self.band_line, ignoreBounds=True)
+        self.info = QLabel(HINT)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info.setWordWrap(True)  # long pixel read-outs wrap instead of widening the window
         self.clear_btn = QPushButton("Clear spectra")
@@ -117,30 +165,62 @@ class SpectrumPlot(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.info, 1)
         row.addWidget(self.clear_btn)
+        self._row = row
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.plot, 1)
         lay.addLayout(row)
         self._update_legend()
 
+    def add_control(self, widget: QWidget) -> None:
+        """A control beside Clear spectra (e.g. the window's reflectance switch)."""
+        self._row.insertWidget(self._row.count() - 1, widget)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 — Qt override
+        if obj is self.plot and event.type() == QEvent.Type.Resize:
+            self._fit_legend(event.size().width())
+        return super().eventFilter(obj, event)
+
+    def _fit_legend(self, width: float) -> None:
+        """Each legend column's text width: the plot's width less the left axis, the samples and margins."""
+        axis = self.plot.getPlotItem().getAxis("left").width()
+        columns = max(self.legend.columnCount, 1)
+        self.legend.set_wrap_width((width - axis - 16) / columns - 38)
+
     # -- data ---------------------------------------------------------------------------------------------
-    def set_cube(self, cube: HSCube | None, std: HSCube | None = None) -> None:
+    def set_cube(self, cube: HSCube | None, std: HSCube | None = None, *, keep_pins: bool = False) -> None:
+        """Show ``cube``; ``keep_pins``: the same pixels in another quantity (not "re-sampled" from a new cube)."""
         reset = self.cube is None or cube is None or self.cube.shape != cube.shape
-        if cube is not None and cube is not self.cube:
+        if cube is not None and cube is not self.cube and not keep_pins:
             self._generation += 1
         self.cube, self.std = cube, std
+        if cube is None:
+            self.band_line.setVisible(False)
         self.plot.getPlotItem().setLabel("left", value_label(cube))
         if self.gt is not None and cube is not None and self.gt.shape != cube.shape:
             self.gt = None
         if cube is not None:
             wl = cube.wavelengths
-            self.plot.setXRange(float(wl[0]), float(wl[-1]), padding=0.02)
+            # 5 % padding: the first and last ticks (400, 700 nm) sit far enough inside to keep their labels
+            self.plot.setXRange(float(wl[0]), float(wl[-1]), padding=X_PADDING)
+            self.plot.getPlotItem().getAxis("bottom").setTicks(wavelength_ticks(float(wl[0]), float(wl[-1])))
         if reset:
             self.clear_pinned()
             self.current = self.clicked_px = None
-            self.roi = None
+            self.roi = None  # re-read below from the region's mask when the image size is the same
+        self._roi_from_mask()  # the region's mean ± std of this cube, not the last one's
         self._refresh_all()
         self._emit_pins()
+
+    def set_band(self, index: int) -> None:
+        """Mark band ``index`` of the cube (the band view's slider) with the vertical line."""
+        cube = self.cube
+        if cube is None or not 0 <= int(index) < cube.bands:
+            self.band_line.setVisible(False)
+            return
+        self.band_line.setVisible(True)  # first: a hidden line's label does not follow its value
+        self.band_line.setValue(float(cube.wavelengths[int(index)]))
+        self.band_line.label.valueChanged()
 
     def set_ground_truth(self, gt: HSCube | None, name: str = "ground truth") -> None:
         """Overlay ``gt`` at the shown pixel: the ground truth, or another reconstruction (named ``name``)."""
@@ -150,7 +230,11 @@ class SpectrumPlot(QWidget):
 
     def _refresh_all(self) -> None:
         px = self.clicked_px or self.current
-        self.show_pixel(*px) if px else self._clear_pixel()
+        if px:
+            self.show_pixel(*px)
+        else:
+            self._clear_pixel()
+            self.info.setText(HINT)
         for (r, c), item in self.pinned:
             if self.cube is not None:
                 item.setData(self.cube.wavelengths, self.cube.data[r, c, :])
@@ -227,19 +311,20 @@ class SpectrumPlot(QWidget):
     def pin_label(self, row: int, col: int, item) -> str:
         """A pin's legend entry; one kept from an earlier cube of this size says it now reads this cube."""
         resampled = getattr(item, "hsi_generation", self._generation) != self._generation
-        return f"pinned {pixel_label(row, col)}" + (" · re-sampled from this cube" if resampled else "")
+        return f"pinned {pixel_label(row, col)}" + (", re-sampled" if resampled else "")
 
     def pin_markers(self) -> list[tuple[int, int, object]]:
         return [(r, c, item.opts["pen"].color()) for (r, c), item in self.pinned]
 
     def _emit_pins(self) -> None:
         self.pins_changed.emit(self.pin_markers())
+        self.spectra_changed.emit()
 
     def clear_spectra(self) -> None:
         """Remove the pinned spectra and the held / hovered pixel's curves (hovering shows a pixel again)."""
         self.clicked_px = self.current = None
         self._clear_pixel()
-        self.info.setText("Hover over the image; click to hold a pixel, Shift+click to pin it.")
+        self.info.setText(HINT)
         self.clear_pinned()
 
     def clear_pinned(self) -> None:
@@ -252,14 +337,19 @@ class SpectrumPlot(QWidget):
 
     def set_roi_mask(self, mask: np.ndarray | None) -> None:
         """Mean ± std over the region's pixels (``mask``: boolean H×W) or clear it (None)."""
-        if mask is None or self.cube is None or not mask.any():
-            self.roi = None
-        else:
-            pixels = self.cube.data[mask]  # (N, B)
-            n = int(mask.sum())
-            self.roi = Spectrum(f"ROI mean ± std ({n} px)", pixels.mean(axis=0), pixels.std(axis=0))
+        self._roi_mask = None if mask is None else np.asarray(mask, bool)
+        self._roi_from_mask()
         self._draw_roi()
         self._update_legend()
+        self.spectra_changed.emit()
+
+    def _roi_from_mask(self) -> None:
+        mask = self._roi_mask
+        if mask is None or self.cube is None or mask.shape != self.cube.shape[:2] or not mask.any():
+            self.roi = None
+            return
+        pixels = self.cube.data[mask]  # (N, B)
+        self.roi = Spectrum(f"ROI mean ± std ({int(mask.sum())} px)", pixels.mean(axis=0), pixels.std(axis=0))
 
     def _draw_roi(self) -> None:
         if self.roi is None or self.cube is None or self.roi.values.shape[0] != self.cube.bands:

@@ -4,7 +4,8 @@ cube's sRGB view. Readers pull in h5py, tifffile, …, so ``hsi_studio.core.io``
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ class Loaded:
     cube: HSCube | None = None
     render: np.ndarray | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the reader warned about (e.g. an RGBA's alpha dropped)
 
 
 def load_file(path: str | Path, *, want: str = "any", progress=no_progress,
@@ -58,13 +60,18 @@ def load_file(path: str | Path, *, want: str = "any", progress=no_progress,
     if not p.exists():
         raise InputError("no such file; expected an existing RGB image or cube file", path=str(p))
     progress(0.05, f"reading {p.name}")
-    obj = io.read_cube(p) if want == "cube" else io.read_any(p)
+    with warnings.catch_warnings(record=True) as caught:  # the reader's warnings go to the caller (a status bar)
+        warnings.simplefilter("always", UserWarning)
+        obj = io.read_cube(p) if want == "cube" else io.read_any(p)
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
+    if getattr(obj, "metadata", {}).get("alpha_dropped") and not any("alpha" in n for n in notes):
+        notes.append(f"{p.name}: alpha channel dropped (RGBA image); HSI Studio uses the RGB channels only")
     cancel.check()
     if isinstance(obj, RGBImage):
-        return Loaded(p, rgb=obj, seconds=time.monotonic() - t0)
+        return Loaded(p, rgb=obj, seconds=time.monotonic() - t0, notes=notes)
     progress(0.7, "rendering preview")
     render = preview_render(obj)
-    return Loaded(p, cube=obj, render=render, seconds=time.monotonic() - t0)
+    return Loaded(p, cube=obj, render=render, seconds=time.monotonic() - t0, notes=notes)
 
 
 def write_cube(cube: HSCube, path: str | Path, progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> Path:
@@ -87,6 +94,16 @@ def write_reflectance(cube: HSCube, path: str | Path, progress=no_progress,
     return Path(io.write_cube(refl, path))
 
 
+def as_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSCube | None]:
+    """The cube (and its std) as reflectance for viewing and analysis — core's ``to_reflectance``: a reflectance
+    cube as is, a reconstruction divided by the light it records; a cube with no reflectance estimate as is."""
+    if not has_reflectance(cube):
+        return cube, std
+    from hsi_studio.core.relight import to_reflectance
+
+    return to_reflectance(cube, std)
+
+
 def has_reflectance(cube: HSCube | None) -> bool:
     """Whether :func:`write_reflectance` can write this cube (reflectance, or a reconstruction of a photo)."""
     if cube is None:
@@ -96,4 +113,5 @@ def has_reflectance(cube: HSCube | None) -> bool:
     return cube.kind == "reflectance" or recorded_capture_illuminant(cube) is not None
 
 
-__all__ = ["Loaded", "has_reflectance", "load_file", "preview_render", "warm_up", "write_cube", "write_reflectance"]
+__all__ = ["Loaded", "as_reflectance", "has_reflectance", "load_file", "preview_render", "warm_up", "write_cube",
+           "write_reflectance"]

@@ -213,5 +213,21 @@ class TrainPlan:
         return "\n".join(shlex.join(["hsi-studio", *r.argv]) for r in self.stages())
 
 
-__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "format_seconds", "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER",
-           "BASE_PRETRAIN"]
+def weighted_progress(steps: list[int], index: int, step: int, elapsed_s: float, eta_s: float | None,
+                      first_step: int = 0, finished_s: dict[int, float] | None = None) -> float:
+    """The whole run's progress in [0, 1], weighted by time rather than by stage: stage ``index`` is at ``step``
+    of ``steps[index]`` after ``elapsed_s`` seconds (it started, or resumed, at ``first_step``), with ``eta_s``
+    to go (None: from its seconds per step). A stage finished in this session counts its measured seconds
+    (``finished_s``); any other stage, before or after, its steps at this stage's seconds per step. So 4 quick
+    stage-1 steps then step 3 of 150 of stage 2 read about 2 %, not 51 %."""
+    finished_s = finished_s or {}
+    per_step = elapsed_s / max(step - first_step, 1)
+    remaining = eta_s if eta_s is not None and eta_s >= 0 else per_step * max(steps[index] - step, 0)
+    seconds = [finished_s.get(i, n * per_step) for i, n in enumerate(steps)]
+    done = sum(seconds[:index]) + per_step * max(step, 0)
+    total = done + remaining + sum(seconds[index + 1:])
+    return min(max(done / total, 0.0), 1.0) if total > 0 else 0.0
+
+
+__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "format_seconds",
+           "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER", "BASE_PRETRAIN", "weighted_progress"]

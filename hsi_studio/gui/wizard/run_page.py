@@ -3,6 +3,8 @@ and the trainer's log (the stages run as subprocesses, :mod:`~hsi_studio.gui.tra
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, format_seconds
+from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, format_seconds, weighted_progress
 
 from ..training_runner import TrainingRunner
 from .common import Page
@@ -60,16 +62,19 @@ class RunPage(Page):
         self.offsets: dict[str, int] = {}
         self.stage_index, self.stage_count, self.stage_key = 0, 1, ""
         self.records = 0
+        self._timing: dict = {"t0": None, "first": 0, "index": None, "finished": {}}  # the bar's time weights
         self._dirty = False
         self._redraw = QTimer(self)
         self._redraw.setInterval(150)
         self._redraw.timeout.connect(self._draw)
 
-        buttons = QHBoxLayout()
-        for b in (self.start_btn, self.pause_btn, self.cancel_btn, self.resume_btn):
+        buttons = QHBoxLayout()  # Start / Start over sits apart, at the right: never where Pause was
+        for b in (self.pause_btn, self.cancel_btn, self.resume_btn):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.eta)
+        buttons.addSpacing(16)
+        buttons.addWidget(self.start_btn)
         plots = QHBoxLayout()
         for p in (self.loss_plot, self.psnr_plot, self.sam_plot):
             plots.addWidget(p)
@@ -125,6 +130,7 @@ class RunPage(Page):
         for p in (self.loss_plot, self.psnr_plot, self.sam_plot):
             p.clear()
         self.records = 0
+        self._timing = {"t0": None, "first": 0, "index": None, "finished": {}}
 
     def start(self) -> None:
         """Start the run; after a stop or a failure, a fresh run with the current settings (Start over)."""
@@ -162,6 +168,11 @@ class RunPage(Page):
         self.runner.resume()
 
     def _stage_started(self, index: int, count: int, key: str) -> None:
+        timing = self._timing
+        if timing["t0"] is not None and timing["index"] is not None and index > timing["index"] \
+                and timing["first"] == 0:  # the stage before ran whole in this session: its measured time
+            timing["finished"][timing["index"]] = time.monotonic() - timing["t0"]
+        timing["t0"], timing["index"] = None, index
         self.stage_index, self.stage_count, self.stage_key = index, count, key
         if key not in self.offsets:
             self.offsets[key] = sum(r.steps for r in self.runner.stages[:index])
@@ -185,6 +196,8 @@ class RunPage(Page):
         self.records += 1
         event = rec.get("event")
         run = self.runner.current if self.runner else None
+        if event == "start":
+            self._timing["t0"], self._timing["first"] = time.monotonic(), int(rec.get("step") or 0)
         if event == "start" and run is not None:
             self.status.setText(f"{run.label} — stage {self.stage_index + 1} of {self.stage_count}: "
                                 f"{rec['steps']} steps" + (f", from step {rec['step']}" if rec["step"] else ""))
@@ -199,7 +212,7 @@ class RunPage(Page):
                     data[k][0].append(x)
                     data[k][1].append(float(val[k]))
             steps = run.steps if run is not None else 1
-            done = (self.stage_index + min(int(rec["step"]) / max(steps, 1), 1.0)) / max(self.stage_count, 1)
+            done = self._progress(int(rec["step"]), steps, rec.get("eta_s"))
             self.progress.setValue(int(1000 * done))
             self.progress.setFormat(f"{100 * done:.0f} %")
             remaining = [r.steps for r in self.runner.stages[self.stage_index + 1:]] if self.runner else []
@@ -210,6 +223,16 @@ class RunPage(Page):
             self._dirty = True
         elif event == "cancelled":
             self.log.appendPlainText(f"checkpoint saved at step {rec.get('step')}")
+
+    def _progress(self, step: int, steps: int, eta) -> float:
+        """The whole run's fraction done, weighted by measured time per step (services' ``weighted_progress``);
+        by stage count until a stage has timed a step."""
+        t0 = self._timing["t0"]
+        if self.runner is None or t0 is None or step <= self._timing["first"]:
+            return (self.stage_index + min(step / max(steps, 1), 1.0)) / max(self.stage_count, 1)
+        eta = float(eta) if isinstance(eta, (int, float)) and np.isfinite(eta) else None
+        return weighted_progress([r.steps for r in self.runner.stages], self.stage_index, step,
+                                 time.monotonic() - t0, eta, self._timing["first"], self._timing["finished"])
 
     def _draw(self) -> None:
         if not self._dirty:
@@ -224,10 +247,9 @@ class RunPage(Page):
         running = state in ("running", "stopping")
         restart = state in ("paused", "cancelled", "failed")
         self.start_btn.setText("Start over" if restart else "Start")
-        self.start_btn.setToolTip("Delete this run's checkpoints and train afresh with the current settings"
-                                  if restart else "Train with these settings")
-        self.start_btn.setVisible(state == "idle" or restart)
-        self.start_btn.setEnabled(state == "idle" or restart)
+        self.start_btn.setToolTip("Delete this run's checkpoints and train afresh with the current settings "
+                                  "(asks first)" if restart else "Train with these settings")
+        self.start_btn.setEnabled(state == "idle" or restart)  # always shown, so the buttons never move
         self.pause_btn.setEnabled(state == "running")
         self.cancel_btn.setEnabled(state == "running")
         self.resume_btn.setEnabled(state in ("paused", "cancelled", "failed"))

@@ -1,0 +1,83 @@
+"""View ▸ Show as reflectance: one switch for what the Explore plot, the Compare tab's scores and the Analyse
+tab (library matching, similarity maps, classes, indices) read — the cube as reconstructed (relative radiance)
+or its reflectance estimate (core's ``to_reflectance``: a reconstruction divided by the light its photo was
+taken under). The plot's y axis and the Analyse tab say which. :class:`QuantityActions` is mixed into
+:class:`~.main_window.MainWindow`."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QToolButton
+
+from hsi_studio.core.cube import HSCube
+from hsi_studio.services import files
+
+from .spectrum_plot import value_label
+
+REFLECTANCE_TIP = ("Plot and analyse the reflectance estimate (the reconstruction divided by the light its photo "
+                   "was taken under, D65 for an sRGB photo) instead of the relative radiance: library matching, "
+                   "similarity maps and the plotted spectra all use it")
+
+
+class QuantityActions:
+    """The switch (``act_reflectance``, also a button under the spectrum plot) and the cubes the views read."""
+
+    def _build_quantity(self) -> None:
+        act = QAction("Show as r&eflectance", self)
+        act.setCheckable(True)
+        act.setIconText("As reflectance")  # the button's text under the plot
+        act.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        act.setToolTip(REFLECTANCE_TIP)
+        act.setStatusTip(REFLECTANCE_TIP)
+        act.setChecked(self.settings.value("view/reflectance", False, bool))
+        act.toggled.connect(self._quantity_toggled)
+        self.addAction(act)
+        self.act_reflectance = act
+        self._views: tuple | None = None  # (cube, std, reflectance cube, its std): computed once per cube
+        button = QToolButton()
+        button.setDefaultAction(act)
+        self.spectrum.add_control(button)
+        self.reflectance_btn = button
+
+    def quantity(self) -> str:
+        """``reflectance`` when the views show the reflectance estimate, else ``radiance`` (the cube as is)."""
+        refl = self.act_reflectance.isChecked() and self.cube is not None and self.cube.kind != "reflectance" \
+            and files.has_reflectance(self.cube)
+        return "reflectance" if refl else "radiance"
+
+    def view_cubes(self) -> tuple[HSCube | None, HSCube | None]:
+        """(cube, std) as the Explore plot and the Analyse tab show them."""
+        if self.quantity() != "reflectance":
+            return self.cube, self.std
+        if self._views is None or self._views[0] is not self.cube or self._views[1] is not self.std:
+            self._views = (self.cube, self.std, *files.as_reflectance(self.cube, self.std))
+        return self._views[2], self._views[3]
+
+    def view_reference(self, gt: HSCube | None) -> HSCube | None:
+        """The ground truth / other cube in the shown quantity (as is when it has no reflectance estimate)."""
+        if gt is None or self.quantity() != "reflectance":
+            return gt
+        return files.as_reflectance(gt)[0]
+
+    def _sync_quantity(self) -> None:
+        can = self.cube is not None and self.cube.kind != "reflectance" and files.has_reflectance(self.cube)
+        self.act_reflectance.setEnabled(can)
+        self.reflectance_btn.setToolTip(REFLECTANCE_TIP if can or self.cube is None else
+                                        f"The cube holds {value_label(self.cube).lower()}: nothing to switch")
+
+    def _quantity_toggled(self, _on: bool) -> None:
+        self.settings.setValue("view/reflectance", self.act_reflectance.isChecked())
+        if self.cube is None:
+            return
+        cube, std = self.view_cubes()
+        self.spectrum.set_cube(cube, std, keep_pins=True)
+        self.spectrum.set_band(self.band_view.band)
+        gt = self.gt if self.gt is None or self.gt.same_grid(self.cube) else None
+        self.spectrum.set_ground_truth(self.view_reference(gt), self._reference_label())
+        self.analysis.set_cube(cube, std)
+        self.compare.set_cube(cube)
+        self.compare.set_ground_truth(self.view_reference(self.gt), self.gt_name, truth=self.gt_is_truth)
+        self.statusBar().showMessage(f"Showing {value_label(cube).lower()} in the plot and the Analyse tab", 6000)
+
+
+__all__ = ["QuantityActions", "REFLECTANCE_TIP"]
