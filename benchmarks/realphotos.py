@@ -12,7 +12,7 @@ For each photo in ``../shared/data/colorchecker`` (``patches.json`` gives the tr
 Score: each patch's mean reflectance (a box inside the patch at the true centre) against colour-science's
 ``BabelColor Average`` reflectance; the mean spectral angle over the 24 patches (SAM, degrees; scale-free,
 so exposure does not count). Methods: the shipped default ULDM, the shipped per-pixel root-polynomial and MLP
-regressions, Otsu 2018 and Mallett 2019. Also printed: each photo's chart detection (method, worst centre
+regressions, the fast model, Otsu 2018 and Mallett 2019. Also printed: each photo's chart detection (method, worst centre
 error in patch pitches) and the chart fit's leave-one-out ΔE2000.
 
     python benchmarks/realphotos.py [--data ../shared/data/colorchecker] [--max-side 1024]
@@ -41,7 +41,7 @@ from hsi_studio.core.errors import InputError  # noqa: E402
 from hsi_studio.core.relight import to_reflectance  # noqa: E402
 from hsi_studio.services.photo import prepare_photo  # noqa: E402
 
-METHODS = ("default", "mlp", "rootpoly", "physics:otsu2018", "physics:mallett2019")
+METHODS = ("default", "fast", "mlp", "rootpoly", "physics:otsu2018", "physics:mallett2019")
 CONDITIONS = ("as-is", "wb", "chart")
 GAP = 0.25  # the patch grid's gap, as chart_detect draws it
 
