@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -109,7 +109,9 @@ class LibraryPanel(QWidget):
         for i, n in enumerate(lib.names if lib is not None else []):
             swatch = QTableWidgetItem("")  # the entry's colour under D65, which is also its curve's colour
             swatch.setBackground(self.colour(i))
-            swatch.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: a selected row keeps its colour visible
+            icon = QPixmap(14, 14)  # the colour again as an icon: still visible when the row is selected
+            icon.fill(self.colour(i))
+            swatch.setIcon(QIcon(icon))
             swatch.setToolTip("Its colour as a reflectance under D65 (sRGB)" if self.colours is not None
                               else "No band in the visible range: a plot colour")
             self.table.setItem(i, 0, swatch)
