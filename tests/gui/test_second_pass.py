@@ -169,7 +169,13 @@ def test_library_swatches_are_the_patch_colours(window, cc_cube):
     assert min(r, g, b) > 220
     # a selected entry is plotted in its swatch's colour, with a light outline (a dark blue shows on black)
     row = names.index("blue")
-    lib.table.selectRow(row)
+    from PySide6.QtCore import QItemSelectionModel
+
+    # through the selection model: selectRow() follows the keyboard modifiers Qt thinks are held, and an earlier
+    # test's Shift+click can leave Shift "held" in the offscreen platform
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    lib.table.selectionModel().select(lib.table.model().index(row, 1), flags)
+    assert lib.selected_names() == ["blue"]
     panel._plot_spectra()
     curve = next(c for c in panel._curves if c.isVisible())
     assert curve.opts["pen"].color().name() == lib.table.item(row, 0).background().color().name()
