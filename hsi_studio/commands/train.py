@@ -2,7 +2,8 @@
 
 Every stage accepts ``--config FILE.json`` (TrainConfig fields + a ``stage`` dict), ``--steps``, ``--resume``,
 ``--jsonl`` (one JSON object per line on stdout: step, loss, lr, val, eta_s, phase), ``--device``.
-SIGINT / SIGTERM save a checkpoint and exit 130; ``--resume`` continues exactly from the last one.
+SIGINT / SIGTERM / SIGHUP save a checkpoint and exit 130 (further signals are ignored meanwhile); ``--resume``
+continues exactly from the last one, with the seed the run recorded (a different ``--seed`` is refused).
 Runs unchanged under ``accelerate launch`` (several GPUs or nodes).
 """
 
@@ -117,6 +118,19 @@ def build_config(args):
     return TrainConfig.from_dict(base)
 
 
+def _explicit_seed(args) -> int | None:
+    """The seed given on the command line or named in ``--config`` (None: neither)."""
+    if getattr(args, "seed", None) is not None:
+        return int(args.seed)
+    if args.config:
+        from hsi_studio.core.training import TrainConfig
+
+        named = TrainConfig.read_json(args.config)
+        if "seed" in named:
+            return int(named["seed"])
+    return None
+
+
 def _watch_stop_file(path: str, token) -> None:
     """Cancel ``token`` once ``path`` exists (polled twice a second on a daemon thread)."""
     import os
@@ -140,19 +154,30 @@ def cmd_train(args) -> int:
 
     from hsi_studio.core.jobs import CancelToken
     from hsi_studio.core.stages import make_stage
-    from hsi_studio.core.training import run_training
+    from hsi_studio.core.training import resume_seed, run_training
 
     from .common import Reporter
 
     cfg = build_config(args)
+    if args.resume:  # the seed the run recorded (an explicit different one is refused): the resume is exact
+        recorded = resume_seed(args.out, _explicit_seed(args))
+        cfg.seed = cfg.seed if recorded is None else recorded
     stage = make_stage(args.stage, cfg)
     token = CancelToken()
+    stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
 
     def _stop(signum, frame):  # noqa: ARG001 — signal handler signature
+        # The first signal stops the run at its next step, which checkpoints once and exits 130; later ones are
+        # ignored from here on (SIG_IGN, which also holds while the interpreter shuts down — a Python handler
+        # would be reset to the default there, and a second SIGTERM would kill the process with 143).
         token.cancel()
+        for s in stops:
+            if signal.getsignal(s) not in (signal.SIG_IGN, None):
+                signal.signal(s, signal.SIG_IGN)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _stop)
+    for sig in stops:
+        if signal.getsignal(sig) != signal.SIG_IGN:  # nohup / a background job: stays ignored
+            signal.signal(sig, _stop)
     if args.stop_file:
         _watch_stop_file(args.stop_file, token)
     reporter = Reporter(jsonl=False, label=f"train {args.stage}")

@@ -9,6 +9,7 @@ arrays ``{"__ndarray__": key}``, dicts with non-string keys and tuples are tagge
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -141,6 +142,96 @@ def verify_manifest(folder: Path) -> dict:
     return manifest
 
 
+#: the largest file :func:`read_verified` reads into memory (a ULDM on a Stable Diffusion UNet: 3.5 GB of weights)
+MAX_FILE_BYTES = 4 * 1024**3
+
+
+def read_regular(path: Path, rel: str, folder: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, read once through a descriptor opened without following a symbolic link
+    (``O_NOFOLLOW``) and checked to be a regular file of at most ``max_bytes`` (from ``fstat``, before reading)."""
+    import stat
+
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else int(max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeFileError(f"{rel} is a symbolic link; expected a regular file inside the folder",
+                                  path=str(folder)) from None
+        raise FileFormatError(f"{rel} is unreadable ({os.strerror(exc.errno) if exc.errno else one_line(exc)}); "
+                              "expected a readable file", path=str(folder)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileFormatError(f"{rel} is not a regular file; expected one", path=str(folder))
+        if st.st_size > max_bytes:
+            raise FileFormatError(f"{rel} is {st.st_size:,} bytes; expected at most {max_bytes:,}", path=str(folder))
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 24, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise FileFormatError(f"{rel} grew past {max_bytes:,} bytes while it was read; expected a file "
+                                      "nobody writes to", path=str(folder))
+        return b"".join(chunks)
+    except OSError as exc:
+        raise FileFormatError(f"{rel} is unreadable ({one_line(exc, 120)}); expected a readable file",
+                              path=str(folder)) from None
+    finally:
+        os.close(fd)
+
+
+def refuse_symlinks(folder: Path) -> None:
+    """Refuse a symbolic link anywhere inside ``folder`` (at any depth; ``folder`` itself may be one): a link
+    could put files no manifest covers — or files outside the folder — in its place."""
+    folder = Path(folder)
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in sorted(dirnames + filenames):
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                rel = p.relative_to(folder).as_posix()
+                raise UnsafeFileError(f"{one_line(rel, 120)} is a symbolic link; expected only regular files and "
+                                      "folders inside (links are refused: they can lead to files the manifest does "
+                                      "not cover)", path=str(folder))
+
+
+def read_verified(folder: Path, max_file_bytes: int | None = None) -> tuple[dict, dict[str, bytes]]:
+    """Load what you hash: ``(manifest, {relative path: bytes})`` — every file the manifest lists read **once**
+    into memory and its sha256 checked on those bytes, which the caller then parses (a file rewritten in place
+    meanwhile can no longer be read: no ``mmap`` of a changing file, no version mismatch). Symbolic links
+    anywhere inside ``folder`` and pickle files are refused first."""
+    import hashlib
+
+    folder = Path(folder)
+    refuse_symlinks(folder)
+    for p in folder.rglob("*"):
+        if p.suffix.lower() in PICKLE_SUFFIXES:
+            raise UnsafeFileError(f"{p.name} is a pickle-based file; expected safetensors + JSON only",
+                                  path=str(folder))
+    if not (folder / MANIFEST).is_file():
+        raise FileFormatError("manifest.json is missing (incomplete or foreign folder); expected one written "
+                              "by HSI Studio", path=str(folder))
+    raw = read_regular(folder / MANIFEST, MANIFEST, folder, max_bytes=64 * 1024**2)
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise FileFormatError(f"manifest.json is unreadable ({type(exc).__name__}: {one_line(exc, 120)}); expected "
+                              "valid JSON", path=str(folder)) from None
+    files = manifest_files(folder, manifest)
+    data: dict[str, bytes] = {}
+    for rel, digest in files.items():
+        blob = read_regular(folder / rel, rel, folder, max_file_bytes)
+        if hashlib.sha256(blob).hexdigest() != digest:
+            raise FileFormatError(f"{rel} does not match its sha256 in manifest.json (corrupt or modified)",
+                                  path=str(folder))
+        data[rel] = blob
+    return manifest, data
+
+
 def save_checkpoint(folder: str | Path, state: dict, *, extra_manifest: dict | None = None) -> Path:
     """Atomically write ``state`` (nested dicts of tensors / JSON values) as a checkpoint folder."""
     from safetensors.torch import save_file
@@ -188,4 +279,4 @@ def load_checkpoint(folder: str | Path) -> dict:
 
 
 __all__ = ["flatten", "unflatten", "save_checkpoint", "load_checkpoint", "write_manifest", "verify_manifest",
-           "PICKLE_SUFFIXES"]
+           "PICKLE_SUFFIXES", "MAX_FILE_BYTES", "read_regular", "read_verified", "refuse_symlinks"]

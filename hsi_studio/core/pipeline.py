@@ -206,6 +206,7 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
                 dev = "cpu"
             else:
                 raise
+    check_physical_range(mean, lin, path)
     wl = np.asarray(pipe.wavelengths, dtype=np.float64)
     meta = {"model": str(path), "steps": steps, "samples": samples, "seed": seed, "scheduler": scheduler,
             "response": pipe.response.name}
@@ -214,6 +215,24 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
         if std is not None else None
     progress(1.0, "done")
     return ReconstructionResult(cube, std_cube, str(path), dev, time.monotonic() - t0, messages)
+
+
+#: the largest reconstructed value, relative to the photo's brightest linear RGB value (at least 1), that a working
+#: model gives: spectra are relative radiance/reflectance, a few units at most (photos are ≤ 1.5 linear); the
+#: shipped models stay below 3 on real photos. Above it the model is broken (absurd weights), not the photo.
+MAX_OUTPUT_RATIO = 50.0
+
+
+def check_physical_range(cube: np.ndarray, lin: np.ndarray, model) -> None:
+    """Refuse a reconstruction whose values leave the physical range: an :class:`InputError` naming ``model``
+    instead of a cube with maxima of 1e7 (garbage that is still finite)."""
+    scale = max(1.0, float(np.max(lin)) if np.size(lin) else 1.0)
+    limit = MAX_OUTPUT_RATIO * scale
+    top = float(np.max(np.abs(cube))) if np.size(cube) else 0.0
+    if not top <= limit:  # NaN fails too
+        raise InputError(f"model {model} reconstructed values up to {top:.3g}, far outside the physical range "
+                         f"(at most {limit:g} for this photo: spectra are relative radiance, a few units at most); "
+                         "expected a working model (its weights are broken or were tampered with)")
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -237,5 +256,5 @@ def _free_gpu() -> None:
         pass
 
 
-__all__ = ["ReconstructionResult", "reconstruct", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "models_dir",
+__all__ = ["ReconstructionResult", "reconstruct", "check_physical_range", "MAX_OUTPUT_RATIO", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "models_dir",
            "default_model_path", "load_model", "pipeline_for", "resolve_model", "SCHEDULERS"]

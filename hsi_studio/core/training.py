@@ -29,7 +29,7 @@ from typing import Any
 
 from . import devices
 from .atomic import StaleTemporaryWarning, atomic_write, clean_stale_temporaries, safe_name
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint, unflatten
 from .errors import FileFormatError, InputError, OutputError, one_line
 from .io_base import read_json
 from .jobs import NEVER_CANCEL, Cancelled, CancelToken
@@ -273,6 +273,29 @@ def latest_checkpoint(out_dir: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
+def resume_seed(out_dir: str | Path, given: int | None) -> int | None:
+    """The seed a resumed run must use: the one the last checkpoint in ``out_dir`` recorded (its
+    ``state.json`` config). ``given`` (an explicit ``--seed`` or config seed, else None) must equal it — a
+    resume with another seed would not be exact: :class:`InputError`. None when there is no checkpoint (the
+    resume itself then says so)."""
+    ckpt = latest_checkpoint(Path(out_dir))
+    if ckpt is None:
+        return given
+    tree = read_json(ckpt / "state.json", f"checkpoint {ckpt.name} state.json", expect=object)
+    try:
+        cfg = unflatten(tree["__map__"]["config"], {})
+        seed = cfg["seed"]
+    except (KeyError, TypeError, FileFormatError):
+        seed = None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise FileFormatError(f"checkpoint {ckpt.name} records no usable seed ({_show(seed)}); expected a "
+                              "checkpoint written by HSI Studio", path=str(ckpt))
+    if given is not None and int(given) != seed:
+        raise InputError(f"--seed {given} differs from seed {seed}, which the run in {out_dir} was started with; "
+                         "expected the same seed (or none: --resume uses the recorded one) so the resume is exact")
+    return seed
+
+
 class Trainer:
     """Runs one stage with a :class:`TrainConfig`. ``log`` receives one dict per event (JSON-able)."""
 
@@ -368,6 +391,7 @@ class Trainer:
         import torch
 
         self._scaler_state = None
+        self._saved_step: int | None = None
         self._setup(resume)
         if self._scaler_state and self.acc.scaler is not None:
             self.acc.scaler.load_state_dict(self._scaler_state)
@@ -391,7 +415,8 @@ class Trainer:
                 if self.step % cfg.ckpt_every == 0 and self.step < cfg.steps:
                     self.save_checkpoint()
         except Cancelled:
-            self.save_checkpoint()
+            if self._saved_step != self.step:  # a periodic checkpoint of this very step is not written twice
+                self.save_checkpoint()
             self.log({"event": "cancelled", "step": self.step})
             raise
         self.save_checkpoint()
@@ -465,6 +490,7 @@ class Trainer:
 
         acc = self.acc
         acc.wait_for_everyone()
+        self._saved_step = self.step  # on every rank, so all of them skip (or make) the same saves
         if not acc.is_main_process:
             return None
         state = {
@@ -553,4 +579,4 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
 
 
 __all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "weights_digest",
-           "latest_checkpoint"]
+           "latest_checkpoint", "resume_seed"]

@@ -32,13 +32,15 @@ from pathlib import Path
 import diffusers
 import torch
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel, UNet2DModel
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as safetensors_load
+from safetensors.torch import save_file
 
 from ... import __version__
 from ..atomic import staged_folder
-from ..checkpoint import PICKLE_SUFFIXES, verify_manifest, write_manifest
-from ..errors import FileFormatError, InputError, UnsafeFileError
+from ..checkpoint import PICKLE_SUFFIXES, read_verified, refuse_symlinks, write_manifest
+from ..errors import FileFormatError, InputError, UnsafeFileError, one_line
 from ..io_base import read_json
+from . import limits
 from .base import RGBLDM, CondUNet, scheduler_config
 from .refiner import CodeRefiner
 from .regression import PixelRegression
@@ -214,30 +216,80 @@ def check_unlisted(root: Path, manifest: dict) -> None:
                                   "expected only the files the manifest lists", path=str(root))
 
 
-def _load_component(root: Path, name: str, index: dict):
+def _load_component(root: Path, name: str, index: dict, data: dict[str, bytes]):
+    """Build component ``name`` from the verified bytes of its ``config.json`` and weights: the config's sizes
+    are checked against their ceilings and the parameter count measured on the meta device before anything is
+    allocated (:mod:`.limits`); the weights must be floating point, finite and of sane magnitude, and fill the
+    module exactly (no missing or unexpected tensor)."""
     if name not in index:
         raise FileFormatError(f"model_index.json has no {name!r} component; expected it in a "
                               f"{index['_class_name']} bundle", path=str(root))
     cls = _allowed_class(root, name, index[name])
+    cfg_rel, weights_rel = f"{name}/config.json", f"{name}/diffusion_pytorch_model.safetensors"
+    for rel in (cfg_rel, weights_rel):
+        if rel not in data:
+            raise FileFormatError(f"{rel} is missing (or not listed in manifest.json); expected a component saved "
+                                  "by HSI Studio", path=str(root))
     try:
-        module = cls.from_pretrained(root / name, local_files_only=True, use_safetensors=True)
+        config = json.loads(data[cfg_rel].decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise FileFormatError(f"{cfg_rel} is unreadable ({type(exc).__name__}: {one_line(exc, 120)}); expected "
+                              "valid JSON", path=str(root)) from None
+    limits.check_config(config, name, root)
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    try:
+        limits.check_size(cls, config, name, root)
+        tensors = _tensors(data[weights_rel], weights_rel, root)
+        limits.check_weights(tensors, name, root)
+        module = cls.from_config(config)
+        module.load_state_dict(tensors, strict=True)
+    except FileFormatError:
+        raise
     except (OSError, ValueError, RuntimeError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise FileFormatError(f"cannot load component {name} ({' '.join(str(exc).split())[:160]}); expected a "
                               "component saved by HSI Studio", path=str(root)) from None
-    null = root / name / "null_embedding.safetensors"
     if cls is UNet2DConditionModel:
-        emb = load_file(str(null))["null_embedding"] if null.is_file() else None
+        null_rel = f"{name}/null_embedding.safetensors"
+        emb = None
+        if null_rel in data:
+            null = _tensors(data[null_rel], null_rel, root)
+            limits.check_weights(null, name, root)
+            emb = null["null_embedding"]
         module = CondUNet(module, emb)
     return module
+
+
+def _tensors(blob: bytes, rel: str, root: Path) -> dict:
+    """Tensors parsed from bytes already verified against the manifest (private, writable copies)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.frombuffer on read-only bytes; cloned below
+            tensors = safetensors_load(blob)
+    except Exception as exc:  # noqa: BLE001 — safetensors raises its own error type for damaged files
+        raise FileFormatError(f"{rel} is unreadable ({type(exc).__name__}: {one_line(exc, 120)}); expected a "
+                              "complete safetensors file", path=str(root)) from None
+    return {k: v.clone() for k, v in tensors.items()}
 
 
 _SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 
 
-def scheduler_settings(root: Path) -> dict:
+def scheduler_settings(root: Path, raw: bytes | None = None) -> dict:
     """``scheduler/scheduler_config.json``, checked: a JSON object naming only DDPMScheduler settings, with a
     known beta schedule and sane numbers (a bogus one must not surface as a crash while loading)."""
-    cfg = read_json(root / "scheduler" / "scheduler_config.json", "scheduler/scheduler_config.json")
+    if raw is None:
+        cfg = read_json(root / "scheduler" / "scheduler_config.json", "scheduler/scheduler_config.json")
+    else:
+        try:
+            cfg = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise FileFormatError(f"scheduler/scheduler_config.json is unreadable ({type(exc).__name__}: "
+                                  f"{one_line(exc, 120)}); expected valid JSON", path=str(root)) from None
+        if not isinstance(cfg, dict):
+            raise FileFormatError("scheduler/scheduler_config.json holds no JSON object; expected one",
+                                  path=str(root))
     known = set(inspect.signature(DDPMScheduler.__init__).parameters) - {"self"}
     unknown = sorted(k for k in cfg if not k.startswith("_") and k not in known)
     if unknown:
@@ -277,29 +329,42 @@ def load_bundle(path: str | Path, device: str = "cpu"):
 
 def _load_bundle(path: str | Path, device: str = "cpu"):
     root = Path(path)
+    if root.is_dir():
+        refuse_symlinks(root)  # before anything inside is read (model_index.json included)
     index = read_index(root)
     refuse_pickles(root)
-    check_unlisted(root, verify_manifest(root))
+    manifest, data = read_verified(root)  # load what you hash: everything below parses these bytes
+    check_unlisted(root, manifest)
+    try:
+        same = json.loads(data["model_index.json"].decode("utf-8")) == index
+    except (KeyError, ValueError, RecursionError):
+        same = False
+    if not same:
+        raise FileFormatError("model_index.json is not the one manifest.json covers (not listed, or changed while "
+                              "the bundle was read); expected a bundle nobody writes to", path=str(root))
     kind = index["_class_name"]
     sched = {}
-    if (root / "scheduler" / "scheduler_config.json").is_file():
-        sched = scheduler_settings(root)
+    if "scheduler/scheduler_config.json" in data:
+        sched = scheduler_settings(root, data["scheduler/scheduler_config.json"])
         sched = {k: v for k, v in sched.items() if not k.startswith("_")}
+
+    def part(name: str):
+        return _load_component(root, name, index, data)
+
     if kind == "SpeUAE":
-        model = _load_component(root, "speuae", index)
+        model = part("speuae")
     elif kind == "PixelRegression":
-        model = _load_component(root, "regression", index)
+        model = part("regression")
     elif kind == "SpatialResidual":
-        model = FastModel(_load_component(root, "prior", index), _load_component(root, "spatial", index))
+        model = FastModel(part("prior"), part("spatial"))
     elif kind == "RGBLDM":
-        vae = _load_component(root, "vae", index)
-        model = RGBLDM(vae, _load_component(root, "unet", index), sched or None)
+        vae = part("vae")
+        model = RGBLDM(vae, part("unet"), sched or None)
         model.latent_scale_set.fill_(True)
     else:
-        vae = _load_component(root, "vae", index)
-        refiner = _load_component(root, "refiner", index) if "refiner" in index else None
-        model = ULDM(_load_component(root, "speuae", index), vae, _load_component(root, "unet", index), sched,
-                     float(vae.config.scaling_factor), refiner=refiner)
+        vae = part("vae")
+        refiner = part("refiner") if "refiner" in index else None
+        model = ULDM(part("speuae"), vae, part("unet"), sched, float(vae.config.scaling_factor), refiner=refiner)
     return model.to(device).eval()
 
 
@@ -320,6 +385,15 @@ def load_sd_base(path: str | Path) -> RGBLDM:
         raise InputError(f"{root} is not a Stable Diffusion folder; expected vae/ and unet/ (diffusers layout)")
     refuse_pickles(root / "vae")
     refuse_pickles(root / "unet")
+    for part, cls in (("vae", AutoencoderKL), ("unet", UNet2DConditionModel)):  # sizes bounded before building
+        cfg = read_json(root / part / "config.json", f"{part}/config.json", error=InputError)
+        limits.check_config(cfg, part, root)
+        try:
+            limits.check_size(cls, {k: v for k, v in cfg.items() if not k.startswith("_")}, part, root)
+        except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as exc:
+            raise FileFormatError(f"{part}/config.json does not describe a model ({type(exc).__name__}: "
+                                  f"{one_line(exc, 120)}); expected a Stable Diffusion {part} config",
+                                  path=str(root)) from None
     try:
         vae = AutoencoderKL.from_pretrained(root / "vae", local_files_only=True, use_safetensors=True)
         unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True, use_safetensors=True)
