@@ -113,6 +113,25 @@ def test_score_model_scores_the_model_and_the_baselines(tmp_path, monkeypatch):
     assert all(r["protocol"] == "camera" and r["cubes"] == 1 and np.isfinite(r["psnr"]) for r in rows)
 
 
+def test_score_model_compares_with_the_shipped_default(tmp_path):
+    from hsi_studio.services.models import default_installed
+
+    if not default_installed():
+        pytest.skip("the shipped default model is not installed")
+    folder = _cubes(tmp_path / "val", n=1)
+    seen = []
+    rows = scoring.score_model("physics:minnorm", [str(folder / "scene0.h5")], "cie1964-srgb",
+                               progress=lambda f, m="": seen.append(f))
+    methods = [r["method"] for r in rows]
+    assert methods[-2:] == ["uldm", scoring.SHIPPED_DEFAULT]  # after the new model, on the same cubes
+    default = rows[-1]
+    assert default["protocol"] == rows[0]["protocol"] and default["cubes"] == 1 and np.isfinite(default["psnr"])
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)  # one bar over both passes
+    without = scoring.score_model("physics:minnorm", [str(folder / "scene0.h5")], "cie1964-srgb",
+                                  shipped_default=False)
+    assert scoring.SHIPPED_DEFAULT not in [r["method"] for r in without]
+
+
 def test_scoring_protocol_and_centre_crop(tmp_path):
     photo = tmp_path / "photo"
     photo.mkdir()

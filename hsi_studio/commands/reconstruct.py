@@ -101,14 +101,6 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool,
     return paths
 
 
-# Peak bytes per photo pixel of a reconstruction, whatever the tile size (tiles bound the model's working memory,
-# not these): the decoded photo and its linear copy (float32 RGB), the 31-band float32 cube and its copy while it
-# is written (and turned into reflectance), the preview; a std cube and the per-pixel mean/variance accumulators
-# of several samples (float64) on top. Measured on CPU (peak RSS over the baseline), then rounded up.
-RECON_BYTES_PER_PIXEL = 400
-STD_BYTES_PER_PIXEL = 124 + 2 * 31 * 8
-
-
 def check_memory_budget(path, samples: int) -> None:
     """Refuse, from the photo's header and before any work, a reconstruction whose cubes alone would exceed the
     memory budget (``HSI_STUDIO_MAX_MEMORY``, else 80 % of the available memory): exit 2 with the largest photo
@@ -116,15 +108,15 @@ def check_memory_budget(path, samples: int) -> None:
     from hsi_studio.core import io
     from hsi_studio.core.cube import MEMORY_ENV, memory_budget
     from hsi_studio.core.errors import SizeLimitError
+    from hsi_studio.services.estimate import memory_needed
 
     if path.suffix.lower() in io.RAW_EXTENSIONS:
         return  # read_raw checks its own decode; its size is known only once LibRaw has opened it
     info = io.describe_rgb(path)
     h, w = int(info["height"]), int(info["width"])
-    per_pixel = RECON_BYTES_PER_PIXEL + (STD_BYTES_PER_PIXEL if samples > 1 else 0)
-    need, budget = h * w * per_pixel, memory_budget()
+    need, budget = memory_needed(h, w, samples), memory_budget()  # the estimate the GUI shows beforehand
     if need > budget:
-        fits = budget // per_pixel
+        fits = budget // memory_needed(1, 1, samples)
         raise SizeLimitError(f"a {w}×{h} photo ({h * w / 1e6:.1f} MP) needs about {need / 1024**3:.1f} GiB to "
                              f"reconstruct (31-band cubes{' and std' if samples > 1 else ''}); the memory budget is "
                              f"{budget / 1024**3:.2f} GiB ({MEMORY_ENV}, else 80% of the available memory); expected "

@@ -611,6 +611,9 @@ def render_view(cube: HSCube, mode: str = "uint8") -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 # ΔE2000 between two renders
 # ---------------------------------------------------------------------------------------------------------
+_DE_CHUNK_PIXELS = 1 << 18  # ΔE2000 map: pixels per chunk (float64 temporaries of ~10 MB each)
+
+
 def _as_srgb_float(img, what: str) -> np.ndarray:
     arr = np.asarray(img)
     if arr.ndim < 1 or arr.shape[-1] != 3:
@@ -626,15 +629,27 @@ def _as_srgb_float(img, what: str) -> np.ndarray:
 def delta_e_map(srgb_a, srgb_b) -> np.ndarray:
     """Per-pixel CIE ΔE2000 (float32, shape (...)) between two sRGB renders (float in [0, 1] or uint8):
     sRGB → XYZ → CIE Lab (D65 white) with colour-science, then ``colour.delta_E(..., "CIE 2000")``."""
-    a, b = _as_srgb_float(srgb_a, "first image"), _as_srgb_float(srgb_b, "second image")
-    if a.shape != b.shape:
-        raise ShapeError(f"images have shapes {a.shape} and {b.shape}; expected equal shapes")
+    a_in, b_in = np.asarray(srgb_a), np.asarray(srgb_b)
+    for arr, what in ((a_in, "first image"), (b_in, "second image")):
+        if arr.ndim < 1 or arr.shape[-1] != 3:
+            raise ShapeError(f"{what} has shape {arr.shape}; expected (..., 3) sRGB values")
+    if a_in.shape != b_in.shape:
+        raise ShapeError(f"images have shapes {a_in.shape} and {b_in.shape}; expected equal shapes")
     colour = _colour()
     white = colour.RGB_COLOURSPACES["sRGB"].whitepoint
-    with _quiet():
-        lab_a = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(a), white)
-        lab_b = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(b), white)
-        return np.asarray(colour.delta_E(lab_a, lab_b, method="CIE 2000"), dtype=np.float32)
+    flat_a, flat_b = a_in.reshape(-1, 3), b_in.reshape(-1, 3)
+    out = np.empty(flat_a.shape[0], dtype=np.float32)
+    # In chunks: colour-science works in float64 with many temporaries (a 12 MP map at once peaked at ~3× a
+    # 12 MP 31-band float32 cube); per chunk the working memory is bounded (~100 MB).
+    for start in range(0, flat_a.shape[0], _DE_CHUNK_PIXELS):
+        stop = start + _DE_CHUNK_PIXELS
+        a = _as_srgb_float(flat_a[start:stop], "first image")
+        b = _as_srgb_float(flat_b[start:stop], "second image")
+        with _quiet():
+            lab_a = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(a), white)
+            lab_b = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(b), white)
+            out[start:stop] = colour.delta_E(lab_a, lab_b, method="CIE 2000")
+    return out.reshape(a_in.shape[:-1])
 
 
 def to_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSCube | None]:

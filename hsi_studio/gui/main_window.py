@@ -136,6 +136,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.compare.previous_requested.connect(self.compare_with_previous)
         self.compare.failed.connect(lambda m, d: self.show_error("Cannot compare", m, d))
         self.dock.result_ready.connect(self._reconstructed)
+        self.dock.large.downscaled.connect(lambda small: self.set_rgb(small, self.source))  # the smaller photo
         self.dock.job_failed.connect(lambda m, d: self.show_error("Reconstruction failed", m, d))
         self.dock.job_cancelled.connect(lambda: self.statusBar().showMessage("Reconstruction cancelled", 5000))
         self.dock.devices_found.connect(self._devices_found)

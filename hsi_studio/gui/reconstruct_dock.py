@@ -35,6 +35,8 @@ from hsi_studio.core.pipeline import bundle_class
 from hsi_studio.services import reconstruction
 from hsi_studio.services.models import model_choices
 
+from .large_photo import LargePhotoOffer
+
 SAMPLING_TIPS = {"steps": "Diffusion solver steps",
                  "samples": "Samples per image; more than one also gives an uncertainty (std) cube",
                  "seed": "Seed of the diffusion model's noise (the same seed gives the same cube)"}
@@ -146,6 +148,8 @@ class ReconstructDock(QDockWidget):
         body = QWidget()
         lay = QVBoxLayout(body)
         lay.addWidget(self.input_label)
+        self.large = LargePhotoOffer(self)  # a large photo: time / memory estimate, downscale / fast-model offers
+        lay.addWidget(self.large)
         lay.addLayout(form)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
@@ -163,6 +167,8 @@ class ReconstructDock(QDockWidget):
         self.model.activated.connect(self._model_picked)
         self.models_btn.clicked.connect(self.choose_models_folder)
         self.device.about_to_show.connect(self.probe_devices)
+        for box in (self.steps, self.samples):
+            box.valueChanged.connect(self.large.refresh)
         self.run_btn.clicked.connect(self.run)
         self.cancel_btn.clicked.connect(self.cancel)
         self._sync()
@@ -338,6 +344,7 @@ class ReconstructDock(QDockWidget):
             done = [] if prepared is None else [w for w, on in (("white-balanced", prepared.white_balance),
                                                                  ("chart-calibrated", prepared.calibration)) if on]
             self.input_label.setText(self._input_text + (f" — {' and '.join(done)}" if done else ""))
+        self.large.refresh()
 
     def set_busy(self, busy: bool) -> None:
         """The photo is being corrected: Run waits for it."""
@@ -363,6 +370,7 @@ class ReconstructDock(QDockWidget):
         self.run_btn.setEnabled(self.rgb is not None and not self.running and not self.input_busy
                                 and bool(self.model.currentData()))
         self.cancel_btn.setEnabled(self.running)
+        self.large.refresh()
 
     def options(self) -> dict:
         return {"steps": self.steps.value(), "samples": self.samples.value(), "seed": self.seed.value(),

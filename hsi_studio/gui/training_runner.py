@@ -73,6 +73,10 @@ class TrainingRunner(QObject):
     def cancel(self) -> None:
         self._request_stop("cancelled")
 
+    def stop_kind(self) -> str:
+        """What the requested stop is: ``paused`` or ``cancelled`` (the trainer's record says neither)."""
+        return self._stop_as
+
     def _request_stop(self, as_state: str, grace_ms: int = 120_000) -> None:
         if not self.running():
             return

@@ -12,6 +12,7 @@ from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
 SCORE_CROP = 256  # validation cubes larger than this are centre-cropped to it
 GENERATED_SCENES = 2  # scenes scored when there are no validation cubes (64 px each)
+SHIPPED_DEFAULT = "shipped-default"  # the shipped default model's row in :func:`score_model`
 
 
 def scoring_protocol(model: str | Path) -> str:
@@ -35,14 +36,28 @@ def centre_crop(cube, size: int):
     return HSCube(np.ascontiguousarray(crop(cube.data, size)), cube.wavelengths, dict(cube.metadata), kind=cube.kind)
 
 
+def _is_default(model) -> bool:
+    from hsi_studio.core.pipeline import default_model_path
+
+    if str(model) == "default":
+        return True
+    try:
+        return Path(model).resolve() == default_model_path().resolve()
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 def score_model(model: str, val_files: list[str], response: str, progress=no_progress,
-                cancel: CancelToken = NEVER_CANCEL, lighting: str = "varied") -> list[dict]:
+                cancel: CancelToken = NEVER_CANCEL, lighting: str = "varied",
+                shipped_default: bool = True) -> list[dict]:
     """Mean validation scores of the new model and every baseline (analytic and the shipped learned per-pixel
     regressions), under :func:`scoring_protocol` (generated scenes without cubes, lit as the model was
-    trained). Each summary row carries its ``protocol``."""
+    trained); then, when it is installed (and ``shipped_default``), the shipped default model on the same cubes
+    (method :data:`SHIPPED_DEFAULT`). Each summary row carries its ``protocol``."""
     from hsi_studio.core.data import CubeFolder
     from hsi_studio.core.evaluation import evaluate, summary
     from hsi_studio.core.scenes import SceneGenerator
+    from hsi_studio.services.models import default_installed
 
     if val_files:
         folder = CubeFolder.load(list(val_files))
@@ -51,9 +66,17 @@ def score_model(model: str, val_files: list[str], response: str, progress=no_pro
         gen = SceneGenerator.default(seed=0, lighting=lighting)
         cubes = [(f"generated scene {i + 1}", gen.generate(10_000_000 + i, 64)) for i in range(GENERATED_SCENES)]
     cubes = [(name, centre_crop(cube, SCORE_CROP)) for name, cube in cubes]
-    rows = evaluate(cubes, model=model, protocol=scoring_protocol(model), response_name=response, device="cpu",
-                    progress=progress, cancel=cancel)
-    return summary(rows)
+    protocol = scoring_protocol(model)
+    compare_default = shipped_default and default_installed() and not _is_default(model)
+    split = 0.8 if compare_default else 1.0
+    rows = evaluate(cubes, model=model, protocol=protocol, response_name=response, device="cpu",
+                    progress=lambda f, m="": progress(f * split, m), cancel=cancel)
+    out = summary(rows)
+    if compare_default:  # the shipped default model on the same cubes, photos and protocol, beside the baselines
+        ref = evaluate(cubes, model="default", methods=[], protocol=protocol, response_name=response, device="cpu",
+                       progress=lambda f, m="": progress(split + f * (1 - split), m), cancel=cancel)
+        out += [{**row, "method": SHIPPED_DEFAULT} for row in summary(ref)]
+    return out
 
 
-__all__ = ["centre_crop", "score_model", "scoring_protocol"]
+__all__ = ["SHIPPED_DEFAULT", "centre_crop", "score_model", "scoring_protocol"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hsi_studio.services.files import preview_render
 
@@ -304,6 +305,36 @@ def test_start_over_asks_first_and_is_not_where_pause_was(qtbot, settings, tmp_p
     wiz.close()
 
 
+def test_pause_and_cancel_say_different_things(qtbot, settings, tmp_path):
+    from hsi_studio.gui import wizard as tw
+
+    wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")
+    qtbot.addWidget(wiz)
+    page = wiz.run_page
+    page.runner = page.runner or tw.run_page.TrainingRunner(wiz.plan(), page)
+    runner = page.runner
+    # Pause: the trainer's stop record (event "cancelled") must read as a pause, with the step to resume from
+    runner._stop_as = "paused"
+    page.on_record("s1", {"event": "cancelled", "step": 37})
+    runner.state = "paused"
+    page._sync("paused")
+    log = page.log.toPlainText()
+    assert "paused — Resume continues from step 37" in log and "cancelled" not in log.lower()
+    assert "Paused" in page.status.text() and "step 37" in page.status.text()
+    assert "cancel" not in page.status.text().lower()
+    # Cancel: says cancelled
+    page.log.clear()
+    runner._stop_as = "cancelled"
+    page.on_record("s1", {"event": "cancelled", "step": 40})
+    runner.state = "cancelled"
+    page._sync("cancelled")
+    assert "cancelled at step 40" in page.log.toPlainText()
+    assert page.status.text().startswith("Cancelled")
+    runner.state = "idle"
+    wiz.shutdown()
+    wiz.close()
+
+
 def test_the_first_eta_says_estimating(window, monkeypatch):
     import hsi_studio.gui.reconstruct_dock as rd
 
@@ -481,4 +512,59 @@ def test_the_training_bar_follows_time(qtbot, settings, tmp_path, monkeypatch):
         page.on_record("stage2", {"event": "step", "step": step, "loss": 0.1, "eta_s": 2.0 * (150 - step)})
     assert page.progress.value() < 50, page.progress.format()  # ~2 %, where counting stages gave 51 %
     wiz.shutdown()
+    wiz.close()
+
+
+# -- item 5: a large photo gets an estimate and two offers; the downscale is real and in linear light ---------
+def test_large_photo_estimate_and_offers(window, qtbot):
+    from hsi_studio.core.cube import RGBImage
+    from hsi_studio.services import estimate as est
+
+    h, w = 1500, 2800  # 4.2 MP: over the threshold
+    data = np.full((h, w, 3), 0.4, np.float32)
+    data[::2, :, :] = 1.0  # alternate rows 1.0 / 0.4: a resize in linear light keeps their mean brightness
+    window.set_rgb(RGBImage(data))
+    offer = window.dock.large
+    assert offer.isVisibleTo(window.dock)
+    text = offer.label.text()
+    need = est.memory_needed(h, w, 1) / 1024**3
+    assert "4.2 MP" in text and f"{need:.1f} GiB" in text and ("min" in text or " s " in text)
+    assert "per megapixel" in offer.label.toolTip() and "CPU" in offer.label.toolTip()
+    if offer.fast_index() >= 0:  # the shipped fast model is listed: the offer selects it
+        window.dock.model.setCurrentIndex(0 if offer.fast_index() else 1)
+        assert offer.fast_btn.isEnabled()
+        offer.fast_btn.click()
+        assert window.dock.model.currentData() == "fast" and not offer.fast_btn.isEnabled()
+        assert "(fast)" in offer.label.text()
+    offer.downscale_btn.click()  # on a worker: the GUI goes on
+    qtbot.waitUntil(lambda: window.rgb is not None and window.rgb.height * window.rgb.width <= est.DOWNSCALE_PIXELS,
+                    timeout=30000)
+    small = window.rgb
+    assert small.width / small.height == pytest.approx(w / h, rel=0.01)
+    assert small.height * small.width > 0.98 * est.DOWNSCALE_PIXELS
+    assert window.dock.rgb is small and not offer.isVisibleTo(window.dock)
+    from hsi_studio.core.spectral import srgb_decode
+
+    linear_mean = float(srgb_decode(np.array([1.0, 0.4], np.float32)).mean())
+    got = float(srgb_decode(small.data[h // 4:h // 2, :, 1]).mean())
+    assert got == pytest.approx(linear_mean, abs=0.01)  # averaged in linear light …
+    assert abs(float(srgb_decode(np.float32(0.7))) - linear_mean) > 0.1  # … which an sRGB-space average is not
+    assert small.metadata["downscaled_from"] == f"{w}x{h}"
+
+
+# -- item 11: the finish page compares the new model with the shipped default ---------------------------------
+def test_finish_page_shows_the_shipped_default_beside_the_baselines(qtbot, settings, tmp_path):
+    from hsi_studio.gui import wizard as tw
+    from hsi_studio.services.scoring import SHIPPED_DEFAULT
+
+    wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")
+    qtbot.addWidget(wiz)
+    wiz.trained_model = str(tmp_path / "models" / "new")
+    fin = wiz.finish_page
+    row = {"protocol": "camera", "cubes": 1, "psnr": 30.0, "sam": 3.0, "de_a": 1.0, "mrae": 0.1, "rmse": 0.01}
+    fin._scored([{**row, "method": "physics:minnorm"}, {**row, "method": "uldm"},
+                 {**row, "method": SHIPPED_DEFAULT, "psnr": 28.5}])
+    names = [fin.table.item(r, 0).text() for r in range(fin.table.rowCount())]
+    assert names[1:] == ["New model (ULDM)", "Shipped default model (ULDM)"]
+    assert fin.table.item(2, 1).text() == "28.50" and "shipped default" in fin.subTitle()
     wiz.close()

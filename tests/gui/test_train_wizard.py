@@ -223,10 +223,11 @@ def test_wizard_trains_kill_resume_and_lists_the_model(qtbot, window, tmp_path, 
     qtbot.waitUntil(lambda: fin.rows is not None, timeout=120000)
     methods = [r["method"] for r in fin.rows]
     # trained without D65 light → camera protocol: the D65-white methods are out of convention; the shipped
-    # learned per-pixel baselines are scored beside the new model
-    assert methods == ["physics:minnorm", "rootpoly", "mlp", "uldm"]
+    # learned per-pixel baselines are scored beside the new model, and the shipped default model after it
+    assert methods == ["physics:minnorm", "rootpoly", "mlp", "uldm", "shipped-default"]
     assert {r["protocol"] for r in fin.rows} == {"camera"}
-    assert fin.table.rowCount() == 4 and all(np.isfinite(r["psnr"]) for r in fin.rows)
+    assert fin.table.rowCount() == 5 and all(np.isfinite(r["psnr"]) for r in fin.rows)
+    assert fin.table.item(4, 0).text() == "Shipped default model (ULDM)"
     wizard.close()
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QTableWidgetItem, QVBoxLayout
 
 from hsi_studio.services.models import method_label
-from hsi_studio.services.scoring import score_model
+from hsi_studio.services.scoring import SHIPPED_DEFAULT, score_model
 
 from .common import Page, table
 
 NEW_MODEL = "New model (ULDM)"  # the trained model's row ("uldm" in the scores)
+DEFAULT_MODEL = "Shipped default model (ULDM)"  # the shipped default, scored on the same cubes
 
 
 class FinishPage(Page):
@@ -19,7 +20,8 @@ class FinishPage(Page):
     def __init__(self) -> None:
         super().__init__()
         self.setTitle("Finished")
-        self.setSubTitle("Validation scores against every baseline (the model's recommended solver steps).")
+        self.setSubTitle("Validation scores against every baseline and the shipped default model (recommended "
+                         "solver steps).")
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.table = table(["Method", "PSNR (dB)", "SAM (°)", "ΔE00 under A", "MRAE", "RMSE"], stretch=(0,))
@@ -43,7 +45,7 @@ class FinishPage(Page):
         self.rows = rows
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            name = NEW_MODEL if row["method"] == "uldm" else method_label(row["method"])
+            name = {"uldm": NEW_MODEL, SHIPPED_DEFAULT: DEFAULT_MODEL}.get(row["method"]) or method_label(row["method"])
             values = [name, f"{row['psnr']:.2f}", f"{row['sam']:.2f}",
                       f"{row.get('de_a', float('nan')):.2f}", f"{row['mrae']:.4f}", f"{row['rmse']:.4f}"]
             for c, v in enumerate(values):

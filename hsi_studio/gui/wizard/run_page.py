@@ -62,6 +62,7 @@ class RunPage(Page):
         self.offsets: dict[str, int] = {}
         self.stage_index, self.stage_count, self.stage_key = 0, 1, ""
         self.records = 0
+        self._stopped_at = None  # the step the last Pause / Cancel stopped at (the trainer's record)
         self._timing: dict = {"t0": None, "first": 0, "index": None, "finished": {}}  # the bar's time weights
         self._dirty = False
         self._redraw = QTimer(self)
@@ -221,8 +222,11 @@ class RunPage(Page):
                              f"{format_seconds(stage_eta)}" + (f" · then {len(remaining)} more stage(s)"
                                                                 if remaining else ""))
             self._dirty = True
-        elif event == "cancelled":
-            self.log.appendPlainText(f"checkpoint saved at step {rec.get('step')}")
+        elif event == "cancelled":  # the trainer's stop record: the same for Pause and Cancel, so say which
+            self._stopped_at = rec.get("step")
+            paused = self.runner is not None and self.runner.stop_kind() == "paused"
+            self.log.appendPlainText(f"paused — Resume continues from step {self._stopped_at}" if paused else
+                                     f"cancelled at step {self._stopped_at} (a checkpoint was saved)")
 
     def _progress(self, step: int, steps: int, eta) -> float:
         """The whole run's fraction done, weighted by measured time per step (services' ``weighted_progress``);
@@ -256,7 +260,9 @@ class RunPage(Page):
         if state == "stopping":
             self.status.setText("Stopping: saving a checkpoint…")
         elif state == "paused":
-            self.status.setText("Paused. A checkpoint was saved; Resume continues exactly where it stopped.")
+            at = self._stopped_at
+            self.status.setText("Paused — Resume continues from "
+                                + (f"step {at}" if at is not None else "where it stopped") + " (checkpoint saved).")
         elif state == "cancelled":
             self.status.setText("Cancelled. A checkpoint was saved: Resume continues, or go Back to change "
                                 "settings (finished stages are kept).")
