@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..jobs import NEVER_CANCEL, no_progress
+from .checks import check_rgb
+from .tiling import run_tiled
+
 
 class ModelPipeline:
     """Runs ``model`` (a component container from :mod:`hsi_studio.core.models`) on inputs; subclasses define
@@ -22,4 +26,27 @@ class ModelPipeline:
         return self.model.response
 
 
-__all__ = ["ModelPipeline"]
+class OnePassPipeline(ModelPipeline):
+    """A deterministic model run in one pass (sampling options do not apply and are ignored): whole, or in
+    overlapping tiles blended with ramps (:func:`.tiling.run_tiled`). Subclasses define
+    ``_reconstruct(rgb, device, progress, cancel) -> (cube, None)``."""
+
+    def __call__(self, rgb_linear, *, device: str = "cpu", progress=None, cancel=None, tile: int | None = None,
+                 overlap: int = 32, **_ignored):
+        """Linear RGB H×W×3 → ``(cube H×W×B float32, None)``, never negative; ``tile`` as in
+        :class:`~.uldm.ULDMPipeline` (the tiles are blended the same way)."""
+        rgb = check_rgb(rgb_linear)
+
+        def one(part: np.ndarray, report):
+            return self._reconstruct(part, device, report, cancel)
+
+        if tile is None:
+            return one(rgb, progress)
+        return run_tiled(one, rgb, len(self.wavelengths), int(tile), int(overlap), progress or no_progress,
+                         cancel or NEVER_CANCEL)
+
+    def _reconstruct(self, rgb: np.ndarray, device: str, progress, cancel):
+        raise NotImplementedError
+
+
+__all__ = ["ModelPipeline", "OnePassPipeline"]

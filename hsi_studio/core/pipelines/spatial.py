@@ -12,28 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..jobs import NEVER_CANCEL, no_progress
 from ..models.regression import nonnegative_consistent
-from .base import ModelPipeline
-from .checks import check_rgb
-from .tiling import run_tiled
+from .base import OnePassPipeline
 
 
-class SpatialPipeline(ModelPipeline):
-    def __call__(self, rgb_linear, *, device: str = "cpu", progress=None, cancel=None, tile: int | None = None,
-                 overlap: int = 32, **_ignored):
-        """Linear RGB H×W×3 → ``(cube H×W×B float32, None)``, never negative; ``tile`` as in
-        :class:`~.uldm.ULDMPipeline`."""
-        rgb = check_rgb(rgb_linear)
-
-        def one(part: np.ndarray, report):
-            return self._reconstruct(part, device, report, cancel)
-
-        if tile is None:
-            return one(rgb, progress)
-        return run_tiled(one, rgb, len(self.wavelengths), int(tile), int(overlap), progress or no_progress,
-                         cancel or NEVER_CANCEL)
-
+class SpatialPipeline(OnePassPipeline):
     def _reconstruct(self, rgb: np.ndarray, device: str, progress, cancel):
         model = self.model
         model.to(device).eval()
