@@ -33,6 +33,13 @@ def register(tsub: argparse._SubParsersAction) -> None:
     s.add_argument("--width", type=int, default=32, help="U-Net channels at full resolution (default 32)")
     s.add_argument("--light", default="D65", help="illuminant lighting the cubes, taken as reflectance (default D65)")
     s.add_argument("--save-minutes", type=float, default=5.0, help="save the bundle this often (default 5)")
+    s.add_argument("--generated", type=float, default=0.0,
+                   help="share of crops from generated scenes: real photos' regions carrying measured reflectance "
+                        "spectra, ColorChecker spectra excluded (0–1; default 0: the cubes only)")
+    s.add_argument("--scenes", type=int, default=400, help="generated scenes made before training (default 400)")
+    s.add_argument("--scene-size", type=int, default=128, help="side of a generated scene in px (default 128)")
+    s.add_argument("--photos", help="folder of real photos for the generated scenes' layout (default: scikit-image's; "
+                   "scripts/fetch_photos.py writes runs/photos)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     s.add_argument("--force", action="store_true", help="replace an existing run folder at --out")
@@ -81,8 +88,13 @@ def cmd_fast(args) -> int:
     val_cubes = CubeFolder.load(val) if val else None
     pairs = photo_pairs(list(zip([p.name for p in val], val_cubes.cubes, strict=True))) if val_cubes else []
 
+    if not 0 <= args.generated <= 1 or not 1 <= args.scenes <= 100_000 or not 16 <= args.scene_size <= 1024:
+        raise InputError(f"--generated {args.generated}, --scenes {args.scenes}, --scene-size {args.scene_size}; "
+                         "expected a share in [0, 1], 1–100000 scenes of 16–1024 px")
     cfg = FastConfig(steps=args.steps or 3000, minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-                     width=args.width, seed=args.seed, save_minutes=args.save_minutes, light=args.light)
+                     width=args.width, seed=args.seed, save_minutes=args.save_minutes, light=args.light,
+                     generated=float(args.generated), scenes=int(args.scenes) if args.generated else 0,
+                     scene_size=int(args.scene_size))
     start, total, state, prev, prev_prior = 0, None, None, None, None
     if args.resume:
         meta_file = model_dir / "training.json"
@@ -91,7 +103,8 @@ def cmd_fast(args) -> int:
         saved = json.loads(meta_file.read_text())
         prev, prev_prior = saved["training"], saved.get("provenance", {}).get("prior")
         model = _load_fast(load_bundle, model_dir)
-        for key in ("batch", "crop", "lr", "warmup", "width", "seed", "light", "save_minutes"):
+        for key in ("batch", "crop", "lr", "warmup", "width", "seed", "light", "save_minutes", "generated", "scenes",
+                    "scene_size"):
             if key in prev:
                 setattr(cfg, key, prev[key])
         cfg.gain = tuple(prev.get("gain", cfg.gain))
@@ -127,6 +140,7 @@ def cmd_fast(args) -> int:
                   "params": int(sum(p.numel() for p in m.spatial.parameters())),
                   "earlier": (prev or {}).get("earlier", []) + ([_short(prev)] if prev else [])}
         provenance = {"libraries": library_versions(), "data": data_files(files), "val": data_files(val)}
+        provenance.update(extra_provenance)
         if prev_prior:
             provenance["prior"] = prev_prior
         elif not args.init:
@@ -135,6 +149,7 @@ def cmd_fast(args) -> int:
         save_state(opt, m, out, {"steps_done": record["steps_done"], "steps": record["steps"]})
 
     stop = {"now": False}
+    extra_provenance: dict = {}
 
     def _stop(signum, frame):  # noqa: ARG001 — signal handler signature
         stop["now"] = True
@@ -146,14 +161,43 @@ def cmd_fast(args) -> int:
     def log(msg: str) -> None:
         print(msg, flush=True)
 
-    model, record = fit_fast(model, folder.cubes, cfg, val=pairs, start=start, total=total, state=state, save=save,
-                             log=log, cancel=lambda: stop["now"])
+    generated, scene_info = _generated_scenes(cfg, args.photos, log)
+    if scene_info:
+        extra_provenance["generated"] = scene_info
+    model, record = fit_fast(model, folder.cubes, cfg, val=pairs, generated=generated, start=start, total=total,
+                             state=state, save=save, log=log, cancel=lambda: stop["now"])
     print(f"fast model: {record['steps_done']}/{record['steps']} steps in {record['train_seconds'] / 60:.1f} min "
           f"({record['crops_per_second']:.2f} crops/s of {cfg.crop}²); written to {model_dir}")
     if record.get("stopped"):
         sys.stdout.flush()
         return 130
     return 0
+
+
+def _generated_scenes(cfg, photos: str | None, log):
+    """``cfg.scenes`` generated reflectance scenes (seeded by ``cfg.seed``) and their provenance, or ``([], None)``."""
+    import time
+
+    from hsi_studio.core.scenes import SceneGenerator, folder_photos
+
+    if not cfg.generated:
+        return [], None
+    t0 = time.monotonic()
+    pics, names = (None, None)
+    if photos:
+        pics, refused = folder_photos(photos)
+        names = [f"{photos}: {i}" for i in range(len(pics))]
+        if refused:
+            log(f"{len(refused)} files in {photos} refused (not photos of ≥ 64 px)")
+    gen = SceneGenerator.default(seed=cfg.seed, photos=pics, lighting="flat")
+    if names:
+        gen.photo_names = names
+    scenes = [gen.generate(i, cfg.scene_size) for i in range(cfg.scenes)]
+    log(f"{len(scenes)} generated scenes of {cfg.scene_size}² from {len(gen.photos)} photos and "
+        f"{len(gen.reflectances)} reflectances in {time.monotonic() - t0:.1f} s")
+    info = gen.provenance()
+    info["photos"] = {"folder": photos or "scikit-image", "count": len(gen.photos)}
+    return scenes, info
 
 
 def _short(rec: dict) -> dict:

@@ -29,6 +29,10 @@ def register(tsub: argparse._SubParsersAction) -> None:
     s.add_argument("--light", default="D65",
                    help="illuminant that lights the cubes (taken as reflectance) before the camera sees them; "
                         "D65 (default) is the convention of white-balanced photos; 'none' uses them as radiance")
+    s.add_argument("--generated", type=float, default=0.0,
+                   help="share of pixels from generated scenes (real photos' regions carrying measured reflectance "
+                        "spectra, ColorChecker spectra excluded; 0–1, default 0)")
+    s.add_argument("--photos", help="folder of real photos for the generated scenes (default: scikit-image's)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     s.add_argument("--out", required=True, help="bundle folder to write")
@@ -73,8 +77,16 @@ def cmd_regression(args) -> int:
     if not folder.cubes:
         raise InputError(f"{args.data} holds no readable cubes besides the validation files; expected HSI cubes")
     light = None if str(args.light).lower() == "none" else args.light
-    source = TrainingSource(folder.cubes, None, 0.0, camera_response(args.response), seed=args.seed,
-                            sim={"light": light}, names=folder.names)
+    if not 0 <= args.generated <= 1:
+        raise InputError(f"--generated {args.generated}; expected a share in [0, 1]")
+    generator = None
+    if args.generated:
+        from hsi_studio.core.scenes import SceneGenerator, folder_photos
+
+        pics = folder_photos(args.photos)[0] if args.photos else None
+        generator = SceneGenerator.default(seed=args.seed, photos=pics, lighting="flat")
+    source = TrainingSource(folder.cubes, generator, float(args.generated), camera_response(args.response),
+                            seed=args.seed, sim={"light": light}, names=folder.names)
     t0 = time.monotonic()
     model = fit_regression(source, args.kind, degree=args.degree, hidden=args.hidden, steps=args.steps,
                            batch=args.batch_pixels, lr=args.lr, seed=args.seed,
@@ -83,8 +95,11 @@ def cmd_regression(args) -> int:
     record = {"kind": args.kind, "degree": args.degree, "hidden": args.hidden, "steps": args.steps,
               "batch_pixels": args.batch_pixels, "lr": args.lr, "seed": args.seed, "light": light,
               "response": args.response, "data": [Path(n).name for n in folder.names],
-              "val_excluded": sorted(p.name for p in val), "fit_seconds": round(secs, 1)}
+              "val_excluded": sorted(p.name for p in val), "fit_seconds": round(secs, 1),
+              "generated": float(args.generated), "photos": args.photos}
     provenance = {"libraries": library_versions(), "data": data_files(files), "val": data_files(args.val or ())}
+    if generator is not None:
+        provenance["generated"] = generator.provenance()
     save_regression(model, out, extra={"training": record, "provenance": provenance})
     print(f"{model.label} fitted on {len(folder.cubes)} cubes in {secs:.1f} s; written to {out}")
     return 0

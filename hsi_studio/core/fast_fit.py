@@ -13,6 +13,10 @@ per-pixel (flips and rotations commute with it). A step is 8 random 64² crops w
 sample ``i`` of step ``k`` draws from ``SeedSequence([seed, k, i])``, so a resumed run continues the same stream.
 Adam, cosine decay to 5 % with a short warm-up, over ``steps`` steps (``minutes`` fixes ``steps`` from the rate
 measured over the first steps, and records it: ``--steps N`` then repeats the run).
+
+More data (issue 21): ``generated`` scenes — real photos' regions carrying measured reflectances
+(:class:`~.scenes.SceneGenerator`, ``flat`` lighting, so they are reflectance like the CAVE cubes, ColorChecker
+spectra excluded) — are cached the same way and drawn with probability ``cfg.generated``.
 """
 
 from __future__ import annotations
@@ -52,16 +56,26 @@ class FastConfig:
     seed: int = 0
     save_minutes: float = 5.0
     light: str = "D65"
+    generated: float = 0.0  #: share of crops drawn from the generated scenes (when there are any)
+    scenes: int = 0  #: generated scenes made before training (recorded; the caller makes them)
+    scene_size: int = 128
 
 
 class SceneCache:
     """Per training scene: the lit cube, its linear RGB and the prior's estimate, stacked (H, W, B+3+B)."""
 
-    def __init__(self, cubes: Sequence[HSCube], model: FastModel, light: str = "D65"):
+    def __init__(self, cubes: Sequence[HSCube], model: FastModel, light: str = "D65",
+                 generated: Sequence[HSCube] = (), generated_share: float = 0.0):
         response: CameraResponse = model.response.resampled(WL)
         self.response = response
         self.light = light_spectrum(light, response)
-        self.scenes: list[np.ndarray] = []
+        self.scenes = self._cache(cubes, model)
+        self.generated = self._cache(generated, model)
+        self.share = float(generated_share) if self.generated else 0.0
+
+    def _cache(self, cubes: Sequence[HSCube], model: FastModel) -> list[np.ndarray]:
+        scenes: list[np.ndarray] = []
+        response = self.response
         for cube in cubes:
             if cube.bands != WL.size or not np.allclose(cube.wavelengths, WL):
                 cube = resample_cube(cube, WL)
@@ -69,7 +83,8 @@ class SceneCache:
             y = project(x, response).astype(np.float32)
             with torch.inference_mode():
                 prior = model.prior_of(torch.from_numpy(y).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
-            self.scenes.append(np.concatenate([x, y, prior], axis=-1).astype(np.float32))
+            scenes.append(np.concatenate([x, y, prior], axis=-1).astype(np.float32))
+        return scenes
 
     def batch(self, seed: int, step: int, n: int, crop: int, gain: tuple[float, float]):
         """(x, y, prior) float32 tensors (n, C, crop, crop) for step ``step`` — a pure function of (seed, step)."""
@@ -77,7 +92,8 @@ class SceneCache:
         out = np.empty((n, crop, crop, 2 * b + 3), np.float32)
         for i in range(n):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(step), i]))
-            scene = self.scenes[int(rng.integers(len(self.scenes)))]
+            pool = self.generated if self.share and rng.random() < self.share else self.scenes
+            scene = pool[int(rng.integers(len(pool)))]
             a = augment(random_crop(scene, (crop, crop), rng), rng)
             peak = float(a[..., b:b + 3].max())
             g = float(np.exp(rng.uniform(*np.log(gain))))
@@ -164,7 +180,7 @@ def load_state(opt: torch.optim.Optimizer, model: FastModel, folder: Path) -> di
     return meta
 
 
-def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=(), start: int = 0,
+def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=(), generated=(), start: int = 0,
              total: int | None = None, state: Path | None = None,
              save: Callable[[FastModel, dict, torch.optim.Optimizer], None] | None = None,
              log: Callable[[str], None] = print, cancel: Callable[[], bool] | None = None) -> tuple[FastModel, dict]:
@@ -174,9 +190,10 @@ def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=
     (:func:`save_state`) to continue from. Returns the model and the run record."""
     torch.manual_seed(int(cfg.seed) + int(start))
     t_cache = time.monotonic()
-    cache = SceneCache(cubes, model, cfg.light)
+    cache = SceneCache(cubes, model, cfg.light, generated, cfg.generated)
     cache_s = time.monotonic() - t_cache
-    log(f"prior cached for {len(cache.scenes)} scenes in {cache_s:.1f} s")
+    log(f"prior cached for {len(cache.scenes)} scenes and {len(cache.generated)} generated scenes "
+        f"(drawn {cache.share:.0%} of the time) in {cache_s:.1f} s")
     inv_light = torch.from_numpy(1.0 / np.maximum(cache.light, 1e-6)).reshape(1, -1, 1, 1)
     opt = torch.optim.Adam(model.spatial.parameters(), lr=cfg.lr)
     if state is not None:

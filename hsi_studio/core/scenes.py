@@ -93,8 +93,7 @@ def folder_photos(path: str | Path, min_side: int = 64) -> tuple[list[np.ndarray
         if min(img.height, img.width) < min_side:
             refused.append({"file": p.name, "reason": f"{img.height}×{img.width} px; expected ≥ {min_side} px"})
             continue
-        data = img.data if img.encoding == "srgb" else np.sqrt(img.data)  # rough re-encode of linear images
-        photos.append(np.round(data * 255).astype(np.uint8))
+        photos.append(np.round(img.display_srgb() * 255).astype(np.uint8))  # linear/wide-gamut → sRGB
     if not photos:
         raise InputError(f"{folder} holds no usable RGB photos (refused: {len(refused)}); expected PNG/JPEG/TIFF "
                          f"colour images of at least {min_side} px")
@@ -153,9 +152,8 @@ def _colour_reflectances() -> tuple[list[np.ndarray], list[str]]:
 
     from ._colour import colour
 
-    sets: dict[str, Any] = {f"colour ColourChecker {k}": colour.SDS_COLOURCHECKERS[k]
-                            for k in ("ColorChecker N Ohta", "BabelColor Average", "ISO 17321-1", "PMC")}
-    sets.update({f"colour TCS {k}": v for k, v in colour.quality.datasets.SDS_TCS.items()})
+    # No ColourChecker set: the chart is a test for every model, never training data.
+    sets: dict[str, Any] = {f"colour TCS {k}": v for k, v in colour.quality.datasets.SDS_TCS.items()}
     sets.update({f"colour VS {k}": v for k, v in colour.quality.datasets.SDS_VS.items()})
     blocks, names = [], []
     for name, sds in sets.items():
@@ -169,6 +167,47 @@ def _colour_reflectances() -> tuple[list[np.ndarray], list[str]]:
     blocks.append(_on_grid(np.asarray(msds.values).T, msds.wavelengths))
     names.append("colour RAW to ACES v1 training data")
     return blocks, names
+
+
+#: ISET files that hold ColorChecker spectra: never training data
+COLORCHECKER_FILES = ("macbethChart.mat",)
+#: a library spectrum this close (RMS reflectance) to any ColorChecker reference patch is dropped
+COLORCHECKER_RMS = 0.015
+#: a run of 24 consecutive library spectra this close on average to a chart's 24 patches, in X-Rite order, is a
+#: measured chart (Simon Fraser 1995 holds one, rows 38–61) and is dropped whole
+COLORCHECKER_BLOCK_RMS = 0.04
+
+
+def colorchecker_references(shared: Path | str | None = None) -> np.ndarray:
+    """Every ColorChecker spectrum we know of, (M, 31): colour-science's four chart sets and, when the shared
+    data is present, ISET's ``macbethChart.mat`` — what :func:`exclude_colorchecker` keeps out of training."""
+    from ._colour import colour
+
+    blocks = [np.concatenate([_on_grid(sd.values, sd.wavelengths) for sd in colour.SDS_COLOURCHECKERS[k].values()])
+              for k in ("ColorChecker N Ohta", "BabelColor Average", "ISO 17321-1", "PMC")]
+    shared = Path(shared) if shared is not None else shared_data_dir()
+    for name in COLORCHECKER_FILES:
+        f = shared / "reflectances" / name if shared else None
+        if f is not None and f.is_file():
+            blocks.append(_mat_spectra(f))
+    return np.concatenate(blocks)
+
+
+def colorchecker_mask(spectra: np.ndarray, references: np.ndarray | None = None) -> np.ndarray:
+    """True for the rows of ``spectra`` (N, 31) that are ColorChecker spectra: within :data:`COLORCHECKER_RMS`
+    of any reference patch, or part of a 24-row run that matches a whole chart in order."""
+    refs = colorchecker_references() if references is None else np.asarray(references, dtype=np.float64)
+    s = np.asarray(spectra, dtype=np.float64)
+    out = np.zeros(len(s), bool)
+    for i in range(0, len(s), 2048):
+        d = np.sqrt(((s[i:i + 2048, None, :] - refs[None]) ** 2).mean(-1))
+        out[i:i + 2048] = d.min(1) < COLORCHECKER_RMS
+    charts = [refs[j:j + 24] for j in range(0, len(refs) - 23, 24)]
+    for chart in charts:
+        for off in range(0, len(s) - 23):
+            if np.sqrt(((s[off:off + 24] - chart) ** 2).mean(-1)).mean() < COLORCHECKER_BLOCK_RMS:
+                out[off:off + 24] = True
+    return out
 
 
 @dataclass(eq=False)
@@ -208,7 +247,7 @@ class ReflectanceLibrary:
         shared = Path(shared) if shared is not None else shared_data_dir()
         folder = shared / "reflectances" if shared else None
         if folder is not None and folder.is_dir() and any(folder.glob("*.mat")):
-            files = sorted(folder.glob("*.mat"))
+            files = sorted(f for f in folder.glob("*.mat") if f.name not in COLORCHECKER_FILES)
             blocks = [_mat_spectra(p) for p in files]
             names = [f"ISET {p.name}" for p in files]
         else:
@@ -227,14 +266,19 @@ class ReflectanceLibrary:
 
     @classmethod
     def _from_blocks(cls, blocks: list[np.ndarray], names: list[str], dedupe: bool) -> ReflectanceLibrary:
-        spectra = np.concatenate(blocks)
-        owner = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+        """The blocks less every ColorChecker spectrum (:func:`colorchecker_mask`, per block so a chart's run of
+        24 is found in its file's order), de-duplicated when ``dedupe``."""
+        refs = colorchecker_references()
+        masks = [colorchecker_mask(b, refs) for b in blocks]
+        spectra = np.concatenate([b[~m] for b, m in zip(blocks, masks, strict=True)])
+        owner = np.repeat(np.arange(len(blocks)), [int((~m).sum()) for m in masks])
         if dedupe:
             _, first = np.unique(np.round(spectra, 3), axis=0, return_index=True)
             keep = np.sort(first)
             spectra, owner = spectra[keep], owner[keep]
-        sources = [{"name": n, "spectra": int(len(b)), "kept": int((owner == i).sum())}
-                   for i, (n, b) in enumerate(zip(names, blocks, strict=True))]
+        sources = [{"name": n, "spectra": int(len(b)), "colorchecker_excluded": int(m.sum()),
+                    "kept": int((owner == i).sum())}
+                   for i, (n, b, m) in enumerate(zip(names, blocks, masks, strict=True))]
         return cls(spectra, sources)
 
     def nearest(self, rgb: np.ndarray, k: int = 5) -> np.ndarray:
@@ -610,6 +654,6 @@ def _shading(lin, labels, counts, pair_rgb, mix, limits) -> np.ndarray:
     return ((luma + 1e-3) / (reg[labels] + 1e-3) * gain[labels]).astype(np.float32)
 
 
-__all__ = ["builtin_photos", "folder_photos", "shared_data_dir", "linear_srgb_to_lab", "ReflectanceLibrary",
+__all__ = ["COLORCHECKER_FILES", "colorchecker_mask", "colorchecker_references", "builtin_photos", "folder_photos", "shared_data_dir", "linear_srgb_to_lab", "ReflectanceLibrary",
            "IlluminantLibrary", "SceneOptions", "Scene", "SceneGenerator", "SKIMAGE_PHOTOS", "shared_data_origin",
            "DAYLIGHT_CCTS", "BLACKBODY_CCTS", "ILLUMINANT_GROUP_WEIGHTS", "LIGHTINGS"]
