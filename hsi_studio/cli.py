@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .commands import analyze, data, models, reconstruct, relight, train
+from .core import settings
 from .core.errors import one_line
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
@@ -135,7 +136,7 @@ def _lock_training_output(args: argparse.Namespace):
     from contextlib import nullcontext
 
     out = getattr(args, "out", None)
-    if args.command != "train" or not out or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if args.command != "train" or not out or settings.world_size() > 1:
         return nullcontext()  # under accelerate launch every rank writes its share: no lock
     from hsi_studio.core.atomic import output_lock
 
@@ -179,7 +180,7 @@ def run_handler(args: argparse.Namespace) -> int:
             _say(f"hsi-studio {args.command}: error: {os.strerror(exc.errno)}{where}; expected a readable input "
                  "and a writable output location with free space")
             return EXIT_BAD_INPUT
-        if os.environ.get("HSI_STUDIO_DEBUG"):
+        if settings.debug():
             raise
         _say(f"hsi-studio {args.command}: internal error: {exc.__class__.__name__}: {one_line(exc, None)} "
              "(set HSI_STUDIO_DEBUG=1 for a traceback)")

@@ -3,6 +3,13 @@
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings_file(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's settings file (hsi_studio.core.settings): each test gets an empty
+    configuration folder (subprocesses inherit it)."""
+    monkeypatch.setenv("HSI_STUDIO_CONFIG", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Tiny models run fastest on one thread; two threads crawl when another process holds a core."""

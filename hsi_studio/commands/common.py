@@ -110,6 +110,7 @@ def output_folder(folder: str | Path, force: bool) -> Iterator[Path]:
     the command's duration (a second writer exits 2 naming this one), created if missing — and removed again
     if the command wrote nothing into it — and, unless ``--force``, every output is taken only if its name is
     still free when it is committed (:func:`hsi_studio.core.atomic.exclusive_outputs`)."""
+    from hsi_studio.core import settings
     from hsi_studio.core.atomic import exclusive_outputs, output_lock
     from hsi_studio.core.errors import OutputError
 
@@ -125,7 +126,7 @@ def output_folder(folder: str | Path, force: bool) -> Iterator[Path]:
                     made.append(d)
                 except FileExistsError:
                     pass
-    lock_cm = output_lock(p, command_line()) if int(os.environ.get("WORLD_SIZE", "1")) <= 1 else nullcontext()
+    lock_cm = output_lock(p, command_line()) if settings.world_size() <= 1 else nullcontext()
     try:
         with lock_cm:
             try:
@@ -150,11 +151,12 @@ def output_file(path: str | Path, force: bool) -> Iterator[None]:
     """A command writing one output (a file, an ENVI pair or a band folder): SIGINT/SIGTERM/SIGHUP cancel it with
     nothing committed (exit 130), the output is locked against a second writer (exit 2, naming it), and unless
     ``--force`` a name that appeared meanwhile is never overwritten."""
+    from hsi_studio.core import settings
     from hsi_studio.core.atomic import exclusive_outputs, output_lock
     from hsi_studio.core.jobs import cancel_on_signals
 
     target = output_files(path)[-1]
-    lock_cm = output_lock(target, command_line()) if int(os.environ.get("WORLD_SIZE", "1")) <= 1 else nullcontext()
+    lock_cm = output_lock(target, command_line()) if settings.world_size() <= 1 else nullcontext()
     with cancel_on_signals(), lock_cm, exclusive_outputs(not force):
         yield
 

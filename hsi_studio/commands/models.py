@@ -11,7 +11,8 @@ from .common import printable
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the models reconstruct --model accepts (the GUI's model list)")
     p.add_argument("--dir", action="append", default=[], metavar="FOLDER",
-                   help="also list the bundles in FOLDER (a bundle or a folder of bundles); repeatable")
+                   help="also list the bundles in FOLDER (a bundle or a folder of bundles); repeatable. The "
+                        "folders the desktop app remembers (the settings file's model_dirs) are always listed")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_models)
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_models(args) -> int:
     from pathlib import Path
 
-    from hsi_studio.core.pipeline import bundle_class, default_model_path, model_defaults, models_dir
+    from hsi_studio.core.pipeline import bundle_class, default_model_path, model_defaults, named_bundle
     from hsi_studio.services.models import model_choices
 
     from .common import print_json
@@ -29,8 +30,9 @@ def cmd_models(args) -> int:
         row = {"model": spec, "label": label, "available": available}
         if available and not spec.startswith("physics:"):
             path = default_model_path() if spec == "default" else Path(spec)
-            if spec != "default":  # what --model takes: a name in the models folder, else the path
-                row["model"] = path.name if path.parent.resolve() == models_dir().resolve() else printable(spec)
+            if spec != "default":  # what --model takes: a name (shipped or in a user's model folder), else the path
+                named = named_bundle(path.name)
+                row["model"] = path.name if named and named.resolve() == path.resolve() else printable(spec)
             row["class"] = bundle_class(path)
             if row["class"] == "ULDM":
                 row["sampling"] = model_defaults(path)

@@ -7,12 +7,12 @@ message says what was received and what was expected.
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import settings
 from .errors import ColorModeError, InputError, NonFiniteError, ShapeError, SizeLimitError, WavelengthError
 
 # Size budgets, checked from headers before decoding (io) and on construction (here).
@@ -39,7 +39,7 @@ def check_size(height: int, width: int, bands: int = 1, *, what: str = "image", 
         )
 
 
-MEMORY_ENV = "HSI_STUDIO_MAX_MEMORY"  # e.g. "4G", "512M" or bytes: the decode budget instead of free memory
+MEMORY_ENV = settings.ENV_MAX_MEMORY  # e.g. "4G", "512M" or bytes: the decode budget instead of free memory
 MEMORY_FRACTION = 0.8  # of the memory available to this process
 
 
@@ -100,10 +100,11 @@ def _read_int_field(path: str) -> int | None:
 
 
 def memory_budget() -> int:
-    """Bytes a decode may take: ``$HSI_STUDIO_MAX_MEMORY`` when set, else 80 % of the available memory."""
-    env = os.environ.get(MEMORY_ENV)
-    if env:
-        value = _parse_bytes(env)
+    """Bytes a decode may take: ``$HSI_STUDIO_MAX_MEMORY`` (or the settings file's ``max_memory``) when set, else
+    80 % of the available memory."""
+    setting = settings.max_memory_setting()
+    if setting:
+        value = _parse_bytes(setting)
         if value is not None:
             return value
     avail = available_memory()

@@ -11,8 +11,6 @@ baselines). Learned models never write negative values (see :func:`~.models.regr
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import devices
+from . import devices, settings
 from .cube import HSCube, RGBImage
 from .errors import InputError
 from .jobs import NEVER_CANCEL, CancelToken
@@ -42,15 +40,22 @@ class ReconstructionResult:
 
 
 def models_dir() -> Path:
-    """Where shipped and user models live: ``$HSI_STUDIO_MODELS``, the frozen bundle's ``models/``, or the
-    checkout's ``models/``."""
-    env = os.environ.get("HSI_STUDIO_MODELS")
-    if env:
-        return Path(env)
-    frozen = getattr(sys, "_MEIPASS", None)
-    if frozen:
-        return Path(frozen) / "models"
-    return Path(__file__).resolve().parents[2] / "models"
+    """Where the shipped models live: ``$HSI_STUDIO_MODELS``, the frozen bundle's ``models/``, the installed
+    package's ``hsi_studio/_models`` (carried by the wheel), or the checkout's ``models/`` (see
+    :func:`.settings.models_dir`)."""
+    return settings.models_dir()
+
+
+def named_bundle(name: str) -> Path | None:
+    """The bundle called ``name``: in the shipped models folder, else in the user's model folders (a folder of
+    bundles, or a bundle itself; :func:`.settings.user_model_dirs`, which the desktop app fills)."""
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        return None
+    for root in [models_dir(), *settings.user_model_dirs()]:
+        for candidate in (root / name, root):
+            if candidate.name == name and (candidate / "model_index.json").is_file():
+                return candidate
+    return None
 
 
 def default_model_path() -> Path:
@@ -80,8 +85,8 @@ def resolve_model(model: str) -> str | Path:
                              f"{', '.join('physics:' + m for m in METHODS)}")
         return model
     path = default_model_path() if model in ("default", "") else Path(model)
-    named = models_dir() / model
-    if model and "/" not in model and "\\" not in model and not path.exists() and (named / "model_index.json").is_file():
+    named = named_bundle(model) if model not in ("default", "") and not path.exists() else None
+    if named is not None:
         path = named  # a shipped or user bundle by name, e.g. "rootpoly", "mlp"
     if not (path / "model_index.json").is_file():
         what = "the shipped default model" if model in ("default", "") else "a model bundle"
@@ -256,5 +261,5 @@ def _free_gpu() -> None:
         pass
 
 
-__all__ = ["ReconstructionResult", "reconstruct", "check_physical_range", "MAX_OUTPUT_RATIO", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "models_dir",
+__all__ = ["ReconstructionResult", "reconstruct", "check_physical_range", "MAX_OUTPUT_RATIO", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "models_dir", "named_bundle",
            "default_model_path", "load_model", "pipeline_for", "resolve_model", "SCHEDULERS"]

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 
 from .cube import HSCube
 from .errors import InputError
+from .settings import shared_data_setting
 from .spectral import STANDARD_WAVELENGTHS, camera_response, resample_spectra, srgb_decode
 
 WL = STANDARD_WAVELENGTHS
@@ -38,9 +38,9 @@ def shared_data_dir() -> Path | None:
 
 def shared_data_origin() -> tuple[Path | None, str]:
     """(folder, how it was chosen) — the libraries of generated scenes depend on it."""
-    env = os.environ.get("HSI_STUDIO_SHARED_DATA")
-    if env and Path(env).is_dir():
-        return Path(env), "$HSI_STUDIO_SHARED_DATA"
+    chosen = shared_data_setting()  # $HSI_STUDIO_SHARED_DATA, else the settings file's shared_data
+    if chosen and Path(chosen[0]).is_dir():
+        return Path(chosen[0]), chosen[1]
     beside = Path(__file__).resolve().parents[3] / "shared" / "data"
     if beside.is_dir():
         return beside, "../shared/data beside the checkout"

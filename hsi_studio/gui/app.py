@@ -1,9 +1,10 @@
 """``main(argv)``: start the desktop app. ``hsi-studio`` with no subcommand calls it; file paths in ``argv``
 are opened. Torch is not imported here (DESIGN §4.10): the window appears before anything heavy loads.
 
-``HSI_STUDIO_SMOKE=1`` makes the app print one JSON line once its window is shown (``shown_at``: wall-clock
-``time.time()``, so the caller can subtract its own start time; whether torch is loaded) and quit — the launch
-benchmark and packaging smoke tests use it.
+``HSI_STUDIO_SMOKE=1`` (:func:`hsi_studio.core.settings.smoke_run`) makes the app print one JSON line once its
+window is shown (``shown_at``: wall-clock ``time.time()``, so the caller can subtract its own start time; whether
+torch is loaded) and quit — the launch benchmark and packaging smoke tests use it; it touches neither the user's
+QSettings nor their settings file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+
+from hsi_studio.core import settings as user_settings
 
 from . import APPLICATION, ORGANIZATION
 
@@ -48,7 +51,7 @@ def file_arguments(argv: Sequence[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _limit_blas_threads()
-    smoke = os.environ.get("HSI_STUDIO_SMOKE") == "1"
+    smoke = user_settings.smoke_run()
     app = create_application([a for a in argv if a.startswith("-")])
     from .main_window import MainWindow
 
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
         scratch = tempfile.TemporaryDirectory(prefix="hsi-smoke-")
         settings = QSettings(os.path.join(scratch.name, "settings.ini"), QSettings.Format.IniFormat)
+        os.environ[user_settings.ENV_CONFIG] = scratch.name  # nor the settings file (its model folders)
     window = MainWindow(settings, warm_up=not smoke)
     window.show()
     for path in file_arguments(argv):

@@ -23,7 +23,7 @@ from hsi_studio.services import files
 from hsi_studio.services.models import method_label
 from hsi_studio.services.reconstruction import Reconstruction
 
-from . import dialogs
+from . import dialogs, model_folders
 from .analysis_panel import AnalysisPanel
 from .band_view import BandView
 from .chart_report_view import ChartReportActions
@@ -115,6 +115,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.analysis.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.setCentralWidget(self.tabs)
         self.dock = ReconstructDock(self.jobs, self.settings, self)
+        model_folders.adopt(self.dock, self.settings)  # the folders live in the settings file the CLI reads
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.photo = PhotoTools(self.jobs, self.band_view.canvas, self.dock)  # white balance, chart calibration
         self.dock.add_section(self.photo)
@@ -286,6 +287,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         s.setValue("window/state", self.saveState())
         s.setValue("view/colormap", self.band_view.cmap_combo.currentText())
         self.dock.save_settings()
+        model_folders.save(self.dock)
         s.sync()
 
     # -- the document -------------------------------------------------------------------------------------
@@ -459,6 +461,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
 
     def _model_trained(self, path: str) -> None:
         self.dock.add_model(path)
+        model_folders.save(self.dock)  # hsi-studio models and --model NAME see it too
         self.statusBar().showMessage(f"New model: {path}", 10000)
 
     def _warm_up(self) -> None:

@@ -1,10 +1,12 @@
-"""The model list, in one place: the shipped default model, the bundles in the models folder (and in folders
-the user adds) that reconstruct a cube from a photo, then the training-free baselines."""
+"""The model list, in one place: the shipped default model, the bundles in the models folder (and in the user's
+model folders — kept in the settings file, :mod:`hsi_studio.core.settings`, which the desktop app and the command
+line share) that reconstruct a cube from a photo, then the training-free baselines."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from hsi_studio.core import settings
 from hsi_studio.core.pipeline import RECONSTRUCTION_CLASSES, bundle_class, default_model_path, models_dir
 from hsi_studio.core.recovery import METHOD_LABELS, METHODS
 
@@ -35,15 +37,27 @@ def default_installed() -> bool:
     return (default_model_path() / "model_index.json").is_file()
 
 
+def user_model_folders() -> list[Path]:
+    """The user's model folders (the settings file's ``model_dirs``)."""
+    return settings.user_model_dirs()
+
+
+def remember_model_folders(folders: list[str | Path]) -> bool:
+    """Add folders to the user's model folders, so that ``hsi-studio models`` and ``--model NAME`` see their
+    bundles; False (with a warning) when the settings file cannot be written."""
+    return settings.add_model_dirs(folders)
+
+
 def model_choices(extra_dirs: list[str | Path] = ()) -> list[tuple[str, str, bool]]:
     """(label, model spec, available) for the model picker: the default model, bundles found in the models
-    folder(s) (folders holding ``model_index.json``), then the training-free baselines."""
+    folder, the user's model folders and ``extra_dirs`` (folders holding ``model_index.json``, or such a folder
+    itself), then the training-free baselines."""
     default = default_model_path()
     installed = default_installed()
     out: list[tuple[str, str, bool]] = [
         ("Default model (ULDM)" if installed else "Default model (not installed)", "default", installed)]
     seen = {default.resolve()} if default.exists() else set()
-    for root in [models_dir(), *map(Path, extra_dirs)]:
+    for root in [models_dir(), *user_model_folders(), *map(Path, extra_dirs)]:
         for bundle in bundles(root):
             if bundle.resolve() not in seen:
                 seen.add(bundle.resolve())
@@ -68,4 +82,5 @@ def method_label(method: str) -> str:
     return method
 
 
-__all__ = ["FAST_LABELS", "REGRESSION_LABELS", "bundles", "default_installed", "method_label", "model_choices"]
+__all__ = ["FAST_LABELS", "REGRESSION_LABELS", "bundles", "default_installed", "method_label", "model_choices",
+           "remember_model_folders", "user_model_folders"]
