@@ -101,27 +101,46 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool,
     return paths
 
 
-def check_memory_budget(path, samples: int) -> None:
-    """Refuse, from the photo's header and before any work, a reconstruction whose cubes alone would exceed the
-    memory budget (``HSI_STUDIO_MAX_MEMORY``, else 80 % of the available memory): exit 2 with the largest photo
-    that fits, instead of running into the limit (or the out-of-memory killer) minutes later."""
+def check_memory_budget(path, samples: int, tile: int | None = None) -> None:
+    """Refuse, from the photo's header and before any work, a reconstruction that would exceed the memory budget
+    (``HSI_STUDIO_MAX_MEMORY``, else 80 % of the available memory): exit 2 with the largest photo that fits,
+    instead of running into the limit (or the out-of-memory killer) minutes later. A photo larger than one tile
+    is streamed (its cubes go to the files row band by row band: :mod:`hsi_studio.services.reconstruct_stream`),
+    so what it needs grows with its pixels only through the photo itself and the preview."""
     from hsi_studio.core import io
     from hsi_studio.core.cube import MEMORY_ENV, memory_budget
     from hsi_studio.core.errors import SizeLimitError
-    from hsi_studio.services.estimate import memory_needed
+    from hsi_studio.services.estimate import largest_fitting, memory_needed, streams
 
     if path.suffix.lower() in io.RAW_EXTENSIONS:
         return  # read_raw checks its own decode; its size is known only once LibRaw has opened it
     info = io.describe_rgb(path)
     h, w = int(info["height"]), int(info["width"])
-    need, budget = memory_needed(h, w, samples), memory_budget()  # the estimate the GUI shows beforehand
+    need, budget = memory_needed(h, w, samples, tile=tile), memory_budget()  # the estimate the GUI shows beforehand
     if need > budget:
-        fits = budget // memory_needed(1, 1, samples)
+        fits = largest_fitting(h, w, samples, budget, tile)
+        what = ("streamed to the files: the photo, the preview, one row of tiles and the model"
+                if streams(h, w, tile) else f"31-band cubes{' and std' if samples > 1 else ''}")
         raise SizeLimitError(f"a {w}×{h} photo ({h * w / 1e6:.1f} MP) needs about {need / 1024**3:.1f} GiB to "
-                             f"reconstruct (31-band cubes{' and std' if samples > 1 else ''}); the memory budget is "
+                             f"reconstruct ({what}); the memory budget is "
                              f"{budget / 1024**3:.2f} GiB ({MEMORY_ENV}, else 80% of the available memory); expected "
                              f"a photo of at most {fits:,} pixels ({fits / 1e6:.1f} MP; downscale it), or a larger budget",
                              path=str(path))
+
+
+def _make_outdir(outdir) -> None:
+    from hsi_studio.core.errors import OutputError
+
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror}); expected a writable location",
+                          path=str(outdir)) from None
+
+
+def _temp_for(staged, final):
+    envi = final.suffix.lower() in (".hdr", ".img")
+    return staged.temp(final.with_suffix(".hdr") if envi else final, (".img",) if envi else ())
 
 
 def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) -> list:
@@ -131,17 +150,11 @@ def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) 
     from hsi_studio.core import io, relight
     from hsi_studio.core.atomic import staged_files
     from hsi_studio.core.cube import RGBImage
-    from hsi_studio.core.errors import OutputError
 
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder ({exc.strerror}); expected a writable location",
-                          path=str(outdir)) from None
+    _make_outdir(outdir)
     with staged_files() as staged:
         for key, final in paths.items():
-            envi = final.suffix.lower() in (".hdr", ".img")
-            tmp = staged.temp(final.with_suffix(".hdr") if envi else final, (".img",) if envi else ())
+            tmp = _temp_for(staged, final)
             if key == "preview":
                 srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
                 io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}), tmp)
@@ -258,7 +271,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
     from hsi_studio.core import io, pipeline
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io_base import format_bytes, written_bytes
+    from hsi_studio.services.estimate import streams
 
     from .common import Reporter, printable
 
@@ -269,7 +282,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
         try:
             paths = _outputs(outdir, path.stem, args.format, not args.no_preview, args.samples_effective > 1,
                              args.force, chart=args.chart is not None)
-            check_memory_budget(path, args.samples_effective)
+            check_memory_budget(path, args.samples_effective, args.tile)
             rgb = io.read_rgb(path)
             if args.linear:
                 rgb = RGBImage(rgb.data, "linear", rgb.metadata, rgb.bit_depth)
@@ -279,6 +292,10 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
                 if not args.jsonl:
                     print(f"{printable(path.name)}: {msg}", file=reporter.stream)
             rgb = prepared.rgb
+            if streams(rgb.height, rgb.width, args.tile):
+                res = _reconstruct_streamed(args, prepared, path, paths, outdir, token, reporter)
+                _report_written(args, res, path, res.written, reporter)
+                continue
             res = pipeline.reconstruct(rgb, args.model, steps=args.steps, samples=args.samples, seed=args.seed,
                                        scheduler=args.scheduler, device=args.device, tile=args.tile,
                                        response=args.response, progress=reporter, cancel=token)
@@ -296,6 +313,8 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
                           f"(report: {path.stem}_chart.png)", file=reporter.stream)
             if args.reflectance:
                 res.cube, res.std = to_reflectance(res.cube, res.std)
+        except _WriteFailed as exc:
+            raise exc.error from exc.error.__cause__
         except InputError as exc:
             if len(inputs) == 1:
                 raise
@@ -313,11 +332,92 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
         if res.std is None:
             paths.pop("std", None)
         written = _write_outputs(res, paths, outdir, token, report)
-        for w in written:
-            reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
-                           device=res.device, model=res.model)
-            if not args.jsonl:
-                print(f"wrote {printable(w)} ({format_bytes(written_bytes(w))})")
-        if not args.jsonl:
-            print(f"{printable(path.name)}: {res.model} on {res.device} in {res.seconds:.1f} s")
+        _report_written(args, res, path, written, reporter)
     return failures
+
+
+def _report_written(args, res, path, written: list, reporter) -> None:
+    from hsi_studio.core.io_base import format_bytes, written_bytes
+
+    from .common import printable
+
+    for w in written:
+        reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
+                       device=res.device, model=res.model)
+        if not args.jsonl:
+            print(f"wrote {printable(w)} ({format_bytes(written_bytes(w))})")
+    if not args.jsonl:
+        print(f"{printable(path.name)}: {res.model} on {res.device} in {res.seconds:.1f} s")
+
+
+class _WriteFailed(Exception):
+    """An output error of a streamed run: it ends the command (exit 2) as a failed write of the in-memory path
+    does, instead of counting as one failed input."""
+
+    def __init__(self, error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, reporter):
+    """One photo larger than a tile: reconstructed in tiles whose finished rows go straight to the staged
+    temporaries of its outputs (:func:`hsi_studio.services.reconstruct_stream.stream_reconstruct`), committed
+    together at the end — or none of them (an error, a signal). The files equal the in-memory path's."""
+    from types import SimpleNamespace
+
+    from hsi_studio.core import io
+    from hsi_studio.core.atomic import staged_files
+    from hsi_studio.core.errors import OutputError
+    from hsi_studio.services.reconstruct_stream import stream_reconstruct
+
+    from .common import printable
+
+    _make_outdir(outdir)
+    try:
+        with staged_files() as staged:
+            temps = {key: _temp_for(staged, final) for key, final in paths.items()}
+            cal = prepared.calibration
+            run = stream_reconstruct(prepared.rgb, args.model, {k: temps[k] for k in ("cube", "std") if k in temps},
+                                     reflectance=args.reflectance, preview="preview" in paths,
+                                     chart=None if cal is None else cal.detection, steps=args.steps,
+                                     samples=args.samples, seed=args.seed, scheduler=args.scheduler,
+                                     device=args.device, tile=args.tile, response=args.response, progress=reporter,
+                                     cancel=token)
+            try:
+                report = None
+                if cal is not None:
+                    from hsi_studio.core import chart_report, photo_correction
+
+                    crop, moved = run.chart_reflectance(cal.detection)
+                    spectra = photo_correction.patch_spectra(crop, moved, cal.reference)
+                    report = chart_report.report_dict(cal, spectra, source=str(path), model=str(run.model))
+                    sam = report["spectra"]["sam_mean_deg"]
+                    reporter.event(event="chart", input=str(path), sam_mean_deg=sam,
+                                   delta_e_after_loo_mean=report["delta_e_after_loo_mean"])
+                    if not args.jsonl:
+                        print(f"{printable(path.name)}: chart patches' mean spectral angle {sam:.2f}° "
+                              f"(report: {path.stem}_chart.png)", file=reporter.stream)
+                for msg in run.messages:
+                    reporter.event(event="message", message=msg)
+                    if not args.jsonl:
+                        print(msg, file=reporter.stream)
+                token.check()
+                try:
+                    run.finish({**prepared.record(), "source": str(path)})
+                    if not run.has_std:
+                        paths.pop("std", None)
+                    if "preview" in paths:
+                        io.write_rgb(run.preview_image(), temps["preview"])
+                    if report is not None:
+                        from hsi_studio.core import chart_report
+
+                        chart_report.write_report(report, {k[len("chart_"):]: temps[k] for k in temps
+                                                           if k.startswith("chart_")})
+                except OutputError as exc:
+                    raise _WriteFailed(exc) from exc
+                token.check()
+            finally:
+                run.close()
+    except OutputError as exc:  # a write while streaming, or the commit
+        raise _WriteFailed(exc) from exc
+    return SimpleNamespace(model=run.model, device=run.device, seconds=run.seconds, written=list(paths.values()))

@@ -1,21 +1,25 @@
 """What a reconstruction of a large photo will cost, and the offer to make it smaller (issue 24, item 5).
 
 ``memory_needed(height, width, samples)`` is the estimate ``hsi-studio reconstruct`` refuses a photo over its
-memory budget with (``commands/reconstruct.check_memory_budget``); ``estimate(...)`` adds a rough time from the
-model's kind and the pixel count; ``downscale(rgb, max_pixels)`` resizes a photo in linear light
-(``skimage.transform.resize`` with anti-aliasing) to at most ``max_pixels`` pixels.
+memory budget with (``commands/reconstruct.check_memory_budget``): for a photo larger than one tile
+(:func:`streams`) that of the streamed path (:mod:`.reconstruct_stream`: the photo and the preview's buffers per
+pixel, one row of tiles per column of the photo, the model's working memory for one tile), else that of the
+in-memory path; ``estimate(...)`` adds a rough time from the model's kind and the pixel count;
+``downscale(rgb, max_pixels)`` resizes a photo in linear light (``skimage.transform.resize`` with
+anti-aliasing) to at most ``max_pixels`` pixels.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from hsi_studio.core.cube import LINEAR_RANGE, RGBImage, memory_budget
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
-# Peak bytes per photo pixel of a reconstruction, whatever the tile size (tiles bound the model's working memory,
+# The in-memory path (a photo no larger than one tile). Peak bytes per photo pixel of a reconstruction, whatever the tile size (tiles bound the model's working memory,
 # not these): the decoded photo and its linear copy (float32 RGB), the 31-band float32 cube and its copy while it
 # is written (and turned into reflectance), the preview; a std cube and the per-pixel mean/variance accumulators
 # of several samples (float64) on top. Measured on CPU (peak RSS over the baseline), then rounded up.
@@ -34,10 +38,57 @@ LARGE_PHOTO_PIXELS = 4_000_000  # above this the Reconstruct dock shows the esti
 DOWNSCALE_PIXELS = 2_000_000
 
 
-def memory_needed(height: int, width: int, samples: int = 1) -> int:
-    """Bytes a reconstruction of a ``width``×``height`` photo needs (the CLI's memory-budget estimate)."""
-    per_pixel = RECON_BYTES_PER_PIXEL + (STD_BYTES_PER_PIXEL if samples > 1 else 0)
-    return int(height) * int(width) * per_pixel
+# The streamed path (issue 24, item 5), measured with benchmarks/reconstruct_memory.py (peak RSS), rounded up:
+# per photo pixel the decoded photo and its linear copy (float32 RGB, with the decode's transients) and the
+# preview's linear RGB + luminance (float32) and its sRGB; per photo column one row of tiles — the blend's
+# float32 accumulators (mean, and variance with samples > 1, and the weight) over ``tile`` rows and the
+# 128-row bands on their way to the file (the divisions, the reflectance, the HDF5 chunk row); fixed: the
+# interpreter, torch and a model's working memory for one 512-pixel tile (the ULDM's is the largest).
+STREAM_BYTES_PER_PIXEL = 80
+STREAM_BAND_BYTES = 31 * 4
+STREAM_FIXED_BYTES = 1536 * 1024**2
+DEFAULT_TILE = 512  # core.pipeline.DEFAULT_TILE (not imported: this module is on the GUI's start-up path)
+STREAM_ENV = "HSI_STUDIO_STREAM"  # "0": never stream (the reference of the memory benchmark)
+STREAM_ROWS = 128  # core.pipelines.tiling.EMIT_ROWS and an HDF5 chunk row
+
+
+def streams(height: int, width: int, tile: int | None = None) -> bool:
+    """Whether ``hsi-studio reconstruct`` streams a photo: when it is larger than one tile (it runs tiled)."""
+    if os.environ.get(STREAM_ENV, "1").strip() == "0":  # the in-memory path (benchmarks/reconstruct_memory.py)
+        return False
+    tile = int(tile or DEFAULT_TILE)
+    return int(height) > tile or int(width) > tile
+
+
+def memory_needed(height: int, width: int, samples: int = 1, *, tile: int | None = None,
+                  streamed: bool | None = None) -> int:
+    """Bytes a reconstruction of a ``width``×``height`` photo needs (the CLI's memory-budget estimate): the
+    streamed path's when it streams (``streamed``, by default :func:`streams`), else the in-memory path's."""
+    h, w = int(height), int(width)
+    if streamed is None:
+        streamed = streams(h, w, tile)
+    if not streamed:
+        per_pixel = RECON_BYTES_PER_PIXEL + (STD_BYTES_PER_PIXEL if samples > 1 else 0)
+        return h * w * per_pixel
+    k = 2 if samples > 1 else 1  # mean (and std)
+    rows = min(int(tile or DEFAULT_TILE), h)
+    per_column = rows * (k * STREAM_BAND_BYTES + 4) + STREAM_ROWS * k * STREAM_BAND_BYTES * 5
+    return h * w * STREAM_BYTES_PER_PIXEL + w * per_column + STREAM_FIXED_BYTES
+
+
+def largest_fitting(height: int, width: int, samples: int, budget: int, tile: int | None = None) -> int:
+    """The most pixels a photo of this aspect ratio may have to fit ``budget`` (0: none does)."""
+    if not streams(height, width, tile):
+        return int(budget // memory_needed(1, 1, samples, streamed=False))
+    lo, hi = 0.0, 1.0
+    if memory_needed(max(int(height * hi), 1), max(int(width * hi), 1), samples, tile=tile, streamed=True) <= budget:
+        return int(height) * int(width)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        h, w = max(int(height * mid), 1), max(int(width * mid), 1)
+        lo, hi = (mid, hi) if memory_needed(h, w, samples, tile=tile, streamed=True) <= budget else (lo, mid)
+    h, w = int(height * lo), int(width * lo)
+    return h * w if h and w and memory_needed(h, w, samples, tile=tile, streamed=True) <= budget else 0
 
 
 def estimate(height: int, width: int, kind: str, *, steps: int = DIFFUSION_STEPS, samples: int = 1) -> dict:
@@ -88,5 +139,6 @@ def downscale(rgb: RGBImage, max_pixels: int = DOWNSCALE_PIXELS, progress=no_pro
     return RGBImage(small, rgb.encoding, md, rgb.bit_depth)
 
 
-__all__ = ["RECON_BYTES_PER_PIXEL", "STD_BYTES_PER_PIXEL", "SECONDS_PER_MP", "LARGE_PHOTO_PIXELS",
+__all__ = ["RECON_BYTES_PER_PIXEL", "STD_BYTES_PER_PIXEL", "STREAM_BYTES_PER_PIXEL", "STREAM_FIXED_BYTES", "streams",
+           "largest_fitting", "SECONDS_PER_MP", "LARGE_PHOTO_PIXELS",
            "DOWNSCALE_PIXELS", "memory_needed", "estimate", "downscaled_shape", "downscale"]
