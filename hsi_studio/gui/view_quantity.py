@@ -1,7 +1,8 @@
 """View ▸ Show as reflectance: one switch for what the Explore plot, the Compare tab's scores and the Analyse
 tab (library matching, similarity maps, classes, indices) read — the cube as reconstructed (relative radiance)
 or its reflectance estimate (core's ``to_reflectance``: a reconstruction divided by the light its photo was
-taken under). The plot's y axis and the Analyse tab say which. :class:`QuantityActions` is mixed into
+taken under) — a view that divides what it reads (:mod:`hsi_studio.services.reflectance_view`), never a second
+cube. The plot's y axis and the Analyse tab say which. :class:`QuantityActions` is mixed into
 :class:`~.main_window.MainWindow`."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QToolButton
 
 from hsi_studio.core.cube import HSCube
 from hsi_studio.services import files
+from hsi_studio.services.reflectance_view import reflectance_view
 
 from .spectrum_plot import value_label
 
@@ -50,14 +52,15 @@ class QuantityActions:
         if self.quantity() != "reflectance":
             return self.cube, self.std
         if self._views is None or self._views[0] is not self.cube or self._views[1] is not self.std:
-            self._views = (self.cube, self.std, *files.as_reflectance(self.cube, self.std))
+            # views, not copies: each value is divided by the light when it is read (no second cube in memory)
+            self._views = (self.cube, self.std, *reflectance_view(self.cube, self.std))
         return self._views[2], self._views[3]
 
     def view_reference(self, gt: HSCube | None) -> HSCube | None:
         """The ground truth / other cube in the shown quantity (as is when it has no reflectance estimate)."""
-        if gt is None or self.quantity() != "reflectance":
+        if gt is None or self.quantity() != "reflectance" or not files.has_reflectance(gt):
             return gt
-        return files.as_reflectance(gt)[0]
+        return reflectance_view(gt)[0]
 
     def _sync_quantity(self) -> None:
         can = self.cube is not None and self.cube.kind != "reflectance" and files.has_reflectance(self.cube)

@@ -60,6 +60,14 @@ def streams(height: int, width: int, tile: int | None = None) -> bool:
     return int(height) > tile or int(width) > tile
 
 
+def gui_streams(height: int, width: int) -> bool:
+    """Whether the Reconstruct dock streams a photo (into a mapped temporary file): over
+    :data:`LARGE_PHOTO_PIXELS`, unless ``HSI_STUDIO_STREAM=0``."""
+    if os.environ.get(STREAM_ENV, "1").strip() == "0":
+        return False
+    return int(height) * int(width) > LARGE_PHOTO_PIXELS
+
+
 def memory_needed(height: int, width: int, samples: int = 1, *, tile: int | None = None,
                   streamed: bool | None = None) -> int:
     """Bytes a reconstruction of a ``width``×``height`` photo needs (the CLI's memory-budget estimate): the
@@ -140,5 +148,5 @@ def downscale(rgb: RGBImage, max_pixels: int = DOWNSCALE_PIXELS, progress=no_pro
 
 
 __all__ = ["RECON_BYTES_PER_PIXEL", "STD_BYTES_PER_PIXEL", "STREAM_BYTES_PER_PIXEL", "STREAM_FIXED_BYTES", "streams",
-           "largest_fitting", "SECONDS_PER_MP", "LARGE_PHOTO_PIXELS",
+           "gui_streams", "largest_fitting", "SECONDS_PER_MP", "LARGE_PHOTO_PIXELS",
            "DOWNSCALE_PIXELS", "memory_needed", "estimate", "downscaled_shape", "downscale"]

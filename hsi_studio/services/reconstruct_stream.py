@@ -221,14 +221,10 @@ def chart_box(detection, height: int, width: int) -> tuple[int, int, int, int]:
 
 def _reflectance_divisor(meta: dict, kind: str, wavelengths) -> tuple[np.ndarray | None, dict, str, str | None]:
     """(float32 divisor or None, metadata, kind, light) of ``to_reflectance`` for a cube of ``meta``/``kind``."""
-    from hsi_studio.core import relight
+    from .reflectance_view import divisor_for
 
-    stub = HSCube(np.zeros((1, 1, len(wavelengths)), np.float32), wavelengths, meta, kind)
-    if kind == "reflectance":
-        return None, dict(meta), kind, None
-    refl, _ = relight.to_reflectance(stub)  # raises the same InputError when the cube records no light
-    light = relight.recorded_capture_illuminant(stub)
-    return relight.reflectance_divisor(stub, light).astype(np.float32), dict(refl.metadata), "reflectance", light
+    divisor, md, light = divisor_for(meta, kind, wavelengths)
+    return divisor, md, "reflectance", light
 
 
 def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, reflectance: bool = False,

@@ -27,12 +27,23 @@ class Reconstruction:
 
 def reconstruct(rgb: RGBImage, model: str, *, steps: int = 8, samples: int = 1, seed: int = 0,
                 device: str = "auto", progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> Reconstruction:
-    """RGB → cube with ``core.pipeline.reconstruct`` (a learned model or a ``physics:`` baseline), rendered."""
+    """RGB → cube with ``core.pipeline.reconstruct`` (a learned model or a ``physics:`` baseline), rendered. A
+    photo over :data:`~.estimate.LARGE_PHOTO_PIXELS` is streamed tile by tile into a temporary file the result
+    maps (:func:`.reconstruct_stream.reconstruct_mapped`): the same values, without the cube in RAM."""
     from hsi_studio.core import pipeline
 
-    res = pipeline.reconstruct(rgb, model, steps=steps, samples=samples, seed=seed, device=device,
-                               progress=progress, cancel=cancel)
-    out = Reconstruction(res.cube, res.std, str(res.model), str(res.device), float(res.seconds), list(res.messages))
+    from .estimate import gui_streams
+
+    if gui_streams(rgb.height, rgb.width):  # a large photo: streamed into a mapped temporary file, not RAM
+        from .reconstruct_stream import reconstruct_mapped
+
+        out = reconstruct_mapped(rgb, model, steps=steps, samples=samples, seed=seed, device=device,
+                                 progress=progress, cancel=cancel)
+    else:
+        res = pipeline.reconstruct(rgb, model, steps=steps, samples=samples, seed=seed, device=device,
+                                   progress=progress, cancel=cancel)
+        out = Reconstruction(res.cube, res.std, str(res.model), str(res.device), float(res.seconds),
+                             list(res.messages))
     cancel.check()
     out.render = preview_render(out.cube)
     return out
