@@ -201,3 +201,26 @@ def test_the_gui_result_of_a_large_photo_is_mapped_from_a_temporary_file(tmp_pat
     if os.name == "posix":
         assert list(tmp_path.glob("hsi-studio-*")) == []  # unlinked once mapped
     assert isinstance(rgb, RGBImage)
+
+
+def test_a_streamed_chart_report_equals_the_in_memory_one(tmp_path, monkeypatch):
+    import json
+
+    from PIL import Image
+    from test_photo_correction import chart_photo
+
+    from hsi_studio.core.spectral import srgb_encode
+
+    img, corners = chart_photo(np.diag([0.8, 1.0, 1.2]))
+    photo = tmp_path / "chart.png"
+    Image.fromarray(np.round(srgb_encode(np.clip(img, 0, 1).astype(np.float32)) * 255).astype(np.uint8)).save(photo)
+    assert estimate.streams(*img.shape[:2], 64)
+    spec = ",".join(f"{v:g}" for v in corners.ravel())
+    args = ["--model", "physics:minnorm", "--tile", "64", "--chart", spec, "--white-balance", "chart"]
+    assert main(["reconstruct", str(photo), "-o", str(tmp_path / "S"), *args]) == 0
+    monkeypatch.setenv(estimate.STREAM_ENV, "0")
+    assert main(["reconstruct", str(photo), "-o", str(tmp_path / "M"), *args]) == 0
+    a, b = (json.loads((tmp_path / d / "chart_chart.json").read_text()) for d in "SM")
+    assert a == b and a["spectra"]["sam_mean_deg"] > 0
+    _same_cube(tmp_path / "S" / "chart.h5", tmp_path / "M" / "chart.h5")
+    assert (tmp_path / "S" / "chart_chart.csv").read_text() == (tmp_path / "M" / "chart_chart.csv").read_text()

@@ -29,6 +29,7 @@ from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
 FORMAT_NAMES = {".h5": "HDF5", ".hdf5": "HDF5", ".hdr": "ENVI", ".img": "ENVI", ".npy": "NPY", ".mat": "MATLAB",
                 ".raw": "raw float32"}
+PHYSICS_TILE = 128  # per-pixel baselines: any tile gives the same values; a short one keeps one row of tiles small
 
 
 class RowSink:
@@ -260,7 +261,7 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
             def one(part, report):
                 return recover(RGBImage(part, "linear"), method, progress=report, cancel=cancel, **kw).data, None
 
-            tiling.run_tiled(one, lin, wl.size, tile, 0, progress, cancel)
+            tiling.run_tiled(one, lin, wl.size, PHYSICS_TILE, 0, progress, cancel)
     else:
         rec = pipeline.model_defaults(src)
         steps = rec["steps"] if steps is None else steps
