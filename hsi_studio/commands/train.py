@@ -54,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--val", nargs="*", default=None, help="validation cube files (default: a split of --data)")
     s.add_argument("--response", help="camera response the model is trained for (default cie1964-srgb)")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
+    s.add_argument("--photos", help="folder of real photos laid out with measured reflectances in generated scenes "
+                                    "(default: scikit-image's; scripts/fetch_photos.py writes runs/photos)")
     s.add_argument("--lighting", choices=LIGHTINGS, help=_LIGHTING_HELP)
     s.add_argument("--light", help=_LIGHT_HELP)
     _common(s)
@@ -68,7 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "or a trained ULDM bundle such as models/default (its SpaAE and UNet)")
     s.add_argument("--init", help="instead of --stage1/--base: continue training (fine-tune) an existing ULDM "
                                   "bundle, e.g. models/default")
+    s.add_argument("--mean", help="corrective diffusion: a fast model bundle (train fast's model/) whose spatial mean "
+                                  "the ULDM corrects; its code latents condition the UNet beside the RGB's")
     s.add_argument("--generated", type=float, help="fraction of batches from the scene generator (0–1)")
+    s.add_argument("--photos", help="folder of real photos laid out with measured reflectances in generated scenes "
+                                    "(default: scikit-image's; scripts/fetch_photos.py writes runs/photos)")
     s.add_argument("--lighting", choices=LIGHTINGS, help=_LIGHTING_HELP)
     s.add_argument("--light", help=_LIGHT_HELP)
     _common(s)
@@ -84,7 +90,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 _OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")
-_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "lighting", "stage1", "base", "init", "tiny")
+_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "lighting", "stage1", "base", "init",
+                  "mean", "photos", "tiny")
 
 
 def build_config(args):

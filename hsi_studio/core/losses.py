@@ -73,7 +73,7 @@ def uldm_loss(model, x: torch.Tensor, y: torch.Tensor, generator: torch.Generato
     """Denoising MSE on the code latents, conditioned on the RGB latents (target per prediction type)."""
     with torch.no_grad():
         z_u = model.code_latents(model.speuae.encode(x))
-        z_y = model.rgb_latents(y)
+        z_y, _ = model.condition(y)  # a corrective model: [z_y ‖ z_ū], its spatial mean's code latents too
     noise = torch.randn(z_u.shape, generator=generator, device="cpu").to(z_u)
     t = torch.randint(0, model.noise_scheduler.config.num_train_timesteps, (z_u.shape[0],),
                       generator=generator, device="cpu").to(z_u.device)
@@ -103,7 +103,7 @@ def refine_loss(model, x: torch.Tensor, y: torch.Tensor, source: str = "samples"
         u = model.speuae.encode(x)
         if source == "samples":
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-            z = ULDMPipeline(model).sample(model.rgb_latents(y), steps=steps,
+            z = ULDMPipeline(model).sample(model.condition(y)[0], steps=steps,
                                            generator=torch.Generator().manual_seed(seed))
             u_hat = model.decode_codes(z)
         else:

@@ -38,18 +38,17 @@ def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
             cfg.stage.update(vae_steps=2, vae_crop=32)
     elif name == "stage1":
         cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
-                          stage={"response": "cie1964-srgb", "generated": 0.5, "lighting": "varied", "data": None, "val": None,
-                                 "val_fraction": 0.2, "hidden": 64, "layers": 3, "spatial": True, "code_pool": 0,
-                                 "prior_weight": 0.0,
-                                 "tiny": tiny})
+                          stage={"response": "cie1964-srgb", "generated": 0.5, "lighting": "varied", "data": None,
+                                 "val": None, "val_fraction": 0.2, "hidden": 64, "layers": 3, "spatial": True,
+                                 "code_pool": 0, "prior_weight": 0.0, "photos": None, "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["hidden"], cfg.stage["layers"] = 4, 8, 2, 8, 1
     else:
         cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
                           stage={"generated": 0.5, "lighting": "varied", "data": None, "val": None,
-                                 "val_fraction": 0.2, "stage1": None, "base": None, "init": None, "val_steps": 8, "val_crop": 64, "spaae_steps": 300, "refine_steps": 0,
-                                 "spaae_crop": 64,
-                                 "tiny": tiny})
+                                 "val_fraction": 0.2, "stage1": None, "base": None, "init": None, "val_steps": 8,
+                                 "val_crop": 64, "spaae_steps": 300, "refine_steps": 0, "spaae_crop": 64,
+                                 "mean": None, "photos": None, "tiny": tiny})
         if tiny:
             cfg.steps, cfg.crop, cfg.batch_size = 4, 16, 2
             cfg.stage.update(val_steps=2, val_crop=16, spaae_steps=2, refine_steps=1)  # every phase runs
@@ -145,7 +144,12 @@ class _SpectralDataMixin:
             cubes, val = split_validation(cubes, float(opts.get("val_fraction", 0.2)))
         frac = float(opts.get("generated", 0.5)) if cubes else 1.0
         lighting = str(opts.get("lighting", "varied"))
-        gen = SceneGenerator.default(seed=cfg.seed, lighting=lighting) if frac > 0 else None
+        photos = None
+        if opts.get("photos") and frac > 0:  # real photos for the generated scenes' layout (default: skimage's)
+            from .scenes import folder_photos
+
+            photos = folder_photos(opts["photos"])[0]
+        gen = SceneGenerator.default(seed=cfg.seed, lighting=lighting, photos=photos) if frac > 0 else None
         if not val:  # no real validation cube: fixed generated scenes
             gen = gen or SceneGenerator.default(seed=cfg.seed, lighting=lighting)
             val = [gen.generate(10_000_000 + i, 64) for i in range(2)]
@@ -310,6 +314,17 @@ class Stage2(_SpectralDataMixin, _Stage):
                 model = ULDM(speuae, base.vae, base.unet, base.scheduler_config, float(base.latent_scale))
             else:
                 model = ULDM.from_parts(speuae, load_base(self.opts["base"]))
+        if self.opts.get("mean"):  # corrective diffusion around a trained fast model (issue 21)
+            from .models.spatial import FastModel
+
+            if model.mean is not None:
+                raise InputError(f"--init {self.opts.get('init')} already has a spatial mean; expected --mean only "
+                                 "when making a plain ULDM corrective")
+            mean = load_bundle(self.opts["mean"])
+            if not isinstance(mean, FastModel):
+                raise InputError(f"--mean {self.opts['mean']} is a {type(mean).__name__} bundle; expected a fast "
+                                 "model bundle (train fast's model/ or models/fast)")
+            model.add_mean(mean)
         if int(self.opts.get("refine_steps", 0) or 0) > 0 and model.refiner is None:
             model.add_refiner()
         m = int(model.pad_multiple)
@@ -357,7 +372,7 @@ class Stage2(_SpectralDataMixin, _Stage):
         return mean_scores(rows)
 
     def _inputs(self) -> dict:
-        out = {key: model_input(self.opts[key]) for key in ("init", "stage1", "base") if self.opts.get(key)}
+        out = {key: model_input(self.opts[key]) for key in ("init", "stage1", "base", "mean") if self.opts.get(key)}
         return {**out, **self._spectral_inputs()}
 
     def export(self, model, dest: Path, cfg: TrainConfig, best) -> None:

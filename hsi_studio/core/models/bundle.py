@@ -141,6 +141,16 @@ def save_uldm(model: ULDM, path: str | Path, extra: dict | None = None) -> Path:
     parts = {"speuae": model.speuae, "vae": model.vae, "unet": model.unet}
     if model.refiner is not None:
         parts["refiner"] = model.refiner
+    if model.mean is not None:  # corrective diffusion: the spatial mean travels inside the bundle
+        parts["prior"], parts["spatial"] = model.mean.prior, model.mean.spatial
+        spectral["corrective"] = ("the spatial mean (prior/ + spatial/, a fast model) carries the mean; the "
+                                  "diffusion samples the correction: x̄ + D(y, dec(z)) − D(y, dec(z_ū))")
+    scale = float(getattr(model, "sigma_scale", 1.0))
+    if scale != 1.0:
+        from ..uncertainty import SIGMA_MEANING
+
+        spectral["uncertainty"] = {"sigma_scale": scale, "meaning": SIGMA_MEANING,
+                                   **dict(getattr(model, "sigma_calibration", None) or {})}
     return save_bundle(path, "ULDM", parts, scheduler=model.scheduler_config, extra=extra, spectral=spectral)
 
 
@@ -364,8 +374,48 @@ def _load_bundle(path: str | Path, device: str = "cpu"):
     else:
         vae = part("vae")
         refiner = part("refiner") if "refiner" in index else None
-        model = ULDM(part("speuae"), vae, part("unet"), sched, float(vae.config.scaling_factor), refiner=refiner)
+        mean = FastModel(part("prior"), part("spatial")) if "spatial" in index else None
+        model = ULDM(part("speuae"), vae, part("unet"), sched, float(vae.config.scaling_factor), refiner=refiner,
+                     mean=mean)
+        _check_corrective(model, root)
+        model.sigma_scale = _sigma_scale(data.get("spectral.json"), root)
     return model.to(device).eval()
+
+
+def _sigma_scale(raw: bytes | None, root: Path) -> float:
+    """``spectral.json``'s ``uncertainty.sigma_scale`` (1 when absent); anything but a positive finite number
+    is a :class:`FileFormatError`."""
+    if raw is None:
+        return 1.0
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise FileFormatError("spectral.json is not JSON; expected the bundle's spectral description",
+                              path=str(root)) from None
+    unc = info.get("uncertainty") if isinstance(info, dict) else None
+    if not isinstance(unc, dict) or "sigma_scale" not in unc:
+        return 1.0
+    value = unc["sigma_scale"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1e-3 <= float(value) <= 1e3:
+        raise FileFormatError(f"uncertainty.sigma_scale {value!r}; expected a number in [0.001, 1000]",
+                              path=str(root))
+    return float(value)
+
+
+def _check_corrective(model: ULDM, root: Path) -> None:
+    """The UNet's input channels must match what the bundle conditions on (RGB latents, + the mean's code
+    latents when it holds a spatial mean)."""
+    inner = getattr(model.unet, "unet", model.unet)
+    lc = int(model.vae.config.latent_channels)
+    want = lc * (3 if model.mean is not None else 2)
+    got = int(inner.config.in_channels)
+    if got != want:
+        what = "a spatial mean (prior/ + spatial/)" if model.mean is not None else "no spatial mean"
+        raise FileFormatError(f"the UNet takes {got} input channels but the bundle has {what}; expected {want}",
+                              path=str(root))
+    if model.mean is not None and not torch.allclose(model.mean.S, model.speuae.S, atol=1e-5):
+        raise FileFormatError("the spatial mean and the SpeUAE were made for different camera responses; expected "
+                              "the same response", path=str(root))
 
 
 def load_uldm(path: str | Path, device: str = "cpu") -> ULDM:

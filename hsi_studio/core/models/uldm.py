@@ -14,6 +14,12 @@ Choices:
   (the VAE's ``scaling_factor``). The SpeUAE decoder sees the unclipped linear RGB.
 - **Prediction type**: the base's scheduler config decides (ours and SD 1.x: ``epsilon``); ``v_prediction``
   and ``sample`` bases are trained with the matching target, and the solvers read the same config.
+- **Corrective diffusion** (issue 21, optional ``mean``): a deterministic full-resolution spatial predictor (a
+  :class:`~.spatial.FastModel`: a residual U-Net over a per-pixel prior) carries the mean spectrum ``x̄``; its
+  code ``ū = E(x̄)`` is encoded by the SpaAE like any code image (``z_ū``) and conditions the UNet beside the RGB
+  latents (``conv_in`` widened again, zero-initialised), and a sampled code latent ``z`` becomes the spectrum
+  ``x̄ + D(y, dec(z)) − D(y, dec(z_ū))`` — the diffusion models only what the mean misses, and a zero correction
+  (``z = z_ū``) returns the mean exactly. As CorrDiff (Mardani et al. 2024) does for km-scale downscaling.
 """
 
 from __future__ import annotations
@@ -32,10 +38,13 @@ class ULDM(nn.Module):
     """SpeUAE + SpaAE (``vae``) + the adapted UNet + the DDPM noise schedule it was trained with."""
 
     def __init__(self, speuae: SpeUAE, vae, unet: nn.Module, sched_config: dict, latent_scale: float,
-                 refiner: nn.Module | None = None):
+                 refiner: nn.Module | None = None, mean: nn.Module | None = None):
         super().__init__()
         self.speuae, self.vae, self.unet = speuae, vae, unet
         self.refiner = refiner  # optional CodeRefiner: RGB-guided detail after the SpaAE decoder
+        self.mean = mean  # optional FastModel: the deterministic spatial mean of corrective diffusion
+        #: σ of K samples × this = the calibrated σ (:mod:`hsi_studio.core.uncertainty`; spectral.json records it)
+        self.sigma_scale = 1.0
         self.scheduler_config = dict(sched_config)
         self.noise_scheduler = DDPMScheduler(**self.scheduler_config)
         self.register_buffer("latent_scale", torch.tensor(float(latent_scale)))
@@ -93,6 +102,62 @@ class ULDM(nn.Module):
         """Scaled latents → code image u, refined with the full-resolution RGB ``y`` when there is a refiner."""
         u = self.decode_codes(z)
         return self.refiner(u, y) if self.refiner is not None else u
+
+    # -- corrective diffusion ----------------------------------------------------------------------------
+    @property
+    def corrective(self) -> bool:
+        return self.mean is not None
+
+    def add_mean(self, mean: nn.Module) -> ULDM:
+        """Make this a corrective ULDM around ``mean`` (a :class:`~.spatial.FastModel` for the same response):
+        the UNet's ``conv_in`` takes the mean's code latents too (new weights zero, so it starts where it was)."""
+        from ..errors import InputError
+        from .base import expand_conv_in
+
+        if self.mean is not None:
+            raise InputError("this ULDM already has a spatial mean; expected a plain ULDM to make corrective")
+        s_mean = getattr(mean, "S", None)
+        if s_mean is None or s_mean.shape != self.speuae.S.shape or not torch.allclose(s_mean, self.speuae.S,
+                                                                                      atol=1e-5):
+            raise InputError("the spatial mean was trained for another camera response than this ULDM; expected "
+                             "the same response (CIE 1964 10° → linear sRGB for the shipped models)")
+        expand_conv_in(self.unet, int(self.vae.config.latent_channels))
+        self.mean = mean.to(self.latent_scale.device)
+        for p in self.mean.parameters():
+            p.requires_grad_(False)
+        return self
+
+    def mean_spectra(self, y: torch.Tensor) -> torch.Tensor:
+        """The spatial mean x̄ (N×B×H×W): RGB-consistent and never negative (what ``--model fast`` returns)."""
+        from .regression import nonnegative_consistent
+
+        mean = self.mean
+        x = mean(y, mean.prior_of(y))
+        n, b, h, w = x.shape
+        flat = nonnegative_consistent(x.permute(0, 2, 3, 1).reshape(-1, b), y.permute(0, 2, 3, 1).reshape(-1, 3),
+                                      mean.prior.pinv, mean.S)
+        return flat.reshape(n, h, w, b).permute(0, 3, 1, 2)
+
+    def condition(self, y: torch.Tensor, x_mean: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """The UNet's condition for RGB ``y``: ``z_y``, and for a corrective model ``[z_y ‖ z_ū]``; with what
+        decoding needs (``x_mean``, the mean's code latents ``z_mean`` and its decoded spectrum ``x_dec``)."""
+        z_y = self.rgb_latents(y)
+        if self.mean is None:
+            return z_y, {}
+        if x_mean is None:
+            x_mean = self.mean_spectra(y)
+        z_mean = self.code_latents(self.speuae.encode(x_mean))
+        return torch.cat([z_y, z_mean], 1), {"x_mean": x_mean, "z_mean": z_mean}
+
+    def spectra_from_latents(self, z: torch.Tensor, y: torch.Tensor, extra: dict) -> torch.Tensor:
+        """Sampled code latents → spectra N×B×H×W (reprojecting to ``y``): ``D(y, dec(z))``, or for a corrective
+        model ``x̄ + D(y, dec(z)) − D(y, dec(z_ū))`` (the mean's own SpaAE round trip cancels exactly)."""
+        x = self.speuae.decode(y, self.codes_from_latents(z, y))
+        if self.mean is None:
+            return x
+        if "x_base" not in extra:
+            extra["x_base"] = self.speuae.decode(y, self.codes_from_latents(extra["z_mean"], y))
+        return extra["x_mean"] + (x - extra["x_base"])
 
     def add_refiner(self, **config) -> nn.Module:
         self.refiner = CodeRefiner(**config).to(self.latent_scale.device)

@@ -2,7 +2,9 @@
 
 Inference samples the code latents ``z_u`` given the RGB latents ``z_y`` with DPM-Solver++ (or DDIM) in a few
 steps, decodes ``u`` (refined with the RGB when the model has a refiner) and turns ``(y, u)`` into a spectrum
-with the SpeUAE decoder — which reprojects exactly to ``y``. ``samples=K`` draws K codes and returns the mean
+with the SpeUAE decoder — which reprojects exactly to ``y``. A corrective model (``model.mean``) conditions on
+its spatial mean's code latents too and returns the mean plus the decoded correction (:meth:`ULDM.condition`,
+:meth:`ULDM.spectra_from_latents`). ``samples=K`` draws K codes and returns the mean
 cube and the per-pixel spectral standard deviation (population, Welford in float64).
 
 - **Solvers**: ``DPMSolverMultistepScheduler(algorithm_type="dpmsolver++")`` or ``DDIMScheduler``, built from
@@ -61,7 +63,8 @@ class ULDMPipeline(ModelPipeline):
     def sample(self, z_y: torch.Tensor, *, steps: int = 8, scheduler: str = "dpmsolver++",
                generator: torch.Generator | None = None, progress=None, cancel=None,
                amp_dtype: torch.dtype | None = None) -> torch.Tensor:
-        """Sample code latents ``z_u`` (same shape as ``z_y``) given the RGB latents ``z_y``.
+        """Sample code latents ``z_u`` given the condition ``z_y`` (the RGB latents; for a corrective model
+        ``[z_y ‖ z_ū]``, :meth:`ULDM.condition`); ``z_u`` has the latent channel count of the SpaAE.
 
         Noise comes from a CPU ``generator`` (same result on every device); ``progress(fraction, message)``
         is called after each solver step and ``cancel`` (a CancelToken) is checked before each."""
@@ -69,7 +72,8 @@ class ULDMPipeline(ModelPipeline):
         progress = progress or no_progress
         sched = self.make_scheduler(scheduler)
         sched.set_timesteps(int(steps), device=z_y.device)
-        z = torch.randn(z_y.shape, generator=generator, device="cpu").to(z_y) * sched.init_noise_sigma
+        shape = (z_y.shape[0], int(self.model.vae.config.latent_channels), *z_y.shape[2:])
+        z = torch.randn(shape, generator=generator, device="cpu").to(z_y) * sched.init_noise_sigma
         n = len(sched.timesteps)
         for i, t in enumerate(sched.timesteps):
             cancel.check()
@@ -111,7 +115,8 @@ class ULDMPipeline(ModelPipeline):
                                            precision, report, cancel)
         finally:
             model.train(was_training)
-        return stats.mean(), (stats.std() if samples > 1 else None)
+        scale = np.float32(getattr(model, "sigma_scale", 1.0))  # the bundle's calibration (core.uncertainty)
+        return stats.mean(), (stats.std() * scale if samples > 1 else None)
 
     def _sample_cubes(self, padded: np.ndarray, size: tuple[int, int], steps: int, samples: int, seed: int,
                       scheduler: str, dev: torch.device, precision: str, report, cancel) -> RunningStats:
@@ -120,7 +125,7 @@ class ULDMPipeline(ModelPipeline):
         amp = amp_dtype(dev, precision)
         stats = RunningStats()
         y = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None].to(dev)
-        z_y = model.rgb_latents(y)
+        z_y, extra = model.condition(y)
         for k in range(samples):
             def sub(frac, msg="", k=k):
                 report((k + 0.9 * frac) / samples, f"sample {k + 1}/{samples} {msg}".strip())
@@ -129,7 +134,7 @@ class ULDMPipeline(ModelPipeline):
             z = self.sample(z_y, steps=steps, scheduler=scheduler, generator=gen, progress=sub, cancel=cancel,
                             amp_dtype=amp)
             cancel.check()
-            x = model.speuae.decode(y, model.codes_from_latents(z.float(), y))[0, :, :h, :w].permute(1, 2, 0)
+            x = model.spectra_from_latents(z.float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
             x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
             stats.add(x.cpu().numpy())
             report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
