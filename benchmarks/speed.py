@@ -2,12 +2,15 @@
 
 Each method runs in its own process on a 512×512 real photo (scikit-image's astronaut), so peak RSS is its
 own; the table also prints each time as a ratio to ``physics:minnorm`` measured in the same run (a matrix
-product: the floor any method pays).
+product: the floor any method pays). Every method runs with ``--threads`` torch threads (default 2, issue 21's
+budget: ``torch.set_num_threads`` before anything is loaded; the thread count is printed with the table), and
+each time is the median of ``--repeats`` runs after a warm-up (a shared machine is noisy).
 
 Baselines: min-norm, Mallett 2019, Otsu 2018 and the learned root-polynomial and MLP regressions (when
 installed in models/), and the fast model (models/fast: a residual U-Net over the MLP, one pass); the ULDM runs with the solver steps and samples its bundle records as its default.
 
-    python benchmarks/speed.py [--model models/default] [--steps N] [--samples K] [--size 512]
+    python benchmarks/speed.py [--model models/default] [--steps N] [--samples K] [--size 512] [--threads 2]
+                               [--repeats 3] [--only fast,mlp] [--no-uldm]
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
+import torch
+torch.set_num_threads({threads})
 import numpy as np, skimage.data
 from skimage.transform import resize
 from hsi_studio.core import pipeline
@@ -33,11 +38,14 @@ rgb = RGBImage(img, "srgb")
 kw = dict(steps=steps, samples=samples) if method == "uldm" else {{}}
 target = model if method == "uldm" else method
 pipeline.reconstruct(RGBImage(img[:64, :64], "srgb"), target, **kw)  # warm-up
-t = time.perf_counter()
-res = pipeline.reconstruct(rgb, target, **kw)
-secs = time.perf_counter() - t
-print(json.dumps({{"seconds": secs, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "device": res.device}}))
+times = []
+for _ in range({repeats}):
+    t = time.perf_counter()
+    res = pipeline.reconstruct(rgb, target, **kw)
+    times.append(time.perf_counter() - t)
+print(json.dumps({{"seconds": float(np.median(times)), "all": times,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "device": res.device, "threads": torch.get_num_threads()}}))
 """
 
 
@@ -48,7 +56,12 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=None, help="samples (default: the model's recorded default)")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--no-uldm", action="store_true")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for every method (default 2)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per method; the median is printed")
+    ap.add_argument("--only", default=None, help="comma-separated methods to time (e.g. fast,mlp)")
     args = ap.parse_args(argv)
+    if args.threads < 1 or args.repeats < 1:
+        ap.error("--threads and --repeats must be at least 1")
     from hsi_studio.core.evaluation import baselines
     from hsi_studio.core.pipeline import model_defaults, models_dir, resolve_model
 
@@ -60,18 +73,23 @@ def main(argv=None) -> int:
     fast = ["fast"] if (models_dir() / "fast" / "model_index.json").is_file() else []
     methods = ["physics:minnorm", *(m for m in baselines() if m != "physics:minnorm"), *fast] + (
         [] if args.no_uldm else ["uldm"])
+    if args.only:
+        wanted = {m.strip() for m in args.only.split(",") if m.strip()}
+        methods = [m for m in methods if m in wanted or m.split(":", 1)[-1] in wanted]
     mp = args.size * args.size / 1e6
     rows = {}
     for m in methods:
         code = CHILD.format(root=str(ROOT), size=args.size, method=m, steps=args.steps, samples=args.samples,
-                            model=args.model)
+                            model=args.model, threads=args.threads, repeats=args.repeats)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             print(f"{m}: failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
         rows[m] = json.loads(out.stdout.strip().splitlines()[-1])
     ref = rows.get("physics:minnorm", {}).get("seconds")
-    print(f"{args.size}×{args.size} sRGB photo → 31 bands, {Path(sys.executable).name}, this machine")
+    threads = sorted({r.get("threads") for r in rows.values()})
+    print(f"{args.size}×{args.size} sRGB photo → 31 bands, {Path(sys.executable).name}, this machine, "
+          f"torch threads: {', '.join(map(str, threads)) or args.threads}, median of {args.repeats} run(s)")
     print(f"{'method':<22} {'s/image':>9} {'s/MP':>9} {'× minnorm':>10} {'peak RSS MB':>12}")
     for m, r in rows.items():
         label = f"uldm ({args.steps} st × {args.samples})" if m == "uldm" else m

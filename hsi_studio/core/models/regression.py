@@ -51,34 +51,81 @@ def n_terms(degree: int) -> int:
     return {1: 3, 2: 6, 3: 13}[int(degree)]
 
 
+def _solve3(gram: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """``gram⁻¹ rhs`` for a batch of symmetric positive (semi)definite 3×3 matrices (n, 9, row-major) and
+    right-hand sides (n, 3). Well-conditioned matrices are solved in closed form (the adjugate over the
+    determinant: elementwise over the batch, no per-matrix LAPACK call); the nearly singular ones (a pixel with
+    fewer than three free bands, where the adjugate loses every digit) by LU, as ``torch.linalg.solve`` does."""
+    a, b, c, d, e, f = (gram[:, i] for i in (0, 1, 2, 4, 5, 8))
+    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
+    c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
+    det = a * c00 + b * c01 + c * c02
+    r0, r1, r2 = rhs[:, 0], rhs[:, 1], rhs[:, 2]
+    out = torch.stack([c00 * r0 + c01 * r1 + c02 * r2, c01 * r0 + c11 * r1 + c12 * r2,
+                       c02 * r0 + c12 * r1 + c22 * r2], dim=1) / det[:, None]
+    hard = ~(det > _WELL_CONDITIONED * (a * d * f))  # det ≤ a·d·f for these matrices (Hadamard); NaN → hard
+    if bool(hard.any()):
+        rows = hard.nonzero()[:, 0]
+        out[rows] = torch.linalg.solve(gram[rows].reshape(-1, 3, 3), rhs[rows, :, None])[..., 0]
+    return out
+
+
+#: the closed-form solve is used where det(G) > this × the product of G's diagonal (an error of at most
+#: ~1e-16 / this relative, far below float32's rounding); the others go to LU
+_WELL_CONDITIONED = 1e-6
+
+
 def nonnegative_consistent(x: torch.Tensor, y: torch.Tensor, pinv: torch.Tensor, S: torch.Tensor,
-                           iters: int = 12) -> torch.Tensor:
+                           iters: int = 12, *, inplace: bool = False) -> torch.Tensor:
     """Spectra (…, B) without negative values that still reproduce linear RGB ``y`` (…, 3) exactly wherever
     a non-negative spectrum can: on the pixels with a negative band, an active-set projection — the bands
     that went negative are fixed at 0 and the others take the least change (in L2) that restores ``x S = y``
     (a 3×3 solve per pixel), repeated until no band is negative. Other pixels are untouched. ``pinv`` is
-    unused (kept for a uniform signature with the split's other helpers)."""
+    unused (kept for a uniform signature with the split's other helpers). ``inplace``: write the result into
+    ``x`` (when it is contiguous and needs no gradient) instead of a copy.
+
+    Vectorised: only the pixels with a negative band are gathered (in float64); each round is two small
+    matrix products and a closed-form 3×3 solve over the batch, and a pixel leaves the loop as soon as it has
+    no negative band (another round would give it the same values). A black pixel (``y = 0``) gets 0 at once
+    when every band has some response (the rounds would only walk it there)."""
     del pinv
-    neg = (x < 0).any(dim=-1)
-    if not bool(neg.any()):
+    bands = x.shape[-1]
+    flat = x.reshape(-1, bands)
+    idx = (flat < 0).any(dim=-1).nonzero()[:, 0]
+    if idx.numel() == 0:
         return x
-    x0, ys = x[neg].double(), y[neg].double()
-    s = S.double()
-    free = torch.ones_like(x0, dtype=torch.bool)
-    xs = x0
-    eye = torch.eye(3, dtype=torch.float64) * 1e-12
+    s = S.to(device=x.device, dtype=torch.float64)                         # (B, 3)
+    outer = (s[:, :, None] * s[:, None, :]).reshape(bands, 9)              # (B, 9): each band's s sᵀ
+    eye = torch.eye(3, dtype=torch.float64, device=x.device).reshape(1, 9) * 1e-12
+    x0 = flat.index_select(0, idx).double()
+    ys = y.reshape(-1, 3).index_select(0, idx).to(torch.float64)
+    done_idx, done_x = [], []
+    if bool((s != 0).any(dim=1).all()):  # every band seen: black (y = 0) has one non-negative spectrum, 0
+        black = (ys == 0).all(dim=1)
+        if bool(black.any()):
+            done_idx.append(idx[black])
+            done_x.append(torch.zeros_like(x0[black]))
+            keep = ~black
+            x0, ys, idx = x0[keep], ys[keep], idx[keep]
+    xs, todo = x0, idx
+    free = torch.ones_like(x0)                                             # 1 on the free bands, 0 on the fixed
     for _ in range(int(iters)):
-        free = free & (xs >= 0)
-        sf = s[None] * free[..., None]                      # (n, B, 3): clamped bands contribute nothing
-        gram = sf.transpose(1, 2) @ sf + eye                 # (n, 3, 3)
-        resid = ys - ((x0 * free)[:, None, :] @ s)[:, 0]     # what the free bands must still add
-        lam = torch.linalg.solve(gram, resid[..., None])     # (n, 3, 1)
-        xs = (x0 + (sf @ lam)[..., 0]) * free
-        if bool((xs >= 0).all()):
+        free.masked_fill_(xs < 0, 0.0)
+        gram = torch.addmm(eye, free, outer)                               # (n, 9): Sᵀ diag(free) S
+        resid = torch.addmm(ys, x0 * free, s, alpha=-1)                    # what the free bands must still add
+        xs = torch.addmm(x0, _solve3(gram, resid), s.T).mul_(free)
+        ok = xs.amin(dim=-1) >= 0
+        if bool(ok.all()):
             break
-    out = x.clone()
-    out[neg] = xs.clamp_min(0).to(x.dtype)
-    return out
+        if bool(ok.any()):                                                 # finished pixels leave the loop
+            done_idx.append(todo[ok])
+            done_x.append(xs[ok])
+            keep = ~ok
+            xs, free, x0, ys, todo = xs[keep], free[keep], x0[keep], ys[keep], todo[keep]
+    own = inplace and x.is_contiguous() and not x.requires_grad
+    out = flat if own else flat.clone()
+    out.index_copy_(0, torch.cat([*done_idx, todo]), torch.cat([*done_x, xs]).clamp_min(0).to(x.dtype))
+    return x if own else out.reshape(x.shape)
 
 
 class PixelRegression(ModelMixin, ConfigMixin):
@@ -142,5 +189,62 @@ class PixelRegression(ModelMixin, ConfigMixin):
         x = self.raw(y)
         return y @ self.pinv + (x @ self.N) @ self.N.T
 
+    def predict(self, y: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` for inference — the same spectra to float32 rounding, faster: the projections are
+        folded into the last layer (``y A + T(y) W N Nᵀ`` for the root polynomial, ``y A + I · (h W₃ + b₃) Nᵀ N Nᵀ``
+        for the MLP, ``A = pinv (1 + N Nᵀ)``, ``h`` the last hidden layer, ``I`` the intensity), the MLP runs in
+        blocks of :data:`PREDICT_ROWS` pixels (its hidden layers stay in cache) with each linear layer and its
+        GELU as one oneDNN call on a CPU (:func:`linear_gelu`). :meth:`forward` (training) is unchanged."""
+        n64 = self.N.double()
+        null = n64 @ n64.T                                                  # (B, B): the null-space projector
+        obs = (self.pinv.double() @ (torch.eye(len(null), dtype=null.dtype, device=null.device) + null)).to(y.dtype)
+        lead = y.shape[:-1]
+        y2 = y.reshape(-1, 3)
+        if self.config.kind == "rootpoly":                                   # (folded in float64, then cast)
+            out = torch.addmm(y2 @ obs, rootpoly_terms(y2, int(self.config.degree)),
+                              (self.weight.double() @ null).to(y.dtype))
+            return out.reshape(*lead, -1)
+        *hidden, last = self.net
+        fold = n64.T @ null                                                 # (B−3, B)
+        w_last = (last.weight.double().T @ fold).to(y.dtype)
+        b_last = (last.bias.double() @ fold).to(y.dtype)
+        grad = torch.is_grad_enabled()                                     # (out= has no autograd)
+        out = None if grad else torch.empty((y2.shape[0], null.shape[0]), dtype=y2.dtype, device=y2.device)
+        parts = []
+        for i in range(0, y2.shape[0], PREDICT_ROWS):
+            yb = y2[i:i + PREDICT_ROWS]
+            inten = yb.mean(dim=-1, keepdim=True).clamp_min(EPS)
+            h = yb / inten
+            for lin, act in zip(hidden[0::2], hidden[1::2], strict=True):
+                h = linear_gelu(lin, act, h)
+            dest = None if out is None else out[i:i + PREDICT_ROWS]
+            parts.append(torch.addcmul(yb @ obs, torch.addmm(b_last, h, w_last), inten, out=dest))
+        if out is None:
+            out = torch.cat(parts) if parts else y2.new_zeros((0, null.shape[0]))
+        return out.reshape(*lead, -1)
 
-__all__ = ["KINDS", "PixelRegression", "nonnegative_consistent", "rootpoly_terms"]
+
+#: pixels per block in :meth:`PixelRegression.predict` (the MLP's 128-wide hidden layers: 8 MiB each, in cache)
+PREDICT_ROWS = 16384
+
+
+def fused_ok(x: torch.Tensor) -> bool:
+    """Whether oneDNN's fused (convolution or linear) + activation kernels can run on ``x``: a float32 CPU tensor,
+    outside autograd (they have no backward), in a torch built with them."""
+    return (_FUSED_OPS and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+            and torch.backends.mkldnn.is_available())
+
+
+def linear_gelu(lin: nn.Linear, act: nn.GELU, x: torch.Tensor) -> torch.Tensor:
+    """``act(lin(x))`` — one oneDNN call (the GELU applied as the matrix product's post-op, float32 rounding
+    apart) where :func:`fused_ok`, else the two modules."""
+    if fused_ok(x):
+        return torch.ops.mkldnn._linear_pointwise(x, lin.weight, lin.bias, "gelu", [], act.approximate)
+    return act(lin(x))
+
+
+_FUSED_OPS = all(hasattr(torch.ops.mkldnn, name) for name in ("_linear_pointwise", "_convolution_pointwise"))
+
+
+__all__ = ["KINDS", "PREDICT_ROWS", "PixelRegression", "fused_ok", "linear_gelu", "nonnegative_consistent",
+           "rootpoly_terms"]

@@ -1,8 +1,9 @@
 """RegressionPipeline — RGB → cube with a learned per-pixel baseline (:class:`~..models.regression.PixelRegression`).
 
 Deterministic: sampling options do not apply and are ignored; the image is processed in chunks of 65,536
-pixels (cancel is checked before each, progress reported after each); the result is RGB-consistent and never
-negative (:func:`~..models.regression.nonnegative_consistent`)."""
+pixels (cancel is checked before each, progress reported after each) with the model's inference path
+(:meth:`~..models.regression.PixelRegression.predict`); the result is RGB-consistent and never negative
+(:func:`~..models.regression.nonnegative_consistent`, once over the image or tile, in place)."""
 
 from __future__ import annotations
 
@@ -20,18 +21,22 @@ class RegressionPipeline(OnePassPipeline):
         model = self.model
         h, w, _ = rgb.shape
         model.to(device).eval()
-        out = np.empty((h, w, model.S.shape[0]), np.float32)
-        flat_in = rgb.reshape(-1, 3)
-        flat_out = out.reshape(-1, out.shape[-1])
+        flat_in = torch.from_numpy(rgb.reshape(-1, 3)).to(device)
         with torch.inference_mode():
+            x = torch.empty((len(flat_in), model.S.shape[0]), dtype=torch.float32, device=device)
             for i in range(0, len(flat_in), CHUNK):
                 if cancel is not None:
                     cancel.check()
-                y = torch.from_numpy(flat_in[i:i + CHUNK]).to(device)
-                x = nonnegative_consistent(model(y), y, model.pinv, model.S)
-                flat_out[i:i + CHUNK] = x.cpu().numpy()
+                x[i:i + CHUNK] = model.predict(flat_in[i:i + CHUNK])
                 if progress is not None:
-                    progress(min(1.0, (i + CHUNK) / len(flat_in)), "regression")
+                    progress(min(1.0, (i + CHUNK) / len(flat_in)) * 0.95, "regression")
+            if cancel is not None:
+                cancel.check()
+            # one projection over the whole image: it gathers only the pixels with a negative band
+            x = nonnegative_consistent(x, flat_in, model.pinv, model.S, inplace=True)
+            out = x.cpu().numpy().reshape(h, w, -1)
+        if progress is not None:
+            progress(1.0, "regression")
         return out, None
 
 

@@ -5,7 +5,8 @@ Sampling options do not apply and are ignored. Images larger than ``tile`` are p
 blended with ramps (:func:`.tiling.run_tiled`; the U-Net sees about ±40 pixels, so the default 32-pixel overlap
 hides the seams). The result is RGB-consistent and never negative: the residual lives in the response's null
 space and :func:`~..models.regression.nonnegative_consistent` removes negative values, as for the per-pixel
-baselines."""
+baselines. It runs the model's inference path (:meth:`~..models.spatial.FastModel.infer`: the same values
+as its training forward to float32 rounding, faster)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,11 @@ class SpatialPipeline(OnePassPipeline):
             cancel.check()
         h, w, _ = rgb.shape
         with torch.inference_mode():
-            y = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(device).permute(2, 0, 1)[None]
-            prior = model.prior_of(y)
-            if progress is not None:
-                progress(0.2, "per-pixel prior")
-            x = model(y, prior)[0].permute(1, 2, 0).reshape(-1, model.S.shape[0])
-            x = nonnegative_consistent(x, y[0].permute(1, 2, 0).reshape(-1, 3), model.prior.pinv, model.S)
+            # pixel-major throughout: (1, 3, H, W) and the model's (1, B, H, W) output are channels-last views
+            flat = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(device)
+            y = flat.permute(2, 0, 1)[None]
+            x = model.infer(y, progress=progress)[0].permute(1, 2, 0).reshape(-1, model.S.shape[0])
+            x = nonnegative_consistent(x, flat.reshape(-1, 3), model.prior.pinv, model.S, inplace=True)
             out = x.reshape(h, w, -1).float().cpu().numpy()
         if progress is not None:
             progress(1.0, "spatial residual")
