@@ -134,7 +134,7 @@ def test_cli_streamed_std_equals_the_in_memory_std(tmp_path, monkeypatch, one_to
 
 
 def test_a_failed_or_cancelled_streamed_run_commits_nothing(tmp_path, monkeypatch, capsys):
-    photo = _photo(tmp_path)
+    photo = _photo(tmp_path, 300, 200)  # several 128-row bands
     out = tmp_path / "R"
 
     def fail(self, kind, metadata):
