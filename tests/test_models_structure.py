@@ -147,18 +147,19 @@ def tiny_uldm():
 
 
 def test_uldm_pipeline_gives_the_same_mean_and_std_as_before(tiny_uldm, one_torch_thread):
-    """The sums below were computed with ``ULDM.reconstruct`` before sampling moved to the pipeline."""
+    """The sums below pin the pipeline's output (recomputed when highlights got their cap, models/bounds.py:
+    this random model puts a few bands above it)."""
     from hsi_studio.core.pipelines.uldm import ULDMPipeline
 
     rgb = np.random.default_rng(0).uniform(0.02, 0.9, (13, 21, 3)).astype(np.float32)
     pipe = ULDMPipeline(tiny_uldm)
     mean, std = pipe(rgb, steps=2, samples=3, seed=5)
     assert mean.shape == std.shape == (13, 21, 31) and mean.dtype == std.dtype == np.float32
-    assert float(mean.astype(np.float64).sum()) == pytest.approx(3035.778915230482, rel=1e-6)
-    assert float(std.astype(np.float64).sum()) == pytest.approx(28.19531266161175, rel=1e-5)
+    assert float(mean.astype(np.float64).sum()) == pytest.approx(3035.8091716718573, rel=1e-6)
+    assert float(std.astype(np.float64).sum()) == pytest.approx(28.143285209681608, rel=1e-5)
     one, none = pipe(rgb, steps=2, samples=1, seed=5, scheduler="ddim")
     assert none is None  # samples=1: no std (the convention the CLI and GUI rely on)
-    assert float(one.astype(np.float64).sum()) == pytest.approx(3034.358568010717, rel=1e-6)
+    assert float(one.astype(np.float64).sum()) == pytest.approx(3034.3838421592855, rel=1e-6)
     tiled, tiled_std = pipe(rgb, steps=2, samples=2, seed=5, tile=64, overlap=16)  # fits one tile: unchanged
     again, again_std = pipe(rgb, steps=2, samples=2, seed=5)
     np.testing.assert_array_equal(tiled, again)

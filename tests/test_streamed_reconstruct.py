@@ -193,7 +193,9 @@ def test_the_gui_result_of_a_large_photo_is_mapped_from_a_temporary_file(tmp_pat
     from hsi_studio.services import reconstruct_stream
 
     rgb = io.read_rgb(_photo(tmp_path))
-    res = reconstruct_stream.reconstruct_mapped(rgb, "mlp", folder=tmp_path, tile=64)
+    from hsi_studio.services.reconstruction import Reconstruction
+
+    res = Reconstruction(*reconstruct_stream.reconstruct_mapped(rgb, "mlp", folder=tmp_path, tile=64))
     ref = pipeline.reconstruct(rgb, "mlp", tile=64)
     assert isinstance(res.cube.data.base, np.memmap) or isinstance(res.cube.data, np.memmap)
     np.testing.assert_array_equal(res.cube.data, ref.cube.data)

@@ -36,6 +36,7 @@ def cmd_models(args) -> int:
             row["class"] = bundle_class(path)
             if row["class"] == "ULDM":
                 row["sampling"] = model_defaults(path)
+                row["corrective"] = (path / "spatial" / "config.json").is_file()  # corrective diffusion (#21)
         rows.append(row)
     if args.json:
         print_json(rows)
@@ -43,6 +44,8 @@ def cmd_models(args) -> int:
     width = max(len(r["model"]) for r in rows)
     for r in rows:
         what = r.get("class") or ""
+        if r.get("corrective"):
+            what += ": diffusion corrects a spatial mean"
         if r.get("sampling"):
             what += f", recommends {r['sampling']['steps']} steps × {r['sampling']['samples']} sample(s)"
         state = "" if r["available"] else " — not installed"

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.uncertainty import SIGMA_MEANING
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -167,7 +168,8 @@ class BandView(QWidget):
             self.mode_combo.addItem(MODE_LABELS[m], m)
         self.mode_combo.setToolTip("What to show: one band, the cube rendered to sRGB (radiance as captured, "
                                    "reflectance under D65; the Relight tab shows it under any light), three "
-                                   "bands as RGB, or a band of the uncertainty (σ) cube when there is one")
+                                   "bands as RGB, or a band of the uncertainty (σ) cube when there is one.\n"
+                                   + SIGMA_MEANING)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Band (Ctrl+[ and Ctrl+] step through bands)")
         self.slider.setPageStep(1)

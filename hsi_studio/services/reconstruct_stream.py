@@ -329,9 +329,9 @@ def reconstruct_mapped(rgb: RGBImage, model: str, *, steps: int = 8, samples: in
                        folder: str | os.PathLike[str] | None = None, tile: int | None = None):
     """``services.reconstruction.reconstruct`` for a large photo: the cube (and std) streamed into temporary
     float32 files that the result maps (``np.memmap``, copy-on-write) instead of holding them in memory. The
-    files are unlinked once mapped (POSIX: the mapping keeps them until the cube is dropped)."""
-    from .reconstruction import Reconstruction
-
+    files are unlinked once mapped (POSIX: the mapping keeps them until the cube is dropped). Returns
+    ``(cube, std, model, device, seconds, messages)``; the caller makes its ``Reconstruction`` of them (this
+    module does not import that one: no import circle)."""
     folder = Path(folder or tempfile.gettempdir())
     paths = {}
     for key in ("cube", "std"):
@@ -347,7 +347,7 @@ def reconstruct_mapped(rgb: RGBImage, model: str, *, steps: int = 8, samples: in
         std = None
         if run.has_std:
             std = HSCube(run.sink.writers["std"].open(), run.sink.wavelengths, run.std_meta or {}, run.kind)
-        return Reconstruction(cube, std, run.model, str(run.device), run.seconds, list(run.messages))
+        return cube, std, run.model, str(run.device), run.seconds, list(run.messages)
     finally:
         if run is not None:
             run.close()

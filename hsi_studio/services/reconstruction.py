@@ -37,8 +37,8 @@ def reconstruct(rgb: RGBImage, model: str, *, steps: int = 8, samples: int = 1, 
     if gui_streams(rgb.height, rgb.width):  # a large photo: streamed into a mapped temporary file, not RAM
         from .reconstruct_stream import reconstruct_mapped
 
-        out = reconstruct_mapped(rgb, model, steps=steps, samples=samples, seed=seed, device=device,
-                                 progress=progress, cancel=cancel)
+        out = Reconstruction(*reconstruct_mapped(rgb, model, steps=steps, samples=samples, seed=seed,
+                                                 device=device, progress=progress, cancel=cancel))
     else:
         res = pipeline.reconstruct(rgb, model, steps=steps, samples=samples, seed=seed, device=device,
                                    progress=progress, cancel=cancel)

@@ -29,8 +29,10 @@ import torch
 from diffusers import DDPMScheduler
 from torch import nn
 
+from ..errors import InputError
 from .base import RGBLDM, expand_conv_in, srgb_encode_t
 from .refiner import CodeRefiner
+from .regression import nonnegative_consistent
 from .speuae import SpeUAE
 
 
@@ -111,9 +113,6 @@ class ULDM(nn.Module):
     def add_mean(self, mean: nn.Module) -> ULDM:
         """Make this a corrective ULDM around ``mean`` (a :class:`~.spatial.FastModel` for the same response):
         the UNet's ``conv_in`` takes the mean's code latents too (new weights zero, so it starts where it was)."""
-        from ..errors import InputError
-        from .base import expand_conv_in
-
         if self.mean is not None:
             raise InputError("this ULDM already has a spatial mean; expected a plain ULDM to make corrective")
         s_mean = getattr(mean, "S", None)
@@ -129,8 +128,6 @@ class ULDM(nn.Module):
 
     def mean_spectra(self, y: torch.Tensor) -> torch.Tensor:
         """The spatial mean x̄ (N×B×H×W): RGB-consistent and never negative (what ``--model fast`` returns)."""
-        from .regression import nonnegative_consistent
-
         mean = self.mean
         x = mean(y, mean.prior_of(y))
         n, b, h, w = x.shape

@@ -25,6 +25,15 @@ class ModelPipeline:
     def response(self):
         return self.model.response
 
+    @property
+    def light(self) -> np.ndarray:
+        """The photo convention's D65 on the model's grid (white → brightest RGB 1): what caps highlights."""
+        if getattr(self, "_light", None) is None:
+            from ..data.source import light_spectrum  # numpy only
+
+            self._light = light_spectrum("D65", self.response)
+        return self._light
+
 
 class OnePassPipeline(ModelPipeline):
     """A deterministic model run in one pass (sampling options do not apply and are ignored): whole, or in

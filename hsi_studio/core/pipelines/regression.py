@@ -3,13 +3,15 @@
 Deterministic: sampling options do not apply and are ignored; the image is processed in chunks of 65,536
 pixels (cancel is checked before each, progress reported after each) with the model's inference path
 (:meth:`~..models.regression.PixelRegression.predict`); the result is RGB-consistent and never negative
-(:func:`~..models.regression.nonnegative_consistent`, once over the image or tile, in place)."""
+(:func:`~..models.regression.nonnegative_consistent`, once over the image or tile, in place), and no band
+brighter than a surface can be (:func:`~..models.bounds.upper_bounded_consistent`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from ..models.bounds import upper_bounded_consistent
 from ..models.regression import nonnegative_consistent
 from .base import OnePassPipeline
 
@@ -34,6 +36,7 @@ class RegressionPipeline(OnePassPipeline):
                 cancel.check()
             # one projection over the whole image: it gathers only the pixels with a negative band
             x = nonnegative_consistent(x, flat_in, model.pinv, model.S, inplace=True)
+            x = upper_bounded_consistent(x, flat_in, model.S, self.light)  # plausible highlights (.bounds)
             out = x.cpu().numpy().reshape(h, w, -1)
         if progress is not None:
             progress(1.0, "regression")

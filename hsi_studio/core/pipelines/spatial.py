@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..models.bounds import upper_bounded_consistent
 from ..models.regression import nonnegative_consistent
 from .base import OnePassPipeline
 
@@ -30,6 +31,7 @@ class SpatialPipeline(OnePassPipeline):
             y = flat.permute(2, 0, 1)[None]
             x = model.infer(y, progress=progress)[0].permute(1, 2, 0).reshape(-1, model.S.shape[0])
             x = nonnegative_consistent(x, flat.reshape(-1, 3), model.prior.pinv, model.S, inplace=True)
+            x = upper_bounded_consistent(x, flat.reshape(-1, 3), model.S, self.light)  # plausible highlights
             out = x.reshape(h, w, -1).float().cpu().numpy()
         if progress is not None:
             progress(1.0, "spatial residual")

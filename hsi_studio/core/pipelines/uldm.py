@@ -31,6 +31,7 @@ from ..devices import amp_dtype
 from ..errors import InputError
 from ..jobs import NEVER_CANCEL, no_progress
 from ..models.base import unet_eps
+from ..models.bounds import upper_bounded_consistent
 from ..models.regression import nonnegative_consistent
 from .base import ModelPipeline
 from .checks import SCHEDULERS, check_rgb, check_sampling
@@ -136,6 +137,7 @@ class ULDMPipeline(ModelPipeline):
             cancel.check()
             x = model.spectra_from_latents(z.float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
             x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
+            x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light)
             stats.add(x.cpu().numpy())
             report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
         return stats
