@@ -168,6 +168,22 @@ def test_bad_library_files(tmp_path):
         read_library(tmp_path / "x.xlsx")
 
 
+def test_library_over_max_spectra_refused(tmp_path, monkeypatch):
+    import hsi_studio.core.library as library
+
+    monkeypatch.setattr(library, "MAX_SPECTRA", 3)
+    lib = SpectralLibrary(list("abc"), WL, np.ones((3, 31)))
+    with pytest.raises(InputError, match="4 spectra; expected at most 3"):
+        lib.add("d", np.ones(31))
+    write_library(lib, tmp_path / "three.sli")
+    write_library(lib, tmp_path / "three.csv")
+    monkeypatch.setattr(library, "MAX_SPECTRA", 2)
+    for name in ("three.sli", "three.csv"):
+        with pytest.raises(InputError, match="3 spectra; expected at most 2") as info:
+            read_library(tmp_path / name)
+        assert info.value.path and name.split(".")[0] in info.value.path
+
+
 # -- k-means -----------------------------------------------------------------------------------------------
 def test_kmeans_two_material_cube_finds_both():
     rng = np.random.default_rng(0)

@@ -23,7 +23,6 @@ from .io_base import cube_layout, finish_cube, kind_of, require_file, resolve_wa
 
 ENVI_DTYPES = {"1": "u1", "2": "i2", "3": "i4", "4": "f4", "5": "f8", "6": "c8", "9": "c16", "12": "u2",
                "13": "u4", "14": "i8", "15": "u8"}
-ENVI_ITEMSIZE = {k: np.dtype(v).itemsize for k, v in ENVI_DTYPES.items()}
 ENVI_DATA_EXTS = ("img", "IMG", "dat", "DAT", "raw", "RAW", "bin", "BIN", "bsq", "bil", "bip", "")
 ENVI_INTERLEAVES = ("bsq", "bil", "bip")
 # Our .img files start with this prefix (skipped through 'header offset') holding the token that the header

@@ -64,7 +64,6 @@ MAT_V5_MAX_BYTES = 2**31 - 1  # a MATLAB v5 variable cannot exceed this; larger 
 CAVE_SIDECAR = "hsi_studio_cube.json"
 CAVE_BAND_RE = re.compile(r".*_(\d+)\.png", re.IGNORECASE)
 CAVE_REPLACEABLE = re.compile(rf"(.*_\d+\.png|{re.escape(CAVE_SIDECAR)})", re.IGNORECASE)
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 

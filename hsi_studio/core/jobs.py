@@ -11,17 +11,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
 from . import atomic
 
 
 class Cancelled(Exception):
     """Raised inside a job when its cancel token was set. Not an error: the user asked for it."""
-
-
-class ProgressFn(Protocol):
-    def __call__(self, fraction: float, message: str = "") -> None: ...
 
 
 def no_progress(fraction: float, message: str = "") -> None:
@@ -173,5 +168,5 @@ def signals_deferred() -> Iterator[None]:
 atomic.CANCEL_CHECK[:] = [check_signals]
 atomic._signals_deferred = signals_deferred
 
-__all__ = ["Cancelled", "CancelToken", "ProgressFn", "ProgressTracker", "no_progress", "NEVER_CANCEL", "SignalToken",
+__all__ = ["Cancelled", "CancelToken", "ProgressTracker", "no_progress", "NEVER_CANCEL", "SignalToken",
            "cancel_on_signals", "signals_deferred", "check_signals", "STOP_SIGNALS"]

@@ -25,6 +25,7 @@ from .errors import (
     InputError,
     NonFiniteError,
     ShapeError,
+    SizeLimitError,
     UnsupportedFormatError,
     WavelengthError,
     check_regular_file,
@@ -33,7 +34,12 @@ from .errors import (
 # importlib.resources: a checkout, a wheel and a frozen (one-folder) bundle all keep the files on disk
 BUILTIN_DIR = Path(str(resources.files("hsi_studio"))) / "resources" / "libraries"
 BUILTIN = {"colorchecker": BUILTIN_DIR / "colorchecker_ohta.sli"}
-MAX_SPECTRA = 100_000
+MAX_SPECTRA = 100_000  # spectra in one library; matching a cube against N spectra keeps H×W×N angles
+
+
+def _check_count(n: int) -> None:
+    if n > MAX_SPECTRA:
+        raise SizeLimitError(f"the library holds {n:,} spectra; expected at most {MAX_SPECTRA:,}")
 
 
 @dataclass(eq=False)
@@ -52,6 +58,7 @@ class SpectralLibrary:
             spectra = spectra[None, :]
         if spectra.ndim != 2:
             raise ShapeError(f"library spectra have shape {spectra.shape}; expected (spectra, bands)")
+        _check_count(spectra.shape[0])
         self.wavelengths = validate_wavelengths(self.wavelengths, spectra.shape[1])
         if not np.isfinite(spectra).all():
             bad = [self.names[i] for i in np.nonzero(~np.isfinite(spectra).all(axis=1))[0][:3]]
@@ -148,6 +155,10 @@ def _read_sli(p: Path) -> SpectralLibrary:
     if not isinstance(lib, envi.SpectralLibrary):
         raise FileFormatError("the header describes an image, not a spectral library ('file type = ENVI Spectral "
                               "Library' expected)", path=str(p))
+    try:
+        _check_count(np.shape(lib.spectra)[0])
+    except SizeLimitError as exc:
+        raise SizeLimitError(str(exc), path=str(p)) from None
     centers = lib.bands.centers
     spectra = np.asarray(lib.spectra, dtype=np.float64)
     if not centers:
