@@ -39,6 +39,7 @@ from hsi_studio.core import photo_correction as pc  # noqa: E402
 from hsi_studio.core.cube import RGBImage  # noqa: E402
 from hsi_studio.core.errors import InputError  # noqa: E402
 from hsi_studio.core.relight import to_reflectance  # noqa: E402
+from hsi_studio.core.spectral import STANDARD_WAVELENGTHS  # noqa: E402
 from hsi_studio.services.photo import prepare_photo  # noqa: E402
 
 METHODS = ("default", "fast", "mlp", "rootpoly", "physics:otsu2018", "physics:mallett2019")
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
     entries = json.loads((folder / "patches.json").read_text())
     if args.only:
         entries = [e for e in entries if e["id"] in args.only]
-    wl = np.arange(400.0, 701.0, 10.0)
+    wl = STANDARD_WAVELENGTHS
     reference = pc.reference_spectra("BabelColor Average", wl)
     rows, detections = [], []
     for e in entries:

@@ -34,9 +34,8 @@ from .errors import (
     one_line,
 )
 from .jobs import Cancelled
+from .spectral import STANDARD_WAVELENGTHS  # the 31-band grid assumed for files without wavelengths
 
-STANDARD_GRID = np.arange(400.0, 701.0, 10.0)  # the 31-band grid assumed for files without wavelengths
-STANDARD_GRID.setflags(write=False)
 # Peak bytes per sample while a cube is decoded: the file's values plus the float32 cube (worst case 2 × 4).
 DECODE_BYTES_PER_SAMPLE = 8
 
@@ -208,9 +207,9 @@ def resolve_wavelengths(file_wl: Any, bands: int, override: Any, meta: dict[str,
             raise WavelengthError(f"the file gives {wl.size} wavelengths for {bands} bands; expected one "
                                   "wavelength per band")
         return wl
-    if bands == STANDARD_GRID.size:
+    if bands == STANDARD_WAVELENGTHS.size:
         meta["wavelengths_assumed"] = True
-        return STANDARD_GRID.copy()
+        return STANDARD_WAVELENGTHS.copy()
     raise WavelengthError(f"the file holds {bands} bands and no wavelengths; expected wavelengths in the file "
                           "or passed as wavelengths=… (only 31-band files get the 400–700 nm grid by default)")
 
@@ -358,7 +357,7 @@ def npy_header(f: BinaryIO, what: str = ".npy array") -> tuple[tuple[int, ...], 
 
 
 __all__ = ["reading", "writing", "cube_layout",
-           "resolve_wavelengths", "to_float32", "pick_key", "npy_header", "STANDARD_GRID", "CUBE_KEYS",
+           "resolve_wavelengths", "to_float32", "pick_key", "npy_header", "CUBE_KEYS",
            "written_bytes", "format_bytes"]
 
 

@@ -41,7 +41,6 @@ from .cube import MAX_BANDS, MIN_BANDS, HSCube
 from .errors import ColorModeError, FileFormatError, OutputError, ShapeError, UnsafeFileError
 from .io_base import (
     KIND_BY_KEY,
-    STANDARD_GRID,
     WAVELENGTH_KEYS,
     as_text,
     check_png_chunks,
@@ -59,6 +58,7 @@ from .io_base import (
     wavelength_list,
 )
 from .io_envi import ENVI_DATA_EXTS, envi_paths, read_envi, write_envi  # noqa: F401 — ENVI lives there
+from .spectral import STANDARD_WAVELENGTHS
 
 MAT_V5_MAX_BYTES = 2**31 - 1  # a MATLAB v5 variable cannot exceed this; larger cubes are written as v7.3
 CAVE_SIDECAR = "hsi_studio_cube.json"
@@ -304,7 +304,7 @@ def read_npy(path: Path, key: str | None, wavelengths: Any) -> HSCube:
 
 
 def write_npy(cube: HSCube, path: Path) -> Path:
-    if not (cube.bands == STANDARD_GRID.size and np.allclose(cube.wavelengths, STANDARD_GRID)):
+    if not (cube.bands == STANDARD_WAVELENGTHS.size and np.allclose(cube.wavelengths, STANDARD_WAVELENGTHS)):
         warnings.warn(f"{path.name}: .npy stores no wavelengths; this {cube.bands}-band cube needs them passed "
                       "as wavelengths=… when read back (use .npz, .h5 or .hdr to keep them)",
                       UserWarning, stacklevel=3)

@@ -26,8 +26,9 @@ import numpy as np
 from . import io_formats
 from .atomic import temp_name
 from .errors import UnsupportedFormatError
-from .io_base import STANDARD_GRID, meta_json
+from .io_base import meta_json
 from .io_envi import ENVI_PAIR_OFFSET, ENVI_PAIR_PREFIX
+from .spectral import STANDARD_WAVELENGTHS
 
 H5_CHUNK = 128  # rows (and columns) of an HDF5 chunk, as write_hdf5 stores them
 STREAM_EXTENSIONS = (".h5", ".hdf5", ".hdr", ".img", ".npy", ".mat")
@@ -126,7 +127,7 @@ class NpyRows(_RawRows):
         return buf.getvalue()
 
     def finish(self, kind: str, metadata: dict[str, Any]) -> Path:
-        if not (self.bands == STANDARD_GRID.size and np.allclose(self.wavelengths, STANDARD_GRID)):
+        if not (self.bands == STANDARD_WAVELENGTHS.size and np.allclose(self.wavelengths, STANDARD_WAVELENGTHS)):
             warnings.warn(f"{self.path.name}: .npy stores no wavelengths; this {self.bands}-band cube needs them "
                           "passed as wavelengths=… when read back (use .npz, .h5 or .hdr to keep them)",
                           UserWarning, stacklevel=2)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .cube import LINEAR_RANGE, HSCube, RGBImage
 from .errors import InputError
-from .spectral import srgb_decode
+from .spectral import STANDARD_WAVELENGTHS, srgb_decode
 
 REFERENCE_DEFAULT = "BabelColor Average"
 PHOTO_OBSERVER = "CIE 1964 10 Degree Standard Observer"
@@ -112,7 +112,7 @@ def reference_spectra(reference: str = REFERENCE_DEFAULT, wavelengths=None) -> n
     colour = _colour()
     from ._colour import quiet
 
-    wl = np.arange(400.0, 701.0, 10.0) if wavelengths is None else np.asarray(wavelengths, dtype=np.float64)
+    wl = STANDARD_WAVELENGTHS if wavelengths is None else np.asarray(wavelengths, dtype=np.float64)
     sds = colour.SDS_COLOURCHECKERS[_check_reference(reference)]
     with quiet():
         return np.stack([np.asarray(sd.copy().align(colour.SpectralShape(380, 780, 5))[wl], dtype=np.float64)
@@ -123,7 +123,7 @@ def reference_linear(reference: str = REFERENCE_DEFAULT) -> np.ndarray:
     """(24, 3) linear sRGB of the patches lit by D65, CIE 1964 10° (a white reflector reads Y = 1)."""
     from .relight import render_matrix
 
-    wl = np.arange(400.0, 701.0, 10.0)
+    wl = STANDARD_WAVELENGTHS
     return reference_spectra(reference, wl) @ render_matrix(wl, "D65", PHOTO_OBSERVER)
 
 
