@@ -60,3 +60,22 @@ def test_same_grid():
     assert a.same_grid(a) and not a.same_grid(b)
     with pytest.raises(WavelengthError):
         a.require_same_grid(b)
+
+
+def test_centre_crop_one_rule_for_arrays_and_cubes():
+    from hsi_studio.core.cube import centre_crop
+
+    a = np.arange(10 * 6 * 2).reshape(10, 6, 2)
+    np.testing.assert_array_equal(centre_crop(a, 4), a[3:7, 1:5])
+    np.testing.assert_array_equal(centre_crop(a, (2, 6)), a[4:6])
+    assert centre_crop(a, None) is a
+    assert centre_crop(a, 8).shape == (8, 6, 2)  # an axis shorter than the window is kept whole …
+    with pytest.raises(ShapeError, match="does not fit a 10×6 image; expected 1–6"):
+        centre_crop(a, 8, strict=True)  # … unless the protocol needs the crop (NTIRE)
+    for bad in (0, -3, (4, 0), "x"):
+        with pytest.raises(ShapeError, match="expected a positive size"):
+            centre_crop(a, bad)
+    cube = HSCube(np.ones((10, 6, 31), np.float32), WL, {"name": "c"}, kind="reflectance")
+    small = centre_crop(cube, 4)
+    assert small.shape == (4, 4, 31) and small.kind == "reflectance" and small.metadata == {"name": "c"}
+    assert small.data.flags.c_contiguous and centre_crop(cube, 10) is cube

@@ -15,7 +15,7 @@ import pytest
 
 import hsi_studio.gui
 import hsi_studio.services
-from hsi_studio.core.cube import HSCube
+from hsi_studio.core.cube import HSCube, centre_crop
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.io import write_cube
 from hsi_studio.core.recovery import METHOD_LABELS, METHODS
@@ -138,7 +138,7 @@ def test_scoring_protocol_and_centre_crop(tmp_path):
     (photo / "training.json").write_text(json.dumps({"training": {"stage": {"sim": {"light": "d65"}}}}))
     assert scoring.scoring_protocol(photo) == "photo" and scoring.scoring_protocol(tmp_path) == "camera"
     cube = HSCube(np.zeros((10, 6, 31), np.float32), STANDARD_WAVELENGTHS.copy(), {"name": "c"})
-    assert scoring.centre_crop(cube, 8).shape == (8, 6, 31) and scoring.centre_crop(cube, 10) is cube
+    assert centre_crop(cube, 8).shape == (8, 6, 31) and centre_crop(cube, 10) is cube
 
 
 def test_capture_illuminant_rule_shared_by_the_cli_and_the_relight_panel():

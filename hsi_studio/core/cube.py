@@ -328,5 +328,42 @@ class RGBImage(_Raster):
         }
 
 
-__all__ = ["HSCube", "RGBImage", "LINEAR_RANGE", "check_size", "check_memory", "memory_budget", "validate_wavelengths", "MAX_PIXELS",
+# ---------------------------------------------------------------------------------------------------------
+# Centre crops (the one rule: evaluation, scoring and the training validation pairs all crop with it)
+# ---------------------------------------------------------------------------------------------------------
+def crop_shape(crop: Any) -> tuple[int, int]:
+    """``crop`` (one side of a square, or ``(height, width)``) as (height, width) pixels, each ≥ 1."""
+    try:
+        h, w = (crop, crop) if np.isscalar(crop) else tuple(crop)
+        h, w = int(h), int(w)
+    except (TypeError, ValueError):
+        raise ShapeError(f"crop {crop!r}; expected a positive size in pixels") from None
+    if h < 1 or w < 1:
+        raise ShapeError(f"crop {crop!r}; expected a positive size in pixels")
+    return h, w
+
+
+def centre_crop(x: Any, crop: Any, *, strict: bool = False) -> Any:
+    """The central window of an H×W(×…) array, or of an :class:`HSCube` (wavelengths, metadata and kind kept).
+
+    ``crop`` is one side of a square, ``(height, width)``, or None (``x`` as is). An axis shorter than the
+    window is kept whole (the window is clamped to the image) — unless ``strict``, which refuses it with a
+    :class:`ShapeError` (a protocol that crops borders away, such as NTIRE's, cannot be followed then). An
+    array comes back as a view; a cube that needs no cropping comes back itself."""
+    if crop is None:
+        return x
+    h, w = crop_shape(crop)
+    arr = x.data if isinstance(x, HSCube) else x
+    ah, aw = arr.shape[:2]
+    if strict and (h > ah or w > aw):
+        raise ShapeError(f"crop {crop} px does not fit a {ah}×{aw} image; expected 1–{min(ah, aw)}")
+    if not isinstance(x, HSCube):
+        top, left = max(0, (ah - h) // 2), max(0, (aw - w) // 2)
+        return arr[top : top + h, left : left + w]
+    if h >= ah and w >= aw:
+        return x
+    return HSCube(np.ascontiguousarray(centre_crop(arr, (h, w))), x.wavelengths, dict(x.metadata), kind=x.kind)
+
+
+__all__ = ["HSCube", "RGBImage", "LINEAR_RANGE", "centre_crop", "check_size", "crop_shape", "check_memory", "memory_budget", "validate_wavelengths", "MAX_PIXELS",
            "MAX_CUBE_BYTES"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .cube import HSCube
+from .cube import HSCube, centre_crop
 from .errors import InputError, ShapeError
 
 MRAE_EPS = 1e-3  # denominator floor, in the data's units (1e-3 of the [0, 1] NTIRE range)
@@ -37,15 +37,6 @@ def _pair(pred: Any, gt: Any) -> tuple[np.ndarray, np.ndarray]:
     if p.shape != g.shape:
         raise ShapeError(f"prediction has shape {p.shape} but ground truth {g.shape}; expected equal shapes")
     return p, g
-
-
-def centre_crop(a: np.ndarray, size: int) -> np.ndarray:
-    """The central ``size``×``size`` window (the NTIRE protocol crops borders away)."""
-    h, w = a.shape[:2]
-    if size <= 0 or size > min(h, w):
-        raise ShapeError(f"crop {size} px does not fit a {h}×{w} image; expected 1–{min(h, w)}")
-    top, left = (h - size) // 2, (w - size) // 2
-    return a[top : top + size, left : left + size]
 
 
 def mrae_map(pred: Any, gt: Any, eps: float = MRAE_EPS) -> np.ndarray:
@@ -149,7 +140,7 @@ def evaluate(pred: Any, gt: Any, *, crop: int | None = None, ntire: bool = False
         keep = wl >= min_nm - 1e-6
         p, g, wl = p[:, :, keep], g[:, :, keep], wl[keep]
     if crop:
-        p, g = centre_crop(p, crop), centre_crop(g, crop)
+        p, g = centre_crop(p, crop, strict=True), centre_crop(g, crop, strict=True)
     rng = 1.0 if ntire and data_range is None else data_range
     out: dict[str, Any] = {
         "mrae": mrae(p, g),
@@ -165,6 +156,6 @@ def evaluate(pred: Any, gt: Any, *, crop: int | None = None, ntire: bool = False
 
 
 __all__ = [
-    "MRAE_EPS", "centre_crop", "error_maps", "evaluate", "exposure_scale", "mrae", "mrae_map", "per_band_rmse", "psnr",
+    "MRAE_EPS", "error_maps", "evaluate", "exposure_scale", "mrae", "mrae_map", "per_band_rmse", "psnr",
     "rmse", "rmse_map", "sam", "sam_map", "ssim",
 ]

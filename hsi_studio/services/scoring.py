@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
+from hsi_studio.core.cube import centre_crop
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
 SCORE_CROP = 256  # validation cubes larger than this are centre-cropped to it
@@ -24,16 +23,6 @@ def scoring_protocol(model: str | Path) -> str:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         light = None
     return "photo" if isinstance(light, str) and light.upper() == "D65" else "camera"
-
-
-def centre_crop(cube, size: int):
-    """The central ``size``×``size`` window of a cube (metadata and kind kept); the cube itself when smaller."""
-    from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.data import centre_crop as crop
-
-    if cube.height <= size and cube.width <= size:
-        return cube
-    return HSCube(np.ascontiguousarray(crop(cube.data, size)), cube.wavelengths, dict(cube.metadata), kind=cube.kind)
 
 
 def _is_default(model) -> bool:
@@ -79,4 +68,4 @@ def score_model(model: str, val_files: list[str], response: str, progress=no_pro
     return out
 
 
-__all__ = ["SHIPPED_DEFAULT", "centre_crop", "score_model", "scoring_protocol"]
+__all__ = ["SHIPPED_DEFAULT", "score_model", "scoring_protocol"]

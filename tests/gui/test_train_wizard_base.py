@@ -12,11 +12,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
-from hsi_studio.core.cube import HSCube
+from hsi_studio.core.cube import HSCube, centre_crop
 from hsi_studio.core.io import write_cube
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
 from hsi_studio.gui import wizard as tw
-from hsi_studio.services.scoring import centre_crop
 from hsi_studio.services.training_plan import BASE_PROJECT
 
 

@@ -6,15 +6,16 @@
 - :mod:`.photos`: :class:`PhotoSource`, random sRGB crops of photos (RGB pre-training).
 - :mod:`.source`: :class:`TrainingSource`, real cubes (weighted) + generated scenes → (cube, linear RGB) pairs
   seen through the model's camera response; :func:`validation_pairs`, the fixed validation set.
-- :mod:`.crops`: the crops and flips both sources share.
+- :mod:`.crops`: the random crops and flips both sources share (the centre crop of the validation pairs is
+  :func:`hsi_studio.core.cube.centre_crop`).
 
 Scenes, photos and the spectral libraries of the scene generator live in :mod:`hsi_studio.core.scenes`.
 """
 
-from .crops import augment, centre_crop, random_crop
+from .crops import augment, random_crop
 from .folders import CubeFolder, cube_paths, list_cube_files, split_validation
 from .photos import PhotoSource
 from .source import SIM_OPTIONS, TrainingSource, light_spectrum, validation_pairs
 
 __all__ = ["CubeFolder", "cube_paths", "list_cube_files", "split_validation", "PhotoSource", "SIM_OPTIONS",
-           "TrainingSource", "light_spectrum", "validation_pairs", "augment", "centre_crop", "random_crop"]
+           "TrainingSource", "light_spectrum", "validation_pairs", "augment", "random_crop"]

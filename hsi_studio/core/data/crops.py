@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-
-from ..errors import InputError
 
 
 def _rng(seed: int, *pos: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), *[int(p) for p in pos]])
-
-
-def _hw(crop: int | Sequence[int]) -> tuple[int, int]:
-    h, w = (crop, crop) if np.isscalar(crop) else tuple(crop)
-    if int(h) < 1 or int(w) < 1:
-        raise InputError(f"crop {crop!r}; expected a positive size in pixels")
-    return int(h), int(w)
 
 
 def augment(arr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -42,12 +31,4 @@ def random_crop(arr: np.ndarray, hw: tuple[int, int], rng: np.random.Generator) 
     return arr[top : top + h, left : left + w]
 
 
-def centre_crop(arr: np.ndarray, crop: int | Sequence[int] | None) -> np.ndarray:
-    if crop is None:
-        return arr
-    h, w = _hw(crop)
-    top, left = max(0, (arr.shape[0] - h) // 2), max(0, (arr.shape[1] - w) // 2)
-    return arr[top : top + h, left : left + w]
-
-
-__all__ = ["augment", "random_crop", "centre_crop"]
+__all__ = ["augment", "random_crop"]

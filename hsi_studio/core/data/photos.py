@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cube import crop_shape
 from ..errors import InputError
 from ..scenes import check_photo
-from .crops import _hw, _rng, augment, random_crop
+from .crops import _rng, augment, random_crop
 
 
 class PhotoSource:
@@ -22,7 +23,7 @@ class PhotoSource:
               ) -> np.ndarray:
         n = batch_size
         rng = _rng(self.seed, step, micro, rank)
-        h, w = _hw(crop)
+        h, w = crop_shape(crop)
         out = np.empty((n, h, w, 3), np.float32)
         for i in range(n):
             photo = self.photos[int(rng.integers(len(self.photos)))]

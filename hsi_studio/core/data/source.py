@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cube import HSCube
+from ..cube import HSCube, centre_crop, crop_shape
 from ..errors import InputError
 from ..scenes import SceneGenerator
 from ..spectral import (
@@ -26,7 +26,7 @@ from ..spectral import (
     resample_cube,
     simulate_rgb,
 )
-from .crops import _hw, augment, centre_crop, random_crop
+from .crops import augment, random_crop
 from .folders import CubeFolder
 
 WL = STANDARD_WAVELENGTHS
@@ -136,7 +136,7 @@ class TrainingSource:
         (``micro``: gradient-accumulation index, ``rank``: process) — a pure function of (seed, step, micro,
         rank)."""
         n = batch_size
-        h, w = _hw(crop)
+        h, w = crop_shape(crop)
         cubes = np.empty((n, h, w, WL.size), np.float32)
         rgbs = np.empty((n, h, w, 3), np.float32)
         for i in range(n):
