@@ -38,6 +38,7 @@ from hsi_studio.core import chart_detect, io, pipeline  # noqa: E402
 from hsi_studio.core import photo_correction as pc  # noqa: E402
 from hsi_studio.core.cube import RGBImage  # noqa: E402
 from hsi_studio.core.errors import InputError  # noqa: E402
+from hsi_studio.core.metrics import spectral_angle  # noqa: E402
 from hsi_studio.core.relight import to_reflectance  # noqa: E402
 from hsi_studio.core.spectral import STANDARD_WAVELENGTHS  # noqa: E402
 from hsi_studio.services.photo import prepare_photo  # noqa: E402
@@ -72,7 +73,7 @@ def score(refl, centres: np.ndarray, half: int, reference: np.ndarray) -> tuple[
     means = np.array([data[max(0, int(round(y)) - half):int(round(y)) + half + 1,
                            max(0, int(round(x)) - half):int(round(x)) + half + 1].reshape(-1, data.shape[-1]).mean(0)
                       for x, y in centres])
-    sam = pc.sam_degrees(means, reference)
+    sam = spectral_angle(means, reference)
     return float(sam.mean()), sam
 
 

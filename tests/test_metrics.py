@@ -40,6 +40,25 @@ def test_sam_degrees_and_zero_safety():
     assert np.isfinite(m.mrae(g2 + 0.1, g2))  # zeros in ground truth do not blow up
 
 
+def test_one_spectral_angle_convention_for_metrics_charts_and_analysis():
+    from hsi_studio.core import analysis, photo_correction
+
+    x = np.array([[[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [2.0, 2.0]]])
+    y = np.array([[[0.0, 1.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]])
+    np.testing.assert_allclose(m.spectral_angle(x, y), [[90.0, 0.0, 90.0, 0.0]], atol=1e-4)
+    refs = np.array([[1.0, 0.0], [1.0, 1.0]])
+    pairs = m.spectral_angle(x[..., None, :], refs)  # each pixel against each reference, pair by pair …
+    np.testing.assert_allclose(m.spectral_angles(x, refs), pairs, atol=1e-4)  # … equals the all-against-all
+    assert "sam_degrees" not in dir(photo_correction) and not hasattr(analysis, "spy")
+    cube = np.concatenate([x, np.ones((1, 4, 1))], axis=2).astype(np.float32)
+    cube[0, 1] = 0
+    got = analysis.sam_maps(cube, np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]))
+    assert np.isnan(got[0, 1]).all()  # the Analyse maps leave an all-zero pixel out (NaN) …
+    keep = [0, 2, 3]
+    want = m.spectral_angles(cube, [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])[0, keep]
+    np.testing.assert_allclose(got[0, keep], want, atol=1e-4)  # … and agree with the metric elsewhere
+
+
 def test_ssim_matches_skimage_definition():
     from skimage.metrics import structural_similarity
 

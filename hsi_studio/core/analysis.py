@@ -1,6 +1,7 @@
 """Spectral analysis of a cube: similarity maps (SAM, SID), library matching, k-means classes, PCA and index
-maps. Glue around SPy (``spectral``): :func:`spectral.spectral_angles`, :func:`spectral.kmeans`,
-:func:`spectral.principal_components`; no Qt, no torch.
+maps. Angles are :func:`hsi_studio.core.metrics.spectral_angles` (the one spectral-angle convention); k-means
+and PCA are glue around SPy (``spectral``): :func:`spectral.kmeans`, :func:`spectral.principal_components`; no
+Qt, no torch.
 
 Conventions: maps are float32 H×W (NaN where a value is undefined, e.g. the angle of an all-zero pixel);
 angles are in degrees; a long job (:func:`kmeans`) takes ``progress`` and ``cancel`` (DESIGN §4.1).
@@ -17,6 +18,7 @@ import numpy as np
 from .cube import HSCube
 from .errors import InputError, NonFiniteError, ShapeError, WavelengthError
 from .jobs import NEVER_CANCEL, CancelToken, no_progress
+from .metrics import spectral_angles
 
 MAX_K = 64
 MAX_ITERATIONS = 1000
@@ -47,23 +49,23 @@ def check_reference(spectrum, bands: int, what: str = "reference spectrum") -> n
 # Similarity
 # ---------------------------------------------------------------------------------------------------------
 def sam_map(cube: HSCube | np.ndarray, reference) -> np.ndarray:
-    """Per-pixel spectral angle to ``reference`` in degrees (float32 H×W); NaN at all-zero pixels."""
+    """Per-pixel spectral angle to ``reference`` in degrees (float32 H×W); NaN at all-zero pixels (nothing to
+    compare, as in :func:`sid_map`: such a pixel is never matched)."""
     data = _data(cube)
     ref = check_reference(reference, data.shape[2])
     return sam_maps(data, ref[None, :])[..., 0]
 
 
 def sam_maps(cube: HSCube | np.ndarray, references) -> np.ndarray:
-    """Angles (degrees, float32 H×W×N) to each of N reference spectra (N, B), through SPy."""
-    import spectral as spy
-
+    """Angles (degrees, float32 H×W×N) to each of N reference spectra (N, B) — :func:`metrics.spectral_angles`,
+    the one spectral-angle convention; NaN at all-zero pixels (see :func:`sam_map`)."""
     data = _data(cube)
     refs = np.atleast_2d(np.asarray(references, dtype=np.float64))
     for i, r in enumerate(refs):
         check_reference(r, data.shape[2], f"reference spectrum {i + 1}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        angles = spy.spectral_angles(data, refs)
-    return np.degrees(angles).astype(np.float32)
+    angles = spectral_angles(data, refs).astype(np.float32)
+    angles[~np.any(data, axis=2)] = np.nan
+    return angles
 
 
 def sid_map(cube: HSCube | np.ndarray, reference) -> np.ndarray:

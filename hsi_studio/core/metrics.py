@@ -3,7 +3,9 @@ per-pixel error maps, with an NTIRE-protocol option (centre crop, data range 1).
 
 All functions take H×W×B arrays (or :class:`HSCube`) and are safe for zeros: MRAE's denominator is
 ``max(|gt|, eps)`` and SAM of a zero spectrum against anything is defined as 0° when both are zero and 90°
-when only one is.
+when only one is. That is the one spectral-angle convention of HSI Studio: :func:`spectral_angle` and
+:func:`spectral_angles` compute every angle (the SAM score, the chart report's patch angles and the Analyse
+tab's similarity maps, :mod:`hsi_studio.core.analysis`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .cube import HSCube, centre_crop
 from .errors import InputError, ShapeError
 
 MRAE_EPS = 1e-3  # denominator floor, in the data's units (1e-3 of the [0, 1] NTIRE range)
+_ANGLE_CHUNK = 65536  # pixels per chunk in spectral_angles
 
 
 def _arr(x: Any, what: str) -> np.ndarray:
@@ -75,16 +78,40 @@ def psnr(pred: Any, gt: Any, data_range: float | None = None) -> float:
     return float("inf") if mse == 0 else float(10.0 * np.log10(rng**2 / mse))
 
 
-def sam_map(pred: Any, gt: Any) -> np.ndarray:
-    """Spectral angle per pixel in degrees."""
-    p, g = _pair(pred, gt)
-    dot = (p * g).sum(axis=2)
-    norm = np.linalg.norm(p, axis=2) * np.linalg.norm(g, axis=2)
-    cos = np.divide(dot, norm, out=np.ones_like(dot), where=norm > 0)
+def _degrees(dot: np.ndarray, norm_a: np.ndarray, norm_b: np.ndarray) -> np.ndarray:
+    """Angles in degrees from dot products and the two norms (broadcast): 0° when both spectra are zero, 90°
+    when only one is."""
+    norm = norm_a * norm_b
+    cos = np.divide(dot, norm, out=np.ones(norm.shape), where=norm > 0)
     ang = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    one_zero = (norm == 0) & ((np.linalg.norm(p, axis=2) > 0) | (np.linalg.norm(g, axis=2) > 0))
-    ang[one_zero] = 90.0
-    return ang
+    return np.where(norm > 0, ang, np.where((norm_a > 0) | (norm_b > 0), 90.0, 0.0))
+
+
+def spectral_angle(a: Any, b: Any) -> np.ndarray:
+    """Angle in degrees (float64) between the spectra of ``a`` and ``b`` along the last axis, pair by pair
+    (the other axes broadcast); a zero spectrum: 0° against a zero spectrum, else 90°."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return _degrees((a * b).sum(axis=-1), np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1))
+
+
+def spectral_angles(x: Any, refs: Any) -> np.ndarray:
+    """Angles in degrees (float64, …×N) between each spectrum of ``x`` (…×B) and each of ``refs`` (N×B), with
+    the zero-spectrum convention of :func:`spectral_angle`. A large cube is taken in chunks of pixels (never
+    copied to float64 whole)."""
+    x = np.asarray(x)
+    refs = np.atleast_2d(np.asarray(refs, dtype=np.float64))
+    norm_r = np.linalg.norm(refs, axis=-1)
+    flat = x.reshape(-1, x.shape[-1])
+    out = np.empty((flat.shape[0], refs.shape[0]))
+    for start in range(0, flat.shape[0], _ANGLE_CHUNK):
+        chunk = flat[start : start + _ANGLE_CHUNK].astype(np.float64)
+        out[start : start + _ANGLE_CHUNK] = _degrees(chunk @ refs.T, np.linalg.norm(chunk, axis=-1)[:, None], norm_r)
+    return out.reshape(*x.shape[:-1], refs.shape[0])
+
+
+def sam_map(pred: Any, gt: Any) -> np.ndarray:
+    """Spectral angle per pixel in degrees (:func:`spectral_angle`)."""
+    return spectral_angle(*_pair(pred, gt))
 
 
 def sam(pred: Any, gt: Any) -> float:
@@ -157,5 +184,5 @@ def evaluate(pred: Any, gt: Any, *, crop: int | None = None, ntire: bool = False
 
 __all__ = [
     "MRAE_EPS", "error_maps", "evaluate", "exposure_scale", "mrae", "mrae_map", "per_band_rmse", "psnr",
-    "rmse", "rmse_map", "sam", "sam_map", "ssim",
+    "rmse", "rmse_map", "sam", "sam_map", "spectral_angle", "spectral_angles", "ssim",
 ]

@@ -30,6 +30,7 @@ import numpy as np
 
 from .cube import LINEAR_RANGE, HSCube, RGBImage
 from .errors import InputError
+from .metrics import spectral_angle
 from .spectral import STANDARD_WAVELENGTHS, srgb_decode
 
 REFERENCE_DEFAULT = "BabelColor Average"
@@ -392,12 +393,6 @@ def calibrate_chart(linear: np.ndarray, detection, reference: str = REFERENCE_DE
 # ---------------------------------------------------------------------------------------------------------
 # The reconstruction on the chart
 # ---------------------------------------------------------------------------------------------------------
-def sam_degrees(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    cos = (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-12)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-
-
 @dataclass
 class PatchSpectra:
     wavelengths: np.ndarray
@@ -419,10 +414,10 @@ def patch_spectra(reflectance: HSCube, detection, reference: str = REFERENCE_DEF
     rec = np.asarray(detection.patch_rgb(reflectance.data), dtype=np.float64)
     ref = reference_spectra(reference, wl)
     scale = (rec * ref).sum(1) / np.maximum((ref * ref).sum(1), 1e-12)
-    return PatchSpectra(wl, rec, ref, sam_degrees(rec, ref), scale)
+    return PatchSpectra(wl, rec, ref, spectral_angle(rec, ref), scale)
 
 
 __all__ = ["CORRECTIONS", "ChartCalibration", "ChartFit", "PatchSpectra", "REFERENCE_DEFAULT", "WhiteBalance",
            "calibrate_chart", "cast_warning", "delta_e", "fit_chart", "leave_one_out", "linear_of", "locate_chart",
            "parse_white_balance", "patch_names", "patch_spectra", "reference_linear", "reference_names",
-           "reference_spectra", "sam_degrees", "shades_of_grey", "usable_patches", "white_balance"]
+           "reference_spectra", "shades_of_grey", "usable_patches", "white_balance"]
