@@ -69,11 +69,9 @@ def photo_of(cube: HSCube) -> RGBImage:
 
 @lru_cache(maxsize=8)
 def _d65_divisor(wl_key: tuple) -> np.ndarray:
-    from .relight import illuminant_spd, xyz_matrix
+    from .relight import photo_white_divisor
 
-    wl = np.asarray(wl_key)
-    spd = illuminant_spd("D65", wl)
-    return (spd / float(spd @ xyz_matrix(wl, "E", PHOTO_OBSERVER)[:, 1])).astype(np.float32)
+    return photo_white_divisor("D65", np.asarray(wl_key), PHOTO_OBSERVER).astype(np.float32)
 
 
 def photo_divisor(wavelengths=STANDARD_WAVELENGTHS) -> np.ndarray:

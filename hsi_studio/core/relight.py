@@ -407,6 +407,15 @@ def _check_divisor(divisor: np.ndarray, wl: np.ndarray, what: str) -> np.ndarray
     return divisor
 
 
+def photo_white_divisor(light, wavelengths, observer: str = DEFAULT_OBSERVER) -> np.ndarray:
+    """``light``'s SPD (float64, B) scaled so that a white reflector under it has luminance Y = 1 through
+    ``observer``: a reconstruction of a photo is on the photo's scale (its white reads 1), not reflectance × SPD,
+    so dividing by this turns it into reflectance. The one rule of ``reconstruct --reflectance``, the Relight
+    tab and the ``photo`` evaluation protocol (:func:`hsi_studio.core.evaluation.photo_divisor`)."""
+    spd = illuminant_spd(light, wavelengths)
+    return spd / float(spd @ xyz_matrix(wavelengths, "E", observer)[:, 1])
+
+
 def reflectance_divisor(cube: HSCube, capture_illuminant=None, white_pixel=None, white_roi=None,
                         white_reflectance: float = 1.0) -> np.ndarray | None:
     """Per-band divisor d (B,) with reflectance = cube / d, or None when the cube is used as is."""
@@ -417,11 +426,10 @@ def reflectance_divisor(cube: HSCube, capture_illuminant=None, white_pixel=None,
     if capture_illuminant is not None:
         if cube.kind == "reflectance":
             raise InputError("the cube is already reflectance; a capture illuminant applies to radiance cubes")
-        spd = illuminant_spd(capture_illuminant, cube.wavelengths)
-        if recorded_capture_illuminant(cube) is not None:
-            # A reconstruction's luminance is its photo's (a white pixel has Y = 1), not reflectance × SPD
-            # (max 1): scale the SPD to Y = 1 so the photo's white becomes reflectance 1.
-            spd = spd / float(spd @ xyz_matrix(cube.wavelengths, "E", view_observer(cube))[:, 1])
+        if recorded_capture_illuminant(cube) is not None:  # a reconstruction: the photo's white becomes 1
+            spd = photo_white_divisor(capture_illuminant, cube.wavelengths, view_observer(cube))
+        else:
+            spd = illuminant_spd(capture_illuminant, cube.wavelengths)
         return _check_divisor(spd, cube.wavelengths, f"capture illuminant {capture_illuminant!r}")
     if has_white:
         if not (np.isfinite(white_reflectance) and 0 < white_reflectance <= 10):
@@ -674,6 +682,6 @@ def to_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSC
 __all__ = ["to_reflectance",
     "ADAPTATIONS", "DEFAULT_OBSERVER", "OBSERVERS", "adapt_name", "canonical_spec", "delta_e_map",
     "effective_matrix", "estimate_reflectance", "illuminant_catalogue", "illuminant_spd", "list_illuminants",
-    "observer_name", "read_spd_csv", "check_visible", "VISIBLE_NM", "recorded_capture_illuminant", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
+    "observer_name", "photo_white_divisor", "read_spd_csv", "check_visible", "VISIBLE_NM", "recorded_capture_illuminant", "reflectance_divisor", "render_linear", "render_matrix", "render_srgb",
     "render_uint8", "render_view", "to_uint8", "view_illuminant", "view_observer", "white_spectrum", "xyz_matrix",
 ]
