@@ -19,11 +19,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import median_seconds  # noqa: E402
+from _common import median_seconds
 
-from hsi_studio.core import recovery, relight  # noqa: E402
-from hsi_studio.core.cube import HSCube, RGBImage  # noqa: E402
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS  # noqa: E402
+from hsi_studio.core import recovery, relight
+from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
 
 GOAL = 3.0
 

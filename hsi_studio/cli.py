@@ -81,7 +81,7 @@ def _one_line_warnings(command: str) -> None:
     """Warnings (alpha dropped, stale temporaries removed …) as one line each on stderr."""
     import warnings
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001 — warnings' signature
+    def show(message, category, filename, lineno, file=None, line=None):  # warnings' signature
         try:
             print(f"hsi-studio {command}: warning: {one_line(message, None)}", file=file or sys.stderr)
         except (OSError, ValueError):
@@ -99,7 +99,7 @@ def _sigterm_as_interrupt() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
 
-    def interrupt(signum, frame):  # noqa: ARG001 — signal handler signature
+    def interrupt(signum, frame):  # signal handler signature
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     def hangup(signum, frame):
@@ -174,7 +174,7 @@ def run_handler(args: argparse.Namespace) -> int:
         hint = "a smaller input or --tile" if args.command == "reconstruct" else "a smaller input or batch"
         _say(f"hsi-studio {args.command}: error: out of memory; try {hint}")
         return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 — last-resort handler of the CLI
+    except Exception as exc:  # last-resort handler of the CLI
         if isinstance(exc, OSError) and exc.errno in _ENV_ERRNOS:
             where = f": {exc.filename}" if exc.filename else ""
             _say(f"hsi-studio {args.command}: error: {os.strerror(exc.errno)}{where}; expected a readable input "

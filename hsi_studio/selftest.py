@@ -40,13 +40,13 @@ class _Checks:
         return bool(self.results) and all(r["ok"] for r in self.results)
 
 
-def run(argv: list[str] | None = None) -> int:  # noqa: ARG001 — same signature as other entry points
+def run(argv: list[str] | None = None) -> int:  # same signature as other entry points
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t0 = time.perf_counter()
     checks = _Checks()
     try:
         _run(checks)
-    except Exception as exc:  # noqa: BLE001 — a self-test reports every failure, never a bare traceback
+    except Exception as exc:  # a self-test reports every failure, never a bare traceback
         checks.check("self-test ran to the end", False, f"{type(exc).__name__}: {exc}")
         traceback.print_exc(file=sys.stderr)
     summary = {"self_test": "passed" if checks.ok else "failed", "seconds": round(time.perf_counter() - t0, 1),

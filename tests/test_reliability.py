@@ -23,7 +23,7 @@ from hsi_studio.core.errors import FileFormatError, InputError, OutputError, Siz
 from hsi_studio.core.provenance import file_sha256
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reliability_toy import ToyStage, toy_config  # noqa: E402
+from reliability_toy import ToyStage, toy_config
 
 WL31 = np.arange(400.0, 701.0, 10.0)
 CUBE = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)

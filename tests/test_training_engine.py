@@ -15,10 +15,10 @@ from hsi_studio.core.jobs import Cancelled, CancelToken
 from hsi_studio.core.training import TrainConfig, latest_checkpoint, run_training, weights_digest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reliability_toy import ToyStage as _Toy  # noqa: E402
+from reliability_toy import ToyStage as _Toy
 
 
-def ToyStage():  # noqa: N802 — reads as the class it builds
+def ToyStage():  # reads as the class it builds
     """Fit y = x W with dropout (so the torch RNG matters) on data that is a pure function of the step."""
     return _Toy(dropout=0.2, scored=True)
 

@@ -173,7 +173,7 @@ def cmd_train(args) -> int:
     token = CancelToken()
     stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
 
-    def _stop(signum, frame):  # noqa: ARG001 — signal handler signature
+    def _stop(signum, frame):  # signal handler signature
         # The first signal stops the run at its next step, which checkpoints once and exits 130; later ones are
         # ignored from here on (SIG_IGN, which also holds while the interpreter shuts down — a Python handler
         # would be reset to the default there, and a second SIGTERM would kill the process with 143).

@@ -151,7 +151,7 @@ def cmd_fast(args) -> int:
     stop = {"now": False}
     extra_provenance: dict = {}
 
-    def _stop(signum, frame):  # noqa: ARG001 — signal handler signature
+    def _stop(signum, frame):  # signal handler signature
         stop["now"] = True
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -28,7 +28,7 @@ if _HIDE_MPL:
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     try:
-        import colour  # noqa: F401
+        import colour
     finally:
         if _HIDE_MPL and sys.modules.get("matplotlib", 0) is None:
             del sys.modules["matplotlib"]

@@ -265,7 +265,7 @@ def load_checkpoint(folder: str | Path) -> dict:
     tree = read_json(folder / STATE, "checkpoint state.json", expect=object)
     try:
         tensors = load_file(str(folder / TENSORS))
-    except Exception as exc:  # noqa: BLE001 — safetensors raises its own error type for damaged files
+    except Exception as exc:  # safetensors raises its own error type for damaged files
         raise FileFormatError(f"checkpoint tensors are unreadable ({type(exc).__name__}: {one_line(exc, 120)}); "
                               "expected a complete safetensors file", path=str(folder)) from None
     try:

@@ -99,7 +99,7 @@ def _littlecms_grey(icc: bytes) -> np.ndarray | None:
         out = ImageCms.profileToProfile(Image.fromarray(ramp, "RGB"), _profile(icc), ImageCms.createProfile("sRGB"),
                                         renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB")
         return np.asarray(out, dtype=np.float64)[0].mean(axis=1) / 255.0
-    except Exception:  # noqa: BLE001 — any LittleCMS refusal means "not convertible this way"
+    except Exception:  # any LittleCMS refusal means "not convertible this way"
         return None
 
 
@@ -108,7 +108,7 @@ def conversion_for(icc: bytes) -> ProfileConversion:
     """Decide how a profile (raw ICC bytes) is converted; cached per profile."""
     try:
         prof = _profile(icc).profile
-    except Exception:  # noqa: BLE001 — Pillow raises OSError/PyCMSError/TypeError for damaged profiles
+    except Exception:  # Pillow raises OSError/PyCMSError/TypeError for damaged profiles
         return ProfileConversion("invalid", "damaged ICC profile (ignored; read as sRGB)")
     desc = (getattr(prof, "profile_description", "") or "").strip() or "unnamed"
     if getattr(prof, "xcolor_space", "").strip() != "RGB":
@@ -184,7 +184,7 @@ def manage(arr: np.ndarray, icc: bytes | None, *, pil_image=None, png_info: dict
     try:
         out = ImageCms.profileToProfile(img, _profile(bytes(icc)), ImageCms.createProfile("sRGB"),
                                         renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         meta["colour_space"] = f"{conv.label.split(' → ')[0]} could not be applied ({exc}); read as sRGB"
         warnings.warn(meta["colour_space"], UserWarning, stacklevel=3)
         return arr, "srgb", meta

@@ -84,7 +84,7 @@ def reading(path: Path, fmt: str) -> Iterator[None]:
     except MemoryError:
         raise SizeLimitError(f"not enough memory to decode it; expected a smaller {fmt} file",
                              path=str(path)) from None
-    except Exception as exc:  # noqa: BLE001 — the boundary: library errors become FileFormatError
+    except Exception as exc:  # the boundary: library errors become FileFormatError
         raise FileFormatError(f"cannot read it as {fmt} ({type(exc).__name__}: {one_line(exc)}); "
                               f"expected a valid, complete {fmt} file", path=str(path)) from exc
 
@@ -98,7 +98,7 @@ def writing(path: Path, fmt: str) -> Iterator[None]:
         raise _with_path(exc, path, OutputError) from exc
     except (Warning, Cancelled):  # a signal cancelled the job: not a write error
         raise
-    except Exception as exc:  # noqa: BLE001 — the boundary
+    except Exception as exc:  # the boundary
         raise OutputError(f"cannot write {fmt} ({type(exc).__name__}: {one_line(exc)}); expected a writable "
                           "location with enough free space", path=str(path)) from exc
 

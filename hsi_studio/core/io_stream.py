@@ -72,7 +72,7 @@ class _RawRows(StreamedCube):
 
     def __init__(self, path, height, width, wavelengths) -> None:
         super().__init__(path, height, width, wavelengths)
-        self._f = open(self.path, "wb")  # noqa: SIM115 — closed by finish/close
+        self._f = open(self.path, "wb")  # closed by finish/close
         self._head = self._prefix()
         self._f.write(self._head)
 
@@ -196,7 +196,7 @@ class H5Rows(StreamedCube):
     def close(self) -> None:
         try:
             self._file.close()
-        except Exception:  # noqa: BLE001 — already closed
+        except Exception:  # already closed
             pass
 
 
@@ -207,7 +207,7 @@ class MatRows(StreamedCube):
     def __init__(self, path, height, width, wavelengths) -> None:
         super().__init__(path, height, width, wavelengths)
         self._bsq_path = temp_name(self.path, ".bsq")
-        self._bsq = open(self._bsq_path, "w+b")  # noqa: SIM115 — closed by finish/close
+        self._bsq = open(self._bsq_path, "w+b")  # closed by finish/close
         self._band_bytes = self.height * self.width * 4
 
     def write_rows(self, top: int, rows: np.ndarray) -> None:

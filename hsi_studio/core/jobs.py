@@ -129,7 +129,7 @@ def cancel_on_signals(token: SignalToken | None = None) -> Iterator[SignalToken]
         yield token
         return
 
-    def handler(signum, frame):  # noqa: ARG001 — signal handler signature
+    def handler(signum, frame):  # signal handler signature
         name = signal.Signals(signum).name
         if token.cancelled:
             raise KeyboardInterrupt(name)

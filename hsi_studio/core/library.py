@@ -149,7 +149,7 @@ def _read_sli(p: Path) -> SpectralLibrary:
                                   path=str(p))
     try:
         lib = envi.open(str(hdr), str(sli))
-    except Exception as exc:  # noqa: BLE001 — SPy raises many kinds for a bad header
+    except Exception as exc:  # SPy raises many kinds for a bad header
         raise FileFormatError(f"not a readable ENVI spectral library ({exc.__class__.__name__}: {exc})",
                               path=str(p)) from None
     if not isinstance(lib, envi.SpectralLibrary):

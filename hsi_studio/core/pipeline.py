@@ -199,7 +199,7 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
             mean, std = pipe(lin, steps=steps, samples=samples, seed=seed, scheduler=scheduler, device=dev,
                              progress=progress, cancel=cancel, tile=tile, overlap=overlap)
             break
-        except Exception as exc:  # noqa: BLE001 — only GPU out-of-memory is handled here
+        except Exception as exc:  # only GPU out-of-memory is handled here
             if not _is_oom(exc):
                 raise
             _free_gpu()

@@ -208,7 +208,7 @@ def _camera_name(p: Path) -> str | None:
         with tifffile.TiffFile(p) as tf:
             tags = tf.pages[0].tags
             make, model, unique = (_ascii(tags.get(code)) for code in (271, 272, 50708))
-    except Exception:  # noqa: BLE001 — the name is optional: a header tifffile cannot parse just omits it
+    except Exception:  # the name is optional: a header tifffile cannot parse just omits it
         return None
     if make and model:
         return model if model.lower().startswith(make.lower()) else f"{make} {model}"

@@ -65,7 +65,7 @@ def builtin_photos(min_side: int = 256, *, with_names: bool = False):
     for name in SKIMAGE_PHOTOS:
         try:
             img = getattr(skd, name)()
-        except Exception:  # noqa: BLE001 — a photo missing from this scikit-image build is skipped
+        except Exception:  # a photo missing from this scikit-image build is skipped
             continue
         arr = np.asarray(img[0] if isinstance(img, tuple) else img)
         if arr.ndim == 3 and arr.shape[2] >= 3 and min(arr.shape[:2]) >= min_side:

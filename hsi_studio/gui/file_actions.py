@@ -114,7 +114,7 @@ class FileActions:
             cube, name = self.previous
             self.set_ground_truth(cube, name, truth=False)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 — Qt override
+    def dragEnterEvent(self, event) -> None:  # Qt override
         if _local_files(event.mimeData()):
             event.acceptProposedAction()
         else:
@@ -122,7 +122,7 @@ class FileActions:
 
     dragMoveEvent = dragEnterEvent
 
-    def dropEvent(self, event) -> None:  # noqa: N802 — Qt override
+    def dropEvent(self, event) -> None:  # Qt override
         dropped = _local_files(event.mimeData())
         if not dropped:
             event.ignore()
@@ -183,7 +183,7 @@ class FileActions:
             from hsi_studio.core import io
 
             out = Path(io.write_rgb(array, path))
-        except Exception as exc:  # noqa: BLE001 — shown to the user, the app stays alive
+        except Exception as exc:  # shown to the user, the app stays alive
             from .workers import describe_error
 
             self.show_error(f"Could not write the {what}", *describe_error(exc))

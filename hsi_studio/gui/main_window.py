@@ -46,7 +46,7 @@ def process_memory_bytes() -> int | None:
         import psutil
 
         return int(psutil.Process().memory_info().rss)
-    except Exception:  # noqa: BLE001 — optional dependency / platform without it
+    except Exception:  # optional dependency / platform without it
         pass
     try:
         with open("/proc/self/statm") as fh:
@@ -468,7 +468,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         if not self.jobs.closed:
             self.jobs.start(files.warm_up, name="warm-up")
 
-    def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
+    def closeEvent(self, event) -> None:  # Qt override
         """Cancel running jobs and join their threads before the window goes (a running training: ask first)."""
         if self.train_wizard is not None and not self.train_wizard.confirm_stop_training():
             event.ignore()

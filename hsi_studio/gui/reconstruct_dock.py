@@ -61,7 +61,7 @@ class DeviceCombo(QComboBox):
 
     about_to_show = Signal()
 
-    def showPopup(self) -> None:  # noqa: N802 — Qt override
+    def showPopup(self) -> None:  # Qt override
         self.about_to_show.emit()
         super().showPopup()
 

@@ -324,7 +324,7 @@ class RelightPanel(QWidget):
         """Render on the next turn of the event loop (many changes in a row give one render)."""
         self._timer.start()
 
-    def showEvent(self, event) -> None:  # noqa: N802 — Qt override
+    def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
         if self.stale:
             self.schedule()

@@ -16,7 +16,7 @@ class _Label(pg.LabelItem):
     """A label whose text never widens its layout column (a longer illuminant name must not resize the
     image views next to it)."""
 
-    def updateMin(self) -> None:  # noqa: N802 — pyqtgraph override
+    def updateMin(self) -> None:  # pyqtgraph override
         super().updateMin()
         height = self.itemRect().height()
         self.setMinimumWidth(0)

@@ -55,7 +55,7 @@ class _LegendBelow(pg.LegendItem):
 
     wrap_width = 170.0
 
-    def addItem(self, item, name) -> None:  # noqa: N802 — pyqtgraph override
+    def addItem(self, item, name) -> None:  # pyqtgraph override
         super().addItem(item, name)
         self._wrap(self.items[-1][1])
         self.updateSize()
@@ -76,7 +76,7 @@ class _LegendBelow(pg.LegendItem):
         label.updateMin()
         label.resizeEvent(None)
 
-    def updateSize(self) -> None:  # noqa: N802 — pyqtgraph override (the base sets its geometry at 0, 0)
+    def updateSize(self) -> None:  # pyqtgraph override (the base sets its geometry at 0, 0)
         rows: dict[int, float] = {}
         for i in range(self.layout.count()):
             item = self.layout.itemAt(i)
@@ -176,7 +176,7 @@ class SpectrumPlot(QWidget):
         """A control beside Clear spectra (e.g. the window's reflectance switch)."""
         self._row.insertWidget(self._row.count() - 1, widget)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 — Qt override
+    def eventFilter(self, obj, event) -> bool:  # Qt override
         if obj is self.plot and event.type() == QEvent.Type.Resize:
             self._fit_legend(event.size().width())
         return super().eventFilter(obj, event)

@@ -92,7 +92,7 @@ class _Runner(QObject):
         except Cancelled:
             self._home()
             self.was_cancelled.emit()
-        except BaseException as exc:  # noqa: BLE001 — reported to the GUI, never raised into Qt
+        except BaseException as exc:  # reported to the GUI, never raised into Qt
             self._home()
             self.error.emit(*describe_error(exc))
         else:

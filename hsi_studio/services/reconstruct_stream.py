@@ -302,7 +302,7 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
                 with tiling.streaming(sink):
                     run()
                 break
-            except Exception as exc:  # noqa: BLE001 — only GPU out-of-memory is handled here
+            except Exception as exc:  # only GPU out-of-memory is handled here
                 if isinstance(src, str) or not pipeline._is_oom(exc):
                     raise
                 pipeline._free_gpu()

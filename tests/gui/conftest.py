@@ -10,11 +10,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from hsi_studio.core.cube import HSCube, RGBImage  # noqa: E402
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, srgb_encode  # noqa: E402
+from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, srgb_encode
 
 
 @pytest.fixture(autouse=True)

@@ -277,7 +277,7 @@ def _tensors(blob: bytes, rel: str, root: Path) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.frombuffer on read-only bytes; cloned below
             tensors = safetensors_load(blob)
-    except Exception as exc:  # noqa: BLE001 — safetensors raises its own error type for damaged files
+    except Exception as exc:  # safetensors raises its own error type for damaged files
         raise FileFormatError(f"{rel} is unreadable ({type(exc).__name__}: {one_line(exc, 120)}); expected a "
                               "complete safetensors file", path=str(root)) from None
     return {k: v.clone() for k, v in tensors.items()}

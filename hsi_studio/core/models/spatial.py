@@ -190,7 +190,7 @@ class FastModel(nn.Module):
         return self.prior.wavelengths
 
     @property
-    def S(self) -> torch.Tensor:  # noqa: N802 - the split's name everywhere in the project
+    def S(self) -> torch.Tensor:  # the split's name everywhere in the project
         return self.spatial.S
 
     @property

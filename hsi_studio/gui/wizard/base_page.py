@@ -93,7 +93,7 @@ class BasePage(Page):
         self.message.setText(f"<span style='color:#b00020'>{problem}</span>" if problem else "")
         self.completeChanged.emit()
 
-    def isComplete(self) -> bool:  # noqa: N802 — Qt override
+    def isComplete(self) -> bool:  # Qt override
         return self.problem() is None
 
 

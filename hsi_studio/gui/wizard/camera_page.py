@@ -66,7 +66,7 @@ class CameraPage(Page):
         spec = f"csv:{path}"
         try:
             response_curves(spec)
-        except Exception as exc:  # noqa: BLE001 — shown to the user, nothing is lost
+        except Exception as exc:  # shown to the user, nothing is lost
             self.message.setText(f"<b style='color:#b00020'>{Path(path).name}: {exc}</b>")
             return False
         index = self.combo.findData(spec)
@@ -79,7 +79,7 @@ class CameraPage(Page):
     def show_response(self, *_args) -> None:
         try:
             wl, m, name = response_curves(self.response())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.message.setText(f"<b style='color:#b00020'>{exc}</b>")
             return
         peak = float(np.abs(m).max()) or 1.0

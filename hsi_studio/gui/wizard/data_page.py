@@ -207,7 +207,7 @@ class DataPage(Page):
     def train_count(self) -> int:
         return (self.report or {}).get("cubes", 0) - len(self.validation_files())
 
-    def isComplete(self) -> bool:  # noqa: N802 — Qt override
+    def isComplete(self) -> bool:  # Qt override
         if self.generated_only.isChecked():
             return True
         return bool(self.report) and not self.error and self.train_count() >= 1

@@ -30,7 +30,7 @@ class FinishPage(Page):
         lay.addWidget(self.message)
         lay.addWidget(self.table, 1)
 
-    def initializePage(self) -> None:  # noqa: N802 — Qt override
+    def initializePage(self) -> None:  # Qt override
         wiz = self.wizard()
         model = wiz.trained_model
         self.rows = None

@@ -106,7 +106,7 @@ class RunPage(Page):
         p.setMinimumHeight(180)
         return p
 
-    def initializePage(self) -> None:  # noqa: N802 — Qt override
+    def initializePage(self) -> None:  # Qt override
         plan = self.wizard().plan()
         if self.runner is None or self.runner.plan.run_dir != plan.run_dir or self.runner.state == "done":
             self._new_runner(plan)
@@ -294,7 +294,7 @@ class RunPage(Page):
         self.eta.setText(f"all {self.stage_count} stage(s) finished")
         self.wizard().model_trained(model)
 
-    def isComplete(self) -> bool:  # noqa: N802 — Qt override
+    def isComplete(self) -> bool:  # Qt override
         return self.runner is not None and self.runner.state == "done"
 
 

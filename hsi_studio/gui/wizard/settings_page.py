@@ -129,7 +129,7 @@ class SettingsPage(Page):
         self.device.currentIndexChanged.connect(lambda _i: self._changed())
         self.tiny.toggled.connect(self._tiny_toggled)
 
-    def initializePage(self) -> None:  # noqa: N802 — Qt override
+    def initializePage(self) -> None:  # Qt override
         wiz = self.wizard()
         if not self.out_root.text():
             saved = self.settings.value("train/out_root", "", str) if self.settings else ""
@@ -224,10 +224,10 @@ class SettingsPage(Page):
         self.message.setText("<br>".join(notes))
         self.completeChanged.emit()
 
-    def isComplete(self) -> bool:  # noqa: N802 — Qt override
+    def isComplete(self) -> bool:  # Qt override
         return self.problem() is None
 
-    def validatePage(self) -> bool:  # noqa: N802 — Qt override
+    def validatePage(self) -> bool:  # Qt override
         if self.settings is not None:
             self.settings.setValue("train/out_root", self.out_root.text().strip())
         return True

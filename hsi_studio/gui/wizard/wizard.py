@@ -118,11 +118,11 @@ class TrainWizard(QWizard):
         if self.confirm_stop_training():
             super().reject()
 
-    def done(self, result: int) -> None:  # noqa: D401 — Qt override: accept/reject/close all end here
+    def done(self, result: int) -> None:  # Qt override: accept/reject/close all end here
         self.stop_in_background()
         super().done(result)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 — Qt override (QDialog's asks reject(), which may refuse)
+    def closeEvent(self, event) -> None:  # Qt override (QDialog's asks reject(), which may refuse)
         super().closeEvent(event)
         if event.isAccepted():
             self.stop_in_background()
