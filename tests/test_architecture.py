@@ -1,4 +1,4 @@
-"""Layering rules (DESIGN §3): core never loads Qt; viewing/relighting modules never load torch; --help is fast."""
+"""Layering rules (docs/architecture.md): core never loads Qt; viewing/relighting modules never load torch; --help is fast."""
 
 import configparser
 import json

@@ -4,7 +4,7 @@ and PCA are glue around SPy (``spectral``): :func:`spectral.kmeans`, :func:`spec
 Qt, no torch.
 
 Conventions: maps are float32 H×W (NaN where a value is undefined, e.g. the angle of an all-zero pixel);
-angles are in degrees; a long job (:func:`kmeans`) takes ``progress`` and ``cancel`` (DESIGN §4.1).
+angles are in degrees; a long job (:func:`kmeans`) takes ``progress`` and ``cancel`` (:mod:`.jobs`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pickle-free training checkpoints (DESIGN §4.4–4.6).
+"""Pickle-free training checkpoints.
 
 A checkpoint is a folder holding ``tensors.safetensors`` (every tensor of every state: model, EMA, optimiser,
 RNG) and ``state.json`` (everything else: step, scheduler and scaler counters, config), written into a

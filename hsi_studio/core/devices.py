@@ -1,8 +1,7 @@
 """Device and precision choice, shared by inference (:mod:`.pipeline`) and training (:mod:`.training`).
 
 - :func:`resolve_device` — ``auto`` → CUDA, then Apple MPS, then the CPU; an explicit device is checked;
-- :func:`amp_dtype` — the autocast dtype of inference: ``None`` (fp32) on the CPU (bf16 there is ~20× slower,
-  DESIGN §5) or with ``precision="fp32"``; on CUDA fp16/bf16 as asked, ``auto`` → bf16 where supported;
+- :func:`amp_dtype` — the autocast dtype of inference: ``None`` (fp32) on the CPU (bf16 there is ~20× slower) or with ``precision="fp32"``; on CUDA fp16/bf16 as asked, ``auto`` → bf16 where supported;
 - :func:`mixed_precision` — Accelerate's ``mixed_precision`` for training: ``no`` off CUDA; ``auto`` → bf16
   where supported, else fp16.
 """
@@ -35,7 +34,7 @@ def amp_dtype(device, precision: str):
     import torch
 
     if device.type != "cuda" or precision == "fp32":
-        return None  # CPU: fp32 only (DESIGN §5)
+        return None  # CPU: fp32 only (bf16 is ~20× slower there)
     if precision == "fp16":
         return torch.float16
     if precision == "bf16" or torch.cuda.is_bf16_supported():

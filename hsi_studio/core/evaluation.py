@@ -1,4 +1,4 @@
-"""Score reconstruction methods on cubes with known spectra, under two named protocols (DESIGN §2.6). Used by
+"""Score reconstruction methods on cubes with known spectra, under two named protocols. Used by
 ``benchmarks/quality.py``, the training stages' validation and :mod:`hsi_studio.services.scoring` (the
 training wizard's finish page).
 

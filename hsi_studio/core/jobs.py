@@ -1,4 +1,4 @@
-"""Progress reporting and cancellation for long core jobs (DESIGN §4.1).
+"""Progress reporting and cancellation for long core jobs.
 
 A long job is a plain function taking ``progress`` and ``cancel`` keyword arguments. The GUI wraps it in a
 QThread worker, the CLI in a progress bar or a JSON-lines reporter. Nothing here knows about Qt.

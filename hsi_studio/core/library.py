@@ -2,7 +2,7 @@
 library files (``.sli`` + ``.hdr``, through SPy's :class:`spectral.io.envi.SpectralLibrary`) and CSV.
 
 CSV layout (the one the spectrum plot exports): a header row ``wavelength_nm, name1, name2, …`` then one row per
-wavelength; columns whose name ends in `` std`` are skipped. Writes are atomic (DESIGN §4.5). The project ships
+wavelength; columns whose name ends in `` std`` are skipped. Writes are atomic (:mod:`.atomic`). The project ships
 one library of its own making, the 24 ColorChecker patches (colour-science's "ColorChecker N Ohta"
 reflectances), made by ``resources/make_analysis_library.py``.
 """

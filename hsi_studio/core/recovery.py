@@ -1,4 +1,4 @@
-"""Training-free RGB → spectrum baselines (DESIGN §2.5), vectorised over whole images.
+"""Training-free RGB → spectrum baselines, vectorised over whole images.
 
 Public API
 ----------

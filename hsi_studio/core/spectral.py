@@ -1,5 +1,5 @@
 """Wavelength grids, resampling, camera responses, projection to RGB, sRGB transfer, the observable /
-unobservable split of DESIGN §2, and RGB simulation for training pairs.
+unobservable split (:class:`ObservableSplit`), and RGB simulation for training pairs.
 
 Conventions: a spectrum is a row vector ``x`` (…, B); a camera response is ``S`` (B, 3) whose columns are the
 R, G, B sensitivities sampled on the cube's wavelengths; the camera sees ``y = x S`` (linear RGB). Responses
@@ -306,7 +306,7 @@ def srgb_decode(encoded) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Observable / unobservable split (DESIGN §2.1)
+# Observable / unobservable split
 # ---------------------------------------------------------------------------------------------------------
 class ObservableSplit:
     """``P = S(SᵀS)⁻¹Sᵀ`` projects spectra onto what RGB sees; ``N`` (B, B−3) is an orthonormal basis of the

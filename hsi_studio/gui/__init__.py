@@ -1,4 +1,4 @@
-"""The desktop app (PySide6 + pyqtgraph). Imports core, never the reverse; holds no numerics (DESIGN §3).
+"""The desktop app (PySide6 + pyqtgraph). Imports core, never the reverse; holds no numerics (docs/architecture.md).
 
 Entry point: :func:`hsi_studio.gui.app.main`. Nothing heavy is imported here.
 """

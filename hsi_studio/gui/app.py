@@ -1,5 +1,5 @@
 """``main(argv)``: start the desktop app. ``hsi-studio`` with no subcommand calls it; file paths in ``argv``
-are opened. Torch is not imported here (DESIGN §4.10): the window appears before anything heavy loads.
+are opened. Torch is not imported here: the window appears before anything heavy loads.
 
 ``HSI_STUDIO_SMOKE=1`` (:func:`hsi_studio.core.settings.smoke_run`) makes the app print one JSON line once its
 window is shown (``shown_at``: wall-clock ``time.time()``, so the caller can subtract its own start time; whether

@@ -1,4 +1,4 @@
-"""Run a core job off the GUI thread (DESIGN §4.1).
+"""Run a core job off the GUI thread (progress and cancellation: :mod:`hsi_studio.core.jobs`).
 
 A core job is a plain function ``fn(*args, progress=..., cancel=CancelToken, **kwargs)``. :class:`JobWorker`
 runs it on its own :class:`QThread` and reports through queued signals:

@@ -1,5 +1,5 @@
 """Qt-free orchestration shared by the GUI and the CLI: each function is a thin sequence of core calls taking
-``progress`` and ``cancel`` (DESIGN §4.1), run by the GUI on worker threads. Imports core, never Qt.
+``progress`` and ``cancel`` (:mod:`hsi_studio.core.jobs`), run by the GUI on worker threads. Imports core, never Qt.
 
 * :mod:`.files` — reading a photo or a cube, writing a cube or its reflectance, the display render;
 * :mod:`.reconstruction` — RGB → cube, accelerators;

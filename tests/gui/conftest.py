@@ -1,5 +1,5 @@
 """GUI test fixtures: offscreen Qt, isolated settings, small cubes and photos; a test that leaves a worker
-thread running or a top-level window open fails (DESIGN §4.8)."""
+thread running or a top-level window open fails."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Screenshots of the main window, the Relight and the Compare tab with a cube loaded. The checks are about
 content (the chart is shown, spectra are plotted, the legend lists them), not pixels.
 
-They are written into a temporary folder: a test never changes a tracked file (DESIGN §4.8). The README's
+They are written into a temporary folder: a test never changes a tracked file. The README's
 ``docs/*.png`` are regenerated on purpose by ``scripts/docs_screenshots.sh`` (which sets
 ``HSI_SCREENSHOT_DIR=docs`` and runs these tests under a real X server)."""
 

@@ -1,4 +1,4 @@
-"""RGB pre-trained bases for the ULDM (DESIGN §2.4) — components only (training losses: :mod:`..losses`;
+"""RGB pre-trained bases for the ULDM — components only (training losses: :mod:`..losses`;
 loading from disk: :mod:`.bundle`).
 
 (a) the project's own small RGB latent diffusion model (:class:`RGBLDM`: a compact 1/8-resolution

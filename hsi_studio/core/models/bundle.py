@@ -1,4 +1,4 @@
-"""Model bundles in the diffusers folder layout (DESIGN §4.4–4.5).
+"""Model bundles in the diffusers folder layout.
 
 ::
 

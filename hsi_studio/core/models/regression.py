@@ -1,4 +1,4 @@
-"""Learned per-pixel baselines (DESIGN §2.5): root-polynomial regression and a small per-pixel MLP.
+"""Learned per-pixel baselines: root-polynomial regression and a small per-pixel MLP.
 
 Both map one pixel's linear RGB ``y`` to a spectrum and are **exposure-equivariant** (scaling the RGB scales
 the spectrum — a photo's absolute level is unknown, and CAVE scenes differ in level by almost 2×):
@@ -9,7 +9,7 @@ the spectrum — a photo's absolute level is unknown, and CAVE scenes differ in 
 - ``mlp`` — 3 → hidden → hidden → B−3 on the chromaticity ``y / I`` (``I = mean(y)``); the output, times
   ``I``, is the null-space coordinates of the spectrum.
 
-Every prediction is made **RGB-consistent** the way the ULDM is (DESIGN §2.1): its observable part is
+Every prediction is made **RGB-consistent** the way the ULDM is (:class:`hsi_studio.core.spectral.ObservableSplit`): its observable part is
 replaced by ``x_obs(y)``, so ``x̂ S = y`` exactly — for noise-free RGB this can only lower the error (an
 orthogonal projection onto an affine set that holds the truth). :func:`nonnegative_consistent` then removes
 negative values. The model is a diffusers ``ModelMixin`` (config + safetensors), saved as a

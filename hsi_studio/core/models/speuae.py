@@ -1,4 +1,4 @@
-"""SpeUAE — the spectral unobservable-feature autoencoder (DESIGN §2.2).
+"""SpeUAE — the spectral unobservable-feature autoencoder.
 
 Encoder ``E(x) → u ∈ [−1, 1]³`` per pixel (1×1 convolutions plus one 3×3 layer of spatial context);
 decoder ``D(y, u) → ĉ ∈ R^(B−3)`` (null-space coordinates) and ``x̂ = x_obs(y) + ĉ Nᵀ``, so every
