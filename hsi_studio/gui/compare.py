@@ -29,6 +29,14 @@ MAPS = {"mrae": "MRAE (relative)", "sam": "SAM (degrees)", "rmse": "RMSE"}
 ROWS = (("mrae", "MRAE", "{:.4f}"), ("rmse", "RMSE", "{:.4f}"), ("psnr", "PSNR (dB)", "{:.2f}"),
         ("sam", "SAM (°)", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"))
 NORMALISED = "Exposure-normalised"
+
+
+def normalised_header(scale: float | None = None) -> str:
+    """The third column's header on two or three lines: on one it was cut to "posure-normalis" in the
+    300 px table."""
+    return NORMALISED.replace("-", "-\n") + ("" if scale is None else f"\n(×{scale:.3g})")
+
+
 NORMALISED_TIP = ("The same scores after scaling the cube by the one factor that best matches the ground truth "
                   "(least squares): what is left once a different exposure is taken out. SAM does not change")
 
@@ -76,10 +84,11 @@ class CompareWidget(QWidget):
             self.map_combo.addItem(label, key)
         self.map_combo.currentIndexChanged.connect(lambda _i: self._show_map())
         self.table = QTableWidget(len(ROWS), 3)
-        self.table.setHorizontalHeaderLabels(["Metric", "Value", NORMALISED])
+        self.table.setHorizontalHeaderLabels(["Metric", "Value", normalised_header()])
         self.table.horizontalHeaderItem(2).setToolTip(NORMALISED_TIP)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         for r, (_k, label, _f) in enumerate(ROWS):
             self.table.setItem(r, 0, QTableWidgetItem(label))
@@ -177,7 +186,7 @@ class CompareWidget(QWidget):
             for col, values in ((1, scores), (2, normalised)):
                 value = None if values is None else values.get(key)
                 self.table.item(r, col).setText("—" if value is None else fmt.format(value))
-        self.table.horizontalHeaderItem(2).setText(NORMALISED if scale is None else f"{NORMALISED} (×{scale:.3g})")
+        self.table.horizontalHeaderItem(2).setText(normalised_header(scale))
 
     def _set_warnings(self, warnings: list[str]) -> None:
         self.warning.setText("⚠ " + "; ".join(warnings) if warnings else "")

@@ -4,6 +4,8 @@ to ≤ 2 MP (in linear light, on a worker) or select the fast model. Inline, nev
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
@@ -56,7 +58,14 @@ class LargePhotoOffer(QFrame):
         return "fast" if spec == "fast" or self.dock._classes.get(spec) == "SpatialResidual" else "regression"
 
     def fast_index(self) -> int:
-        return self.dock.model.findData("fast")
+        """The shipped fast model's row in the picker: listed by its bundle's path (``…/models/fast``), or
+        as ``fast``; -1 when it is not installed."""
+        combo = self.dock.model
+        for i in range(combo.count()):
+            spec = str(combo.itemData(i) or "")
+            if spec == "fast" or (not spec.startswith("physics:") and Path(spec).name == "fast"):
+                return i
+        return -1
 
     def refresh(self) -> None:
         rgb = self.dock.input_rgb()

@@ -23,7 +23,7 @@ from hsi_studio.services import files
 from hsi_studio.services.models import method_label
 from hsi_studio.services.reconstruction import Reconstruction
 
-from . import dialogs, model_folders
+from . import dialogs, model_folders, tooltips
 from .analysis_panel import AnalysisPanel
 from .band_view import BandView
 from .chart_report_view import ChartReportActions
@@ -82,6 +82,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.report_view = None
         self.setWindowTitle("HSI Studio")
         self.setAcceptDrops(True)
+        tooltips.install()  # long explanations wrap instead of running across the screen
         self._build_views()
         self._build_actions()
         self._build_menus()

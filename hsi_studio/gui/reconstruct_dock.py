@@ -331,9 +331,15 @@ class ReconstructDock(QDockWidget):
             self.input_label.setToolTip("")
         else:
             space = f", {space}" if space else ""
-            self.input_label.setText(f"Input: {name or 'RGB image'} ({rgb.width}×{rgb.height}{space})")
+            origin = rgb.metadata.get("downscaled_from") if isinstance(rgb.metadata, dict) else None
+            origin = f", downscaled from {origin.replace('x', '×')}" if origin else ""
+            self.input_label.setText(f"Input: {name or 'RGB image'} ({rgb.width}×{rgb.height}{space}{origin})")
             self.input_label.setToolTip(f"Colour space: {rgb.colour_space}")
         self._input_text = self.input_label.text()
+        if not self.running:  # the last run's "done in …" belongs to the previous photo
+            self.progress.setValue(0)
+            self.progress.setFormat("idle")
+            self.message.setText("")
         self._sync()
 
     def set_prepared(self, prepared) -> None:

@@ -83,7 +83,10 @@ class _LegendBelow(pg.LegendItem):
             row = i // (2 * max(self.columnCount, 1))
             height = item.effectiveSizeHint(Qt.SizeHint.PreferredSize).height()
             rows[row] = max(rows.get(row, 0.0), height)
-        height = sum(rows.values()) + (4 if rows else 0)
+        # the layout's margins (the style's, ~9 px at the top) count: without them the last row was cut off
+        _, top, _, bottom = self.layout.getContentsMargins()
+        spacing = self.layout.verticalSpacing() * max(len(rows) - 1, 0)
+        height = sum(rows.values()) + top + bottom + spacing + 2 if rows else 0.0
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)
         self.setMinimumWidth(0)

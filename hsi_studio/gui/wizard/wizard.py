@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWizard
 
 from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, safe_name
@@ -26,6 +27,15 @@ def default_models_root() -> Path:
     appends both the organisation and the application name, both "HSI Studio")."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
     return (Path(base) / APPLICATION if base else Path.home() / ".hsi-studio") / "models"
+
+
+def fitting_size(width: int, height: int) -> tuple[int, int]:
+    """``width``×``height``, or less where the primary screen's free area is smaller (a title bar's margin)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return width, height
+    area = screen.availableGeometry()
+    return min(width, area.width()), min(height, area.height() - 40)
 
 
 class TrainWizard(QWizard):
@@ -56,7 +66,7 @@ class TrainWizard(QWizard):
                                     self.run_page, self.finish_page)):
             self.setPage(pid, page)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
-        self.resize(1100, 760)
+        self.resize(*fitting_size(1100, 760))
 
     def set_devices(self, devices: list) -> None:
         self.devices = list(devices)
