@@ -5,7 +5,7 @@
         --row "+ spatial mean=models/fast" --row "+ diffusion correction, mean of 4=PATH@4" [--json out.json]
 
 A row is ``LABEL=METHOD`` where METHOD is a method name of benchmarks/quality.py (``physics:otsu2018``, ``mlp``…)
-or a bundle path (any kind; ``@K`` draws K samples and scores their mean). Every row gets the same input — the
+or a bundle path (any kind; ``@K`` draws K samples and scores their mean, ``@K/S`` with S solver steps). Every row gets the same input — the
 ``photo`` protocol of :mod:`hsi_studio.core.evaluation` (reflectance × D65 → CIE 1964 10° → sRGB 8-bit) — and the
 same scorer, on the validation scenes and on the rendered ColorChecker (never training data). Printed per row:
 mean PSNR / SAM / relit ΔE2000 (CIE A) over the scenes, the chart's mean SAM, the worst scene's PSNR below the best
@@ -30,15 +30,16 @@ from hsi_studio.core.data import CubeFolder, cube_paths  # noqa: E402
 from hsi_studio.core.evaluation import evaluate_cube  # noqa: E402
 
 
-def parse_row(text: str) -> tuple[str, str, int | None]:
+def parse_row(text: str) -> tuple[str, str, int | None, int | None]:
     if "=" not in text:
-        raise SystemExit(f"--row {text!r}: expected LABEL=METHOD_OR_BUNDLE[@K]")
+        raise SystemExit(f"--row {text!r}: expected LABEL=METHOD_OR_BUNDLE[@K[/STEPS]]")
     label, spec = text.split("=", 1)
-    samples = None
+    samples = steps = None
     if "@" in spec:
         spec, k = spec.rsplit("@", 1)
-        samples = int(k)
-    return label.strip(), spec.strip(), samples
+        k, _, st = k.partition("/")
+        samples, steps = int(k), (int(st) if st else None)
+    return label.strip(), spec.strip(), samples, steps
 
 
 def score(spec: str, samples: int | None, name: str, cube, steps: int | None) -> dict:
@@ -66,10 +67,11 @@ def main(argv=None) -> int:
     chart = colorchecker_cube()
     rows = [parse_row(r) for r in args.row]
     results = []
-    for label, spec, k in rows:
-        per = [score(spec, k, n, c, args.steps) for n, c in scenes]
-        ch = score(spec, k, *chart, args.steps)
-        results.append({"label": label, "spec": spec, "samples": k,
+    for label, spec, k, row_steps in rows:
+        steps = row_steps or args.steps
+        per = [score(spec, k, n, c, steps) for n, c in scenes]
+        ch = score(spec, k, *chart, steps)
+        results.append({"label": label, "spec": spec, "samples": k, "steps": steps,
                         "psnr": float(np.mean([r["psnr"] for r in per])),
                         "sam": float(np.mean([r["sam"] for r in per])),
                         "de_a": float(np.mean([r["de_a"] for r in per])),

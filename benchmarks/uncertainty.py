@@ -8,7 +8,8 @@ under D65 (CIE 1964 10°, sRGB, 8-bit), reconstructed with K samples, and the me
 model records, then compared with the cube. The scale ``c`` is fitted on ``--fit`` scenes (training scenes: never
 the scored ones) so that mean ± 2cσ covers 95 % of the band values (:func:`hsi_studio.core.uncertainty
 .fit_sigma_scale`); the validation scenes are scored with σ as sampled (raw) and × c. ``--write`` saves a copy of
-the bundle that records c in spectral.json (its pipeline then returns the calibrated σ).
+the bundle that records c in spectral.json (its pipeline then returns the calibrated σ) and ``--steps`` ×
+``--samples`` as its recommended sampling (training.json).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fit-scenes", type=int, default=6, help="use this many --fit scenes, evenly spaced")
     ap.add_argument("--write", help="save a copy of the bundle with the fitted scale here")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--why", help="with --write: why --steps × --samples is the recommended sampling (recorded in "
+                                  "training.json → sampling, which the CLI and the GUI take as their defaults)")
     args = ap.parse_args(argv)
 
     import torch
@@ -108,6 +111,8 @@ def main(argv=None) -> int:
         Path(args.json).write_text(json.dumps(result, indent=1))
     if args.write:
         extra = json.loads((Path(args.model) / "training.json").read_text())
+        extra["sampling"] = {"steps": steps, "samples": args.samples, "scheduler": "dpmsolver++",
+                             **({"why": args.why} if args.why else {})}
         model.sigma_scale = scale
         model.sigma_calibration = {"fitted_on": result["fit_scenes"], "samples": args.samples, "steps": steps,
                                    "crop": args.crop, "val_spearman": total["raw"]["spearman"],

@@ -11,7 +11,10 @@ white, more for HDR input.
 :func:`upper_bounded_consistent` enforces it with the same kind of active-set projection as
 :func:`~.regression.nonnegative_consistent`: the bands above their cap are fixed at it, negative bands at 0, and
 the free bands take the least change (in L2) that keeps ``x S = y`` — so the RGB stays exact wherever a spectrum
-within [0, cap] can give it. Only the pixels with a band above the cap are touched.
+within [0, cap] can give it. Only the pixels with a band above the cap are touched. The cap is a physical
+bound in the photo's units (white = 1), so it is not exposure-equivariant where it acts: doubling a photo's
+exposure makes a grey pixel white and moves its bound. An output far above the cap (:data:`BROKEN_FACTOR`)
+is a broken model and is left for the range check to refuse.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from ..data.source import light_spectrum
 
 #: a reflectance above this × max(1, the pixel's brightest RGB channel) is not a surface the photo can show
 REFLECTANCE_CAP = 1.2
+#: an output this many times above its cap is a broken model, not a highlight: it is left as it is, for the
+#: physical-range check of :func:`hsi_studio.core.pipeline.reconstruct` to refuse (never hidden by the cap)
+BROKEN_FACTOR = 50.0
 
 
 def photo_light(response) -> np.ndarray:
@@ -47,7 +53,7 @@ def upper_bounded_consistent(x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, 
     yf = y.reshape(-1, 3)
     upper = reflectance_cap(yf, light, cap)
     idx = (flat > upper).any(dim=-1).nonzero()[:, 0]
-    if idx.numel() == 0:
+    if idx.numel() == 0 or bool((flat > BROKEN_FACTOR * upper).any()):
         return x
     s = S.to(device=x.device, dtype=torch.float64)
     x0 = flat.index_select(0, idx).double()
@@ -74,4 +80,4 @@ def upper_bounded_consistent(x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, 
     return out.reshape(x.shape)
 
 
-__all__ = ["REFLECTANCE_CAP", "photo_light", "reflectance_cap", "upper_bounded_consistent"]
+__all__ = ["BROKEN_FACTOR", "REFLECTANCE_CAP", "photo_light", "reflectance_cap", "upper_bounded_consistent"]
