@@ -12,8 +12,8 @@ SAMPLES=hsi_studio/resources/samples
 mkdir -p "$OUT"
 echo "== the input: $SAMPLES/colorchecker.png"
 "$HS" info "$SAMPLES/colorchecker.png"
-echo "== reconstruct with the default ULDM (its recommended 8 solver steps; 4 samples → mean + std)"
-"$HS" reconstruct "$SAMPLES/colorchecker.png" -o "$OUT" --model default --samples 4 --force
+echo "== reconstruct with the default ULDM (its recommended 4 solver steps × 4 samples → mean + calibrated σ)"
+"$HS" reconstruct "$SAMPLES/colorchecker.png" -o "$OUT" --model default --force
 echo "== its reflectance estimate (divided by the D65 the photo was taken under: white reads 1)"
 "$HS" reconstruct "$SAMPLES/colorchecker.png" -o "$OUT/reflectance" --model default --reflectance --force
 echo "== the same photo with the shipped learned per-pixel baseline and a training-free one, for comparison"
