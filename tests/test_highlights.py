@@ -59,3 +59,22 @@ def test_a_white_surface_reads_about_one_and_the_cap_keeps_rgb_exact():
     same = upper_bounded_consistent(white, wy, s, light)
     assert torch.equal(same, white)  # within the cap: untouched
     assert abs(float((same.numpy() / light).mean()) - 1.0) < 1e-5
+
+
+def test_an_out_of_gamut_pixel_no_spectrum_can_give_is_capped_not_refused(one_torch_thread):
+    """A chart-calibrated photo can hold a negative channel (here blue); the non-negative projection alone
+    left a spike of ~72 on such a pixel of a real photo and the range check refused the whole photo."""
+    from hsi_studio.core.models import load_bundle
+    from hsi_studio.core.pipelines.regression import RegressionPipeline
+
+    if not (models_dir() / "mlp" / "model_index.json").is_file():
+        pytest.skip("models/mlp not installed")
+    img = np.full((8, 8, 3), 0.4, np.float32)
+    img[2:4, 2:4] = [0.2107, 0.0213, -0.0246]  # the pixel from plantcv_test_target_img, chart-calibrated
+    pipe = RegressionPipeline(load_bundle(models_dir() / "mlp"))
+    cube, _ = pipe(img)
+    refl = cube / photo_light(pipe.response)
+    assert np.isfinite(cube).all() and cube.min() >= 0
+    assert refl.max() <= REFLECTANCE_CAP + 1e-4
+    res = reconstruct(RGBImage(img, "linear"), "mlp")  # the range check passes
+    assert float(res.cube.data.max()) < 2

@@ -45,15 +45,23 @@ def reflectance_cap(y: torch.Tensor, light, cap: float = REFLECTANCE_CAP) -> tor
 
 
 def upper_bounded_consistent(x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, light, *,
-                             cap: float = REFLECTANCE_CAP, iters: int = 16) -> torch.Tensor:
+                             cap: float = REFLECTANCE_CAP, iters: int = 16,
+                             raw_peak: float | None = None) -> torch.Tensor:
     """Spectra (…, B) within [0, :func:`reflectance_cap`] that reproduce ``y`` (…, 3) wherever such a spectrum
-    exists; pixels already within their cap are returned unchanged (and so is ``x`` when none exceeds it)."""
+    exists; pixels already within their cap are returned unchanged (and so is ``x`` when none exceeds it).
+
+    ``raw_peak``: the model's largest output before the non-negative projection. Above :data:`BROKEN_FACTOR` ×
+    the largest cap, the model is broken and ``x`` is returned as it is, for the range check to refuse. (Not
+    ``x``'s own peak: on an out-of-gamut pixel that no non-negative spectrum reproduces — a chart-calibrated
+    photo's negative channel — the projection itself can leave a spike of ~70, which the cap must remove.)"""
     bands = x.shape[-1]
     flat = x.reshape(-1, bands)
     yf = y.reshape(-1, 3)
     upper = reflectance_cap(yf, light, cap)
+    if raw_peak is not None and raw_peak > BROKEN_FACTOR * float(upper.max()):
+        return x
     idx = (flat > upper).any(dim=-1).nonzero()[:, 0]
-    if idx.numel() == 0 or bool((flat > BROKEN_FACTOR * upper).any()):
+    if idx.numel() == 0:
         return x
     s = S.to(device=x.device, dtype=torch.float64)
     x0 = flat.index_select(0, idx).double()

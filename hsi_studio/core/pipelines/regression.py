@@ -35,8 +35,9 @@ class RegressionPipeline(OnePassPipeline):
             if cancel is not None:
                 cancel.check()
             # one projection over the whole image: it gathers only the pixels with a negative band
+            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
             x = nonnegative_consistent(x, flat_in, model.pinv, model.S, inplace=True)
-            x = upper_bounded_consistent(x, flat_in, model.S, self.light)  # plausible highlights (.bounds)
+            x = upper_bounded_consistent(x, flat_in, model.S, self.light, raw_peak=peak)  # plausible highlights
             out = x.cpu().numpy().reshape(h, w, -1)
         if progress is not None:
             progress(1.0, "regression")

@@ -30,8 +30,9 @@ class SpatialPipeline(OnePassPipeline):
             flat = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(device)
             y = flat.permute(2, 0, 1)[None]
             x = model.infer(y, progress=progress)[0].permute(1, 2, 0).reshape(-1, model.S.shape[0])
+            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
             x = nonnegative_consistent(x, flat.reshape(-1, 3), model.prior.pinv, model.S, inplace=True)
-            x = upper_bounded_consistent(x, flat.reshape(-1, 3), model.S, self.light)  # plausible highlights
+            x = upper_bounded_consistent(x, flat.reshape(-1, 3), model.S, self.light, raw_peak=peak)
             out = x.reshape(h, w, -1).float().cpu().numpy()
         if progress is not None:
             progress(1.0, "spatial residual")

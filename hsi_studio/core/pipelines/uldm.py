@@ -136,8 +136,10 @@ class ULDMPipeline(ModelPipeline):
                             amp_dtype=amp)
             cancel.check()
             x = model.spectra_from_latents(z.float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
+            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
             x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
-            x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light)
+            x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
+                                         raw_peak=peak)
             stats.add(x.cpu().numpy())
             report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
         return stats
