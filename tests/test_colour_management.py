@@ -121,10 +121,13 @@ def test_p3_photo_reconstructs_like_its_srgb_conversion(tmp_path):
     from hsi_studio.core import pipeline
 
     # the shipped default and a smooth training-free method (Otsu's cluster tables jump between neighbours)
-    for model in ("default", "physics:mallett2019"):
+    # (the default draws samples: an input change of one 8-bit level moves a pixel's mean of 4 samples by up to a
+    # few hundredths — well within its calibrated σ, 0.074 on average here — so its largest difference is held
+    # to 0.05)
+    for model, largest in (("default", 0.05), ("physics:mallett2019", 0.02)):
         ca = pipeline.reconstruct(a, model).cube.data
         cb = pipeline.reconstruct(b, model).cube.data
-        assert np.abs(ca - cb).max() < 0.02 and np.abs(ca - cb).mean() < 0.003, model
+        assert np.abs(ca - cb).max() < largest and np.abs(ca - cb).mean() < 0.003, model
 
 
 def test_wide_gamut_colours_are_kept_and_reconstruct(tmp_path):

@@ -310,8 +310,9 @@ class Stage2(_SpectralDataMixin, _Stage):
         else:
             speuae = load_bundle(self.opts["stage1"])
             if bundle_class(self.opts["base"]) == "ULDM":  # a trained ULDM (e.g. models/default) as the base:
-                base = load_bundle(self.opts["base"])    # its SpaAE and adapted UNet, with the new stage 1
-                model = ULDM(speuae, base.vae, base.unet, base.scheduler_config, float(base.latent_scale))
+                base = load_bundle(self.opts["base"])    # its SpaAE and adapted UNet (and, for a corrective
+                model = ULDM(speuae, base.vae, base.unet, base.scheduler_config,  # ULDM, the spatial mean its
+                             float(base.latent_scale), mean=base.mean)            # UNet is conditioned on)
             else:
                 model = ULDM.from_parts(speuae, load_base(self.opts["base"]))
         if self.opts.get("mean"):  # corrective diffusion around a trained fast model (issue 21)
