@@ -81,3 +81,19 @@ def test_shipped_default_model_loads_and_reproduces_the_input():
     lin, _ = linear_srgb(img)
     rel = np.abs(res.cube.data @ model.speuae.S.numpy() - lin).max() / lin.max()
     assert rel <= 1e-4
+
+
+def test_out_of_memory_halves_the_tile_then_falls_back_to_the_cpu_and_other_errors_pass_through():
+    import torch
+
+    from hsi_studio.core.pipeline import oom_fallback
+
+    oom = torch.cuda.OutOfMemoryError("CUDA out of memory")
+    messages: list[str] = []
+    assert oom_fallback(oom, 512, "cuda", messages) == (256, "cuda")
+    assert oom_fallback(oom, 128, "cuda", messages) == (128, "cpu")
+    assert "retrying with 256-pixel tiles" in messages[0] and "falling back to the CPU" in messages[1]
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        oom_fallback(oom, 128, "cpu", messages)
+    with pytest.raises(ValueError):
+        oom_fallback(ValueError("not memory"), 512, "cuda", messages)

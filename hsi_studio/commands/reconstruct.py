@@ -305,12 +305,7 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
                 from hsi_studio.services.photo import chart_report
 
                 report = chart_report(prepared, to_reflectance(res.cube)[0], source=str(path), model=str(res.model))
-                sam = report["spectra"]["sam_mean_deg"]
-                reporter.event(event="chart", input=str(path), sam_mean_deg=sam,
-                               delta_e_after_loo_mean=report["delta_e_after_loo_mean"])
-                if not args.jsonl:
-                    print(f"{printable(path.name)}: chart patches' mean spectral angle {sam:.2f}° "
-                          f"(report: {path.stem}_chart.png)", file=reporter.stream)
+                _tell_chart(reporter, args, path, report)
             if args.reflectance:
                 res.cube, res.std = to_reflectance(res.cube, res.std)
         except _WriteFailed as exc:
@@ -370,7 +365,6 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
     from hsi_studio.core.errors import OutputError
     from hsi_studio.services.reconstruct_stream import stream_reconstruct
 
-    from .common import printable
 
     _make_outdir(outdir)
     try:
@@ -391,12 +385,7 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
                     crop, moved = run.chart_reflectance(cal.detection)
                     spectra = photo_correction.patch_spectra(crop, moved, cal.reference)
                     report = chart_report.report_dict(cal, spectra, source=str(path), model=str(run.model))
-                    sam = report["spectra"]["sam_mean_deg"]
-                    reporter.event(event="chart", input=str(path), sam_mean_deg=sam,
-                                   delta_e_after_loo_mean=report["delta_e_after_loo_mean"])
-                    if not args.jsonl:
-                        print(f"{printable(path.name)}: chart patches' mean spectral angle {sam:.2f}° "
-                              f"(report: {path.stem}_chart.png)", file=reporter.stream)
+                    _tell_chart(reporter, args, path, report)
                 for msg in run.messages:
                     reporter.event(event="message", message=msg)
                     if not args.jsonl:
@@ -421,3 +410,15 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
     except OutputError as exc:  # a write while streaming, or the commit
         raise _WriteFailed(exc) from exc
     return SimpleNamespace(model=run.model, device=run.device, seconds=run.seconds, written=list(paths.values()))
+
+
+def _tell_chart(reporter, args, path, report: dict) -> None:
+    """The chart report's headline: a ``chart`` event, and one line on the stream unless ``--jsonl``."""
+    from .common import printable
+
+    sam = report["spectra"]["sam_mean_deg"]
+    reporter.event(event="chart", input=str(path), sam_mean_deg=sam,
+                   delta_e_after_loo_mean=report["delta_e_after_loo_mean"])
+    if not args.jsonl:
+        print(f"{printable(path.name)}: chart patches' mean spectral angle {sam:.2f}° "
+              f"(report: {path.stem}_chart.png)", file=reporter.stream)

@@ -200,17 +200,7 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
                              progress=progress, cancel=cancel, tile=tile, overlap=overlap)
             break
         except Exception as exc:  # only GPU out-of-memory is handled here
-            if not _is_oom(exc):
-                raise
-            _free_gpu()
-            if tile > 128:
-                tile //= 2
-                messages.append(f"{dev} ran out of memory: retrying with {tile}-pixel tiles")
-            elif dev != "cpu":
-                messages.append(f"{dev} ran out of memory even with small tiles: falling back to the CPU")
-                dev = "cpu"
-            else:
-                raise
+            tile, dev = oom_fallback(exc, tile, dev, messages)
     check_physical_range(mean, lin, path)
     wl = np.asarray(pipe.wavelengths, dtype=np.float64)
     meta = {"model": str(path), "steps": steps, "samples": samples, "seed": seed, "scheduler": scheduler,
@@ -226,6 +216,22 @@ def _reconstruct_learned(lin, path: Path, *, steps, samples, seed, scheduler, de
 #: model gives: spectra are relative radiance/reflectance, a few units at most (photos are ≤ 1.5 linear); the
 #: shipped models stay below 3 on real photos. Above it the model is broken (absurd weights), not the photo.
 MAX_OUTPUT_RATIO = 50.0
+
+
+def oom_fallback(exc: BaseException, tile: int, dev: str, messages: list[str]) -> tuple[int, str]:
+    """After ``exc`` in a reconstruction: GPU out-of-memory → the next try's (tile, device) — half the tile down
+    to 128 px, then the CPU — with a message; any other error, or out-of-memory on the CPU, is raised again."""
+    if not _is_oom(exc):
+        raise exc
+    _free_gpu()
+    if tile > 128:
+        tile //= 2
+        messages.append(f"{dev} ran out of memory: retrying with {tile}-pixel tiles")
+        return tile, dev
+    if dev != "cpu":
+        messages.append(f"{dev} ran out of memory even with small tiles: falling back to the CPU")
+        return tile, "cpu"
+    raise exc
 
 
 def check_physical_range(cube: np.ndarray, lin: np.ndarray, model) -> None:

@@ -303,18 +303,12 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
                     run()
                 break
             except Exception as exc:  # only GPU out-of-memory is handled here
-                if isinstance(src, str) or not pipeline._is_oom(exc):
+                if isinstance(src, str):
                     raise
-                pipeline._free_gpu()
-                if tile > 128:
-                    tile //= 2
-                    messages.append(f"{dev} ran out of memory: retrying with {tile}-pixel tiles")
-                elif dev != "cpu":
-                    messages.append(f"{dev} ran out of memory even with small tiles: falling back to the CPU")
-                    dev = "cpu"
+                tile, new_dev = pipeline.oom_fallback(exc, tile, dev, messages)
+                if new_dev != dev:
+                    dev = new_dev
                     pipe = pipeline.pipeline_for(pipeline.load_model(src, dev), path=src)
-                else:
-                    raise
         sink.check(lin, None if isinstance(src, str) else str(src))
     except BaseException:
         sink.close()

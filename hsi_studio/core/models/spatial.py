@@ -218,12 +218,7 @@ class FastModel(nn.Module):
         if prior is None:
             prior = self.prior_of(y)
         h, w = y.shape[-2:]
-        ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
-        if ph or pw:
-            mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
-            y = F.pad(y, (0, pw, 0, ph), mode=mode)
-            prior = F.pad(prior, (0, pw, 0, ph), mode=mode)
-        return self.spatial(y, prior)[..., :h, :w]
+        return self.spatial(*_pad_to_multiple(y, prior))[..., :h, :w]
 
     def infer(self, y: torch.Tensor, progress=None) -> torch.Tensor:
         """:meth:`forward` with the prior for inference (:meth:`prior_of`, :meth:`SpatialResidual.infer`): the
@@ -233,12 +228,17 @@ class FastModel(nn.Module):
         if progress is not None:
             progress(0.2, "per-pixel prior")
         h, w = y.shape[-2:]
-        ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
-        if ph or pw:
-            mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
-            y = F.pad(y, (0, pw, 0, ph), mode=mode)
-            prior = F.pad(prior, (0, pw, 0, ph), mode=mode)
-        return self.spatial.infer(y, prior)[..., :h, :w]
+        return self.spatial.infer(*_pad_to_multiple(y, prior))[..., :h, :w]
+
+
+def _pad_to_multiple(y: torch.Tensor, prior: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """RGB and prior padded (reflect; replicate when too small to reflect) to a multiple of :data:`MULTIPLE`."""
+    h, w = y.shape[-2:]
+    ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
+    if not (ph or pw):
+        return y, prior
+    mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
+    return F.pad(y, (0, pw, 0, ph), mode=mode), F.pad(prior, (0, pw, 0, ph), mode=mode)
 
 
 __all__ = ["FastModel", "SpatialResidual", "MULTIPLE"]
