@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import RGBImage
-from hsi_studio.core.pipeline import bundle_class
+from hsi_studio.core.pipeline import bundle_class, default_model_path, model_defaults
 from hsi_studio.services import reconstruction
 from hsi_studio.services.models import model_choices
 
@@ -164,7 +164,7 @@ class ReconstructDock(QDockWidget):
         self.setWidget(scroll)
 
         self.model.currentIndexChanged.connect(self._model_changed)
-        self.model.activated.connect(self._model_picked)
+        self.model.activated.connect(self._model_activated)
         self.models_btn.clicked.connect(self.choose_models_folder)
         self.device.about_to_show.connect(self.probe_devices)
         for box in (self.steps, self.samples):
@@ -188,8 +188,9 @@ class ReconstructDock(QDockWidget):
         legacy = s.value("reconstruct/models_dir", "", str)
         self.extra_model_dirs = [f for f in [*folders, legacy] if f]
         self.extra_model_dirs = list(dict.fromkeys(self.extra_model_dirs))
-        self.steps.setValue(int(s.value("reconstruct/steps", 8)))
-        self.samples.setValue(int(s.value("reconstruct/samples", 1)))
+        rec = model_defaults(default_model_path())  # a first run: what the default model recommends
+        self.steps.setValue(int(s.value("reconstruct/steps", rec["steps"])))
+        self.samples.setValue(int(s.value("reconstruct/samples", rec["samples"])))
         self.seed.setValue(int(s.value("reconstruct/seed", 0)))
 
     def save_settings(self) -> None:
@@ -270,6 +271,16 @@ class ReconstructDock(QDockWidget):
         The initial selection at start-up does not, so launching never imports torch."""
         if self.is_learned() and self.model.currentData():
             self.probe_devices()
+
+    def _model_activated(self, *_args) -> None:
+        """The user picked a model in the list: as :meth:`_model_picked`, and a diffusion model's recommended steps
+        and samples (its ``training.json``) are filled in (a run keeps whatever the user set since)."""
+        self._model_picked()
+        if self.uses_sampling():
+            spec = str(self.model.currentData())
+            rec = model_defaults(default_model_path() if spec == "default" else spec)
+            self.steps.setValue(rec["steps"])
+            self.samples.setValue(rec["samples"])
 
     # -- devices ------------------------------------------------------------------------------------------
     def probe_gpu_names(self) -> None:

@@ -87,3 +87,22 @@ def test_only_models_that_reconstruct_are_listed(window, tmp_path):
     # the project's models folder ships stage 1's SpeUAE beside the default model: not offered either
     specs = [str(window.dock.model.itemData(i)) for i in range(window.dock.model.count())]
     assert not any(s.rstrip("/").endswith("/speuae") for s in specs)
+
+
+def test_a_diffusion_model_fills_in_its_recommended_sampling(window):
+    """The shipped default recommends its sampling (training.json → sampling): a first run shows it, and picking
+    the model again after changing the numbers brings it back."""
+    from hsi_studio.core.pipeline import default_model_path, model_defaults
+
+    dock = window.dock
+    rec = model_defaults(default_model_path())
+    assert (dock.steps.value(), dock.samples.value()) == (rec["steps"], rec["samples"])
+    dock.steps.setValue(17)
+    dock.samples.setValue(9)
+    dock.model.setCurrentIndex(dock.model.findData("physics:otsu2018"))
+    dock._model_activated()
+    dock._model_picked()  # what a run calls: the user's numbers stay
+    assert (dock.steps.value(), dock.samples.value()) == (17, 9)
+    dock.model.setCurrentIndex(dock.model.findData("default"))
+    dock._model_activated()
+    assert (dock.steps.value(), dock.samples.value()) == (rec["steps"], rec["samples"])
