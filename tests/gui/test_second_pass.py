@@ -530,7 +530,7 @@ def test_large_photo_estimate_and_offers(window, qtbot):
     offer = window.dock.large
     assert offer.isVisibleTo(window.dock)
     text = offer.label.text()
-    need = est.memory_needed(h, w, 1) / 1024**3
+    need = est.memory_needed(h, w, window.dock.samples.value()) / 1024**3
     assert "4.2 MP" in text and f"{need:.1f} GiB" in text and ("min" in text or " s " in text)
     assert "per megapixel" in offer.label.toolTip() and "CPU" in offer.label.toolTip()
     from hsi_studio.core.pipeline import models_dir
