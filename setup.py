@@ -1,7 +1,7 @@
 """Packaging glue that ``pyproject.toml`` cannot say: the checkout's top-level ``models/`` (the shipped model
 bundles, one copy in the repository) travels in the wheel as the package data folder ``hsi_studio/_models``,
 through setuptools' documented ``package_dir`` mapping, so an installed HSI Studio finds its models
-(:func:`hsi_studio.core.pipeline.models_dir`). Data-only folders (resources, each bundle's parts) are listed as
+(:func:`hsi_studio.core.ml.reconstruct.models_dir`). Data-only folders (resources, each bundle's parts) are listed as
 namespace packages too, so setuptools packs them without warning that they look like packages it was not told
 about. Everything else is in ``pyproject.toml``."""
 

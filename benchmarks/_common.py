@@ -10,7 +10,7 @@ import numpy as np
 def synthetic_cube(size: int):
     """A size×size 31-band reflectance cube: smooth spatial-spectral waves plus a little noise (seeded)."""
     from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+    from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     bands = np.linspace(0, 1, STANDARD_WAVELENGTHS.size, dtype=np.float32)

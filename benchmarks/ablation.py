@@ -6,7 +6,7 @@
 
 A row is ``LABEL=METHOD`` where METHOD is a method name of benchmarks/quality.py (``physics:otsu2018``, ``mlp``…)
 or a bundle path (any kind; ``@K`` draws K samples and scores their mean, ``@K/S`` with S solver steps). Every row gets the same input — the
-``photo`` protocol of :mod:`hsi_studio.core.evaluation` (reflectance × D65 → CIE 1964 10° → sRGB 8-bit) — and the
+``photo`` protocol of :mod:`hsi_studio.core.ml.evaluation` (reflectance × D65 → CIE 1964 10° → sRGB 8-bit) — and the
 same scorer, on the validation scenes and on the rendered ColorChecker (never training data). Printed per row:
 mean PSNR / SAM / relit ΔE2000 (CIE A) over the scenes, the chart's mean SAM, the worst scene's PSNR below the best
 per-pixel or physics baseline on that scene (rows whose label starts with ``baseline:`` count as baselines), and
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.quality import colorchecker_cube  # noqa: E402
-from hsi_studio.core.data import CubeFolder, cube_paths  # noqa: E402
-from hsi_studio.core.evaluation import evaluate_cube  # noqa: E402
+from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
+from hsi_studio.core.ml.evaluation import evaluate_cube  # noqa: E402
 
 
 def parse_row(text: str) -> tuple[str, str, int | None, int | None]:

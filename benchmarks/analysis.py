@@ -31,8 +31,8 @@ STALL_GOAL_MS = 50.0
 
 
 def bench_core(size: int, repeat: int) -> dict[str, float]:
-    from hsi_studio.core import analysis as an
-    from hsi_studio.core.library import builtin_library
+    from hsi_studio.core.analysis import maps as an
+    from hsi_studio.core.analysis.library import builtin_library
 
     cube = synthetic_cube(size)
     ref = cube.data[size // 3, size // 4].astype(np.float64)

@@ -32,11 +32,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from hsi_studio.core.data import CubeFolder, TrainingSource  # noqa: E402
-from hsi_studio.core.evaluation import scores  # noqa: E402
-from hsi_studio.core.models import load_bundle  # noqa: E402
-from hsi_studio.core.scenes import SceneGenerator  # noqa: E402
-from hsi_studio.core.spectral import simulate_rgb  # noqa: E402
+from hsi_studio.core.ml.data import CubeFolder, TrainingSource  # noqa: E402
+from hsi_studio.core.ml.data.scenes import SceneGenerator  # noqa: E402
+from hsi_studio.core.ml.evaluation import scores  # noqa: E402
+from hsi_studio.core.ml.models import load_bundle  # noqa: E402
+from hsi_studio.core.spectral.responses import simulate_rgb  # noqa: E402
 
 
 class CodeProbe(nn.Module):

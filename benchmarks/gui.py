@@ -117,7 +117,7 @@ def bench_relight(app, size: int) -> None:
           f"max {max(cached):.1f} ms; first use of an illuminant (matrix build) median {np.median(first):.0f} ms")
     cct = [update(f"cct:{k}") for k in range(2000, 9000, 700)]
     print(f"{'relight update, new CCT each time (median)':<44} {np.median(cct):8.1f} ms")
-    from hsi_studio.core import relight
+    from hsi_studio.core.spectral import relight
 
     t0 = time.perf_counter()
     relight.delta_e_map(panel.relit, panel.original)
@@ -147,8 +147,8 @@ def learned_bundle(folder: Path) -> str | None:
     try:
         import torch
 
-        from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, save_uldm
-        from hsi_studio.core.spectral import camera_response
+        from hsi_studio.core.ml.models import RGBLDM, ULDM, SpeUAE, save_uldm
+        from hsi_studio.core.spectral.responses import camera_response
     except ImportError:
         return None
     torch.manual_seed(0)

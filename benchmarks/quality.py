@@ -7,7 +7,7 @@ input and target at the same exposure; Otsu/Mallett (which assume a D65 white) a
 Baselines: Mallett 2019, Otsu 2018, min-norm, and the learned per-pixel root-polynomial and MLP regressions
 shipped in models/ (fitted on the default ULDM's training scenes); ``fast`` (models/fast: a residual spatial
 U-Net over the MLP, one deterministic pass) runs beside them when installed. Scores: MRAE, RMSE, PSNR, SAM, SSIM over
-400–700 and 410–700 nm, and mean ΔE2000 relit under CIE A and FL11. See hsi_studio/core/evaluation.py.
+400–700 and 410–700 nm, and mean ΔE2000 relit under CIE A and FL11. See hsi_studio/core/ml/evaluation.py.
 
     python benchmarks/quality.py --data ../shared/data/cave/cloth_256.mat DIR… [--protocol photo camera]
         [--model models/default] [--samples K] [--json out.json] [--chart]
@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core.data import CubeFolder, cube_paths  # noqa: E402
-from hsi_studio.core.evaluation import PROTOCOLS, baselines, evaluate_cube, summary  # noqa: E402
-from hsi_studio.core.pipeline import models_dir  # noqa: E402
+from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
+from hsi_studio.core.ml.evaluation import PROTOCOLS, baselines, evaluate_cube, summary  # noqa: E402
+from hsi_studio.core.ml.reconstruct import models_dir  # noqa: E402
 
 COLS = (("MRAE", "mrae", 7, 4), ("RMSE", "rmse", 7, 4), ("PSNR", "psnr", 6, 2), ("SAM°", "sam", 6, 2),
         ("SSIM", "ssim", 6, 4), ("PSNR410", "psnr_410", 7, 2), ("SAM410", "sam_410", 6, 2),
@@ -61,9 +61,9 @@ def colorchecker_cube(patch: int = 32):
     4 rows × 6), each ``patch``² pixels, on the 400–700 nm / 10 nm grid. A test input only — never training data."""
     import numpy as np
 
-    from hsi_studio.core._colour import colour, quiet
     from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+    from hsi_studio.core.spectral._colour import colour, quiet
+    from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 
     wl = STANDARD_WAVELENGTHS
     with quiet():
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     if args.methods is None and (models_dir() / "fast" / "model_index.json").is_file():
         methods.append("fast")
     if not args.no_uldm:
-        from hsi_studio.core.pipeline import load_model, resolve_model
+        from hsi_studio.core.ml.reconstruct import load_model, resolve_model
 
         response_name = load_model(resolve_model(args.model)).response.name
         methods.append("uldm")

@@ -34,13 +34,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core import chart_detect, io, pipeline  # noqa: E402
-from hsi_studio.core import photo_correction as pc  # noqa: E402
+from hsi_studio.core.analysis.metrics import spectral_angle  # noqa: E402
 from hsi_studio.core.cube import RGBImage  # noqa: E402
 from hsi_studio.core.errors import InputError  # noqa: E402
-from hsi_studio.core.metrics import spectral_angle  # noqa: E402
-from hsi_studio.core.relight import to_reflectance  # noqa: E402
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS  # noqa: E402
+from hsi_studio.core.io import api as io  # noqa: E402
+from hsi_studio.core.ml import reconstruct as pipeline  # noqa: E402
+from hsi_studio.core.photo import chart_detect  # noqa: E402
+from hsi_studio.core.photo import correction as pc  # noqa: E402
+from hsi_studio.core.spectral.relight import to_reflectance  # noqa: E402
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS  # noqa: E402
 from hsi_studio.services.photo import prepare_photo  # noqa: E402
 
 METHODS = ("default", "fast", "mlp", "rootpoly", "physics:otsu2018", "physics:mallett2019")

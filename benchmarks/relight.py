@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import median_seconds
 
-from hsi_studio.core import recovery, relight
 from hsi_studio.core.cube import HSCube, RGBImage
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+from hsi_studio.core.spectral import recovery, relight
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 
 GOAL = 3.0
 

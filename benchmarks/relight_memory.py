@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hsi_studio.core import relight
 from hsi_studio.core.cube import HSCube
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+from hsi_studio.core.spectral import relight
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 
 
 def peak_mb() -> float:

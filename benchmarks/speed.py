@@ -62,8 +62,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.threads < 1 or args.repeats < 1:
         ap.error("--threads and --repeats must be at least 1")
-    from hsi_studio.core.evaluation import baselines
-    from hsi_studio.core.pipeline import model_defaults, models_dir, resolve_model
+    from hsi_studio.core.ml.evaluation import baselines
+    from hsi_studio.core.ml.reconstruct import model_defaults, models_dir, resolve_model
 
     steps, samples = args.steps, args.samples
     if not args.no_uldm:

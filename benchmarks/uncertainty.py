@@ -6,7 +6,7 @@
 Photo protocol (the headline protocol of benchmarks/quality.py): each cube is taken as reflectance, photographed
 under D65 (CIE 1964 10°, sRGB, 8-bit), reconstructed with K samples, and the mean and σ are divided by the D65 the
 model records, then compared with the cube. The scale ``c`` is fitted on ``--fit`` scenes (training scenes: never
-the scored ones) so that mean ± 2cσ covers 95 % of the band values (:func:`hsi_studio.core.uncertainty
+the scored ones) so that mean ± 2cσ covers 95 % of the band values (:func:`hsi_studio.core.analysis.uncertainty
 .fit_sigma_scale`); the validation scenes are scored with σ as sampled (raw) and × c. ``--write`` saves a copy of
 the bundle that records c in spectral.json (its pipeline then returns the calibrated σ) and ``--steps`` ×
 ``--samples`` as its recommended sampling (training.json).
@@ -25,11 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core.data import CubeFolder, cube_paths  # noqa: E402
-from hsi_studio.core.evaluation import photo_divisor  # noqa: E402
-from hsi_studio.core.fast_fit import photo_pairs  # noqa: E402
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL  # noqa: E402
-from hsi_studio.core.uncertainty import fit_sigma_scale, uncertainty_scores  # noqa: E402
+from hsi_studio.core.analysis.uncertainty import fit_sigma_scale, uncertainty_scores  # noqa: E402
+from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
+from hsi_studio.core.ml.evaluation import photo_divisor  # noqa: E402
+from hsi_studio.core.ml.training.fast_fit import photo_pairs  # noqa: E402
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL  # noqa: E402
 
 
 def centre(a: np.ndarray, crop: int) -> np.ndarray:
@@ -67,9 +67,9 @@ def main(argv=None) -> int:
 
     import torch
 
-    from hsi_studio.core.models import load_bundle
-    from hsi_studio.core.models.bundle import save_uldm
-    from hsi_studio.core.pipelines.uldm import ULDMPipeline
+    from hsi_studio.core.ml.models import load_bundle
+    from hsi_studio.core.ml.models.bundle import save_uldm
+    from hsi_studio.core.ml.pipelines.uldm_pipeline import ULDMPipeline
 
     torch.set_num_threads(1)
     model = load_bundle(args.model)

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .commands import analyze, data, models, reconstruct, relight, train
-from .core import settings
-from .core.errors import one_line
+from hsi_studio import __version__
+from hsi_studio.commands import analyze, data, models, reconstruct, relight, train
+from hsi_studio.core import settings
+from hsi_studio.core.errors import one_line
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
 COMMAND_MODULES = (data, relight, reconstruct, models, train, analyze)
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].startswith("-psn_") or (argv[0] not in commands and Path(argv[0]).exists()):
         return _run_gui(argv)  # no subcommand: the desktop app, opening any files given
     args = parser.parse_args(argv)
-    from .commands import common
+    from hsi_studio.commands import common
 
     common.CURRENT_ARGV[:] = [os.fsdecode(a) for a in argv]
     if getattr(args, "func", None) is None:
@@ -138,9 +138,8 @@ def _lock_training_output(args: argparse.Namespace):
     out = getattr(args, "out", None)
     if args.command != "train" or not out or settings.world_size() > 1:
         return nullcontext()  # under accelerate launch every rank writes its share: no lock
-    from hsi_studio.core.atomic import output_lock
-
-    from .commands.common import command_line
+    from hsi_studio.commands.common import command_line
+    from hsi_studio.core.storage.atomic import output_lock
 
     return output_lock(out, command_line())
 

@@ -59,9 +59,11 @@ def _run(checks: _Checks) -> None:
     import numpy as np
 
     import hsi_studio
-    from hsi_studio.core import io, metrics, pipeline
-    from hsi_studio.core.models import load_bundle
-    from hsi_studio.core.recovery import linear_srgb
+    from hsi_studio.core.analysis import metrics
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.ml import reconstruct as pipeline
+    from hsi_studio.core.ml.models import load_bundle
+    from hsi_studio.core.spectral.recovery import linear_srgb
 
     checks.check("version", True, f"hsi_studio {hsi_studio.__version__}, Python {sys.version.split()[0]}")
     with resources.as_file(sample_path("colorchecker.png")) as photo_path, \

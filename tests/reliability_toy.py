@@ -4,8 +4,8 @@ subprocesses): the training engine tested alone."""
 import numpy as np
 import torch
 
-from hsi_studio.core.checkpoint import save_checkpoint
-from hsi_studio.core.training import TrainConfig
+from hsi_studio.core.ml.training.checkpoint import save_checkpoint
+from hsi_studio.core.ml.training.engine import TrainConfig
 
 
 class ToyStage:

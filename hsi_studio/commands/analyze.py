@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import int_tuple, print_json
+from hsi_studio.commands.common import int_tuple, print_json
 
 ARRAY_FORMATS = ("npy", "h5")
 
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _reference(args, cube, library):
     """(name, spectrum on the cube's grid, note) of the SAM reference, or None."""
-    from hsi_studio.core import library as lib_mod
+    from hsi_studio.core.analysis import library as lib_mod
     from hsi_studio.core.errors import InputError
 
     if args.pixel:
@@ -118,10 +118,9 @@ def _check_outputs(args, outdir: Path, names: list[str]) -> None:
 
 
 def cmd_analyze(args) -> int:
+    from hsi_studio.commands.common import output_folder, writable_folder
     from hsi_studio.core.errors import InputError
     from hsi_studio.core.jobs import cancel_on_signals
-
-    from .common import output_folder, writable_folder
 
     if args.kmeans is None and args.pca is None and not args.index and not (
             args.sam_ref or args.pixel or args.roi or args.library):
@@ -157,11 +156,10 @@ def _check_library_out(path: str) -> None:
 
 
 def _analyze(args, outdir: Path, token) -> dict:
-    from hsi_studio.core import io
-    from hsi_studio.core import library as lib_mod
+    from hsi_studio.commands.common import Reporter
+    from hsi_studio.core.analysis import library as lib_mod
     from hsi_studio.core.errors import InputError
-
-    from .common import Reporter
+    from hsi_studio.core.io import api as io
 
     index_pair = _index_pair(args.index)
     library = None
@@ -183,7 +181,7 @@ def _analyze(args, outdir: Path, token) -> dict:
         _similarity(args, cube, ref, std, summary, images, arrays)
         spectra.append((ref[0], ref[1]))
         if library is not None:
-            from hsi_studio.core import analysis
+            from hsi_studio.core.analysis import maps as analysis
 
             ranked = analysis.match_spectrum(ref[1], library[0])
             summary["similarity"]["library_ranking"] = [
@@ -208,7 +206,7 @@ def _analyze(args, outdir: Path, token) -> dict:
 
 
 def _index_pair(text: str | None):
-    from hsi_studio.core import analysis
+    from hsi_studio.core.analysis import maps as analysis
     from hsi_studio.core.errors import InputError
 
     if not text:
@@ -222,8 +220,8 @@ def _index_pair(text: str | None):
 
 
 def _std_cube(args, cube):
-    from hsi_studio.core import io
     from hsi_studio.core.errors import InputError
+    from hsi_studio.core.io import api as io
 
     path = args.std
     if path is None:
@@ -239,7 +237,7 @@ def _std_cube(args, cube):
 
 
 def _similarity(args, cube, ref, std, summary, images, arrays) -> None:
-    from hsi_studio.core import analysis as an
+    from hsi_studio.core.analysis import maps as an
 
     name, spectrum, note = ref
     angle = an.sam_map(cube, spectrum)
@@ -269,7 +267,7 @@ def _mask_rgb(mask):
 def _library_match(args, cube, library, std, summary, images, arrays) -> None:
     import numpy as np
 
-    from hsi_studio.core import analysis as an
+    from hsi_studio.core.analysis import maps as an
 
     lib, note = library
     labels, closest = an.best_match_map(cube, lib, args.threshold)
@@ -286,7 +284,7 @@ def _library_match(args, cube, library, std, summary, images, arrays) -> None:
 
 
 def _kmeans(args, cube, summary, images, arrays, spectra, reporter, token) -> None:
-    from hsi_studio.core import analysis as an
+    from hsi_studio.core.analysis import maps as an
 
     res = an.kmeans(cube, args.kmeans, args.iterations, progress=reporter, cancel=token)
     token.check()  # a second Ctrl-C that SPy swallowed (it returns the classes of the previous iteration)
@@ -296,7 +294,7 @@ def _kmeans(args, cube, summary, images, arrays, spectra, reporter, token) -> No
 
 
 def _pca(args, cube, summary, images, arrays) -> None:
-    from hsi_studio.core import analysis as an
+    from hsi_studio.core.analysis import maps as an
 
     res = an.pca(cube, args.pca)
     images["pca"], arrays["pca"] = res.false_colour(), res.scores
@@ -306,7 +304,7 @@ def _pca(args, cube, summary, images, arrays) -> None:
 def _index(args, cube, pair, summary, images, arrays) -> None:
     import numpy as np
 
-    from hsi_studio.core import analysis as an
+    from hsi_studio.core.analysis import maps as an
 
     values, label = an.index_map(cube, pair[0], pair[1], args.index_kind)
     if not np.isfinite(values).any():
@@ -321,14 +319,14 @@ def _index(args, cube, pair, summary, images, arrays) -> None:
 
 
 def _write(args, outdir: Path, images, arrays, summary, out_lib, token) -> None:
-    """Every output as one staged set (:func:`hsi_studio.core.atomic.staged_files`): each is written to a
+    """Every output as one staged set (:func:`hsi_studio.core.storage.atomic.staged_files`): each is written to a
     temporary beside its name, and only when all are written (and no signal cancelled the job) are they renamed
     into place; a full disk, an error or a signal leaves the folder as it was."""
     import numpy as np
 
-    from hsi_studio.core import io
-    from hsi_studio.core import library as lib_mod
-    from hsi_studio.core.atomic import staged_files
+    from hsi_studio.core.analysis import library as lib_mod
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.storage.atomic import staged_files
 
     with staged_files() as staged:
         for name, rgb in images.items():

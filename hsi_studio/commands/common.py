@@ -31,7 +31,7 @@ def _json_default(o: Any) -> Any:
 
 def printable(path: Any) -> str:
     """A path as printable text: undecodable bytes of a non-UTF-8 file name become U+FFFD."""
-    from hsi_studio.core.atomic import safe_name
+    from hsi_studio.core.storage.atomic import safe_name
 
     return safe_name(path)
 
@@ -109,10 +109,10 @@ def output_folder(folder: str | Path, force: bool) -> Iterator[Path]:
     """The ``-o`` folder of a command that writes several outputs: checked (:func:`writable_folder`), locked for
     the command's duration (a second writer exits 2 naming this one), created if missing — and removed again
     if the command wrote nothing into it — and, unless ``--force``, every output is taken only if its name is
-    still free when it is committed (:func:`hsi_studio.core.atomic.exclusive_outputs`)."""
+    still free when it is committed (:func:`hsi_studio.core.storage.atomic.exclusive_outputs`)."""
     from hsi_studio.core import settings
-    from hsi_studio.core.atomic import exclusive_outputs, output_lock
     from hsi_studio.core.errors import OutputError
+    from hsi_studio.core.storage.atomic import exclusive_outputs, output_lock
 
     p = writable_folder(folder)
     if os.path.lexists(p) and not p.is_dir():
@@ -152,8 +152,8 @@ def output_file(path: str | Path, force: bool) -> Iterator[None]:
     nothing committed (exit 130), the output is locked against a second writer (exit 2, naming it), and unless
     ``--force`` a name that appeared meanwhile is never overwritten."""
     from hsi_studio.core import settings
-    from hsi_studio.core.atomic import exclusive_outputs, output_lock
     from hsi_studio.core.jobs import cancel_on_signals
+    from hsi_studio.core.storage.atomic import exclusive_outputs, output_lock
 
     target = output_files(path)[-1]
     lock_cm = output_lock(target, command_line()) if settings.world_size() <= 1 else nullcontext()

@@ -7,7 +7,7 @@ import math
 import os
 import sys
 
-from .common import printable as safe_name
+from hsi_studio.commands.common import printable as safe_name
 
 MAX_PHOTONS = 1e12  # --noise: shot noise at full scale (1e12 photons is already noiseless in 16 bits)
 
@@ -62,9 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_info(args) -> int:
-    from hsi_studio.core import io
-
-    from .common import print_json
+    from hsi_studio.commands.common import print_json
+    from hsi_studio.core.io import api as io
 
     ext = os.path.splitext(os.fsdecode(args.file))[1].lower()
     if ext in io.RGB_EXTENSIONS and ext not in (".tif", ".tiff"):
@@ -84,10 +83,9 @@ def cmd_info(args) -> int:
 
 
 def cmd_scan(args) -> int:
-    from hsi_studio.core.data import split_validation
+    from hsi_studio.commands.common import print_json
+    from hsi_studio.core.ml.data import split_validation
     from hsi_studio.services.training_data import scan_folder
-
-    from .common import print_json
 
     report = scan_folder(args.folder)
     good = [f["file"] for f in report["files"]]
@@ -116,10 +114,9 @@ def cmd_scan(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from hsi_studio.core import io
+    from hsi_studio.commands.common import check_output, output_file
     from hsi_studio.core.cube import HSCube
-
-    from .common import check_output, output_file
+    from hsi_studio.core.io import api as io
 
     out = check_output(args.output, args.force)
     if str(args.output).endswith(("/", os.sep)):
@@ -138,7 +135,7 @@ def cmd_convert(args) -> int:
 
 def _resample(cube, grid: str):
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, resample_cube
+    from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS, resample_cube
 
     if grid != "standard":
         raise InputError(f"--resample {grid!r}; expected 'standard' (400–700 nm in 10 nm steps)")
@@ -146,11 +143,11 @@ def _resample(cube, grid: str):
 
 
 def cmd_simulate_rgb(args) -> int:
-    from hsi_studio.core import io, spectral
+    from hsi_studio.commands.common import check_output, output_file
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
-
-    from .common import check_output, output_file
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.spectral import responses as spectral
 
     out = check_output(args.output, args.force)
     if args.noise is not None and not (math.isfinite(args.noise) and 0 < args.noise <= MAX_PHOTONS):
@@ -178,10 +175,10 @@ def cmd_simulate_rgb(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from hsi_studio.core import io, metrics
+    from hsi_studio.commands.common import print_json
+    from hsi_studio.core.analysis import metrics
     from hsi_studio.core.errors import InputError
-
-    from .common import print_json
+    from hsi_studio.core.io import api as io
 
     if args.min_nm is not None and not math.isfinite(args.min_nm):
         raise InputError(f"--min-nm {args.min_nm}; expected a finite wavelength in nm")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import printable
+from hsi_studio.commands.common import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,10 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_models(args) -> int:
     from pathlib import Path
 
-    from hsi_studio.core.pipeline import bundle_class, default_model_path, model_defaults, named_bundle
+    from hsi_studio.commands.common import print_json
+    from hsi_studio.core.ml.reconstruct import bundle_class, default_model_path, model_defaults, named_bundle
     from hsi_studio.services.models import model_choices
-
-    from .common import print_json
 
     rows = []
     for label, spec, available in model_choices(args.dir):

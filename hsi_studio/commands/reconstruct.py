@@ -10,7 +10,7 @@ CUBE_FORMATS = {"h5": ".h5", "envi": ".hdr", "mat": ".mat", "npy": ".npy"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from hsi_studio.core.pipelines.checks import SCHEDULERS  # no torch: --help stays fast
+    from hsi_studio.core.ml.pipelines.checks import SCHEDULERS  # no torch: --help stays fast
 
     p = sub.add_parser("reconstruct", help="RGB photos → 31-band cubes (400–700 nm)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="RGB images, folders or glob patterns")
@@ -54,7 +54,7 @@ def expand_inputs(items: list[str]) -> list:
     from pathlib import Path
 
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import PHOTO_EXTENSIONS
+    from hsi_studio.core.io.api import PHOTO_EXTENSIONS
 
     out: list[Path] = []
     for item in items:
@@ -88,7 +88,7 @@ def _outputs(outdir, stem: str, fmt: str, preview: bool, std: bool, force: bool,
     if chart:
         for part in ("json", "csv", "png"):
             paths[f"chart_{part}"] = outdir / f"{stem}_chart.{part}"
-    from .common import output_files
+    from hsi_studio.commands.common import output_files
 
     for p in paths.values():
         size = len(os.fsencode(p.name))
@@ -107,9 +107,9 @@ def check_memory_budget(path, samples: int, tile: int | None = None) -> None:
     instead of running into the limit (or the out-of-memory killer) minutes later. A photo larger than one tile
     is streamed (its cubes go to the files row band by row band: :mod:`hsi_studio.services.reconstruct_stream`),
     so what it needs grows with its pixels only through the photo itself and the preview."""
-    from hsi_studio.core import io
     from hsi_studio.core.cube import MEMORY_ENV, memory_budget
     from hsi_studio.core.errors import SizeLimitError
+    from hsi_studio.core.io import api as io
     from hsi_studio.services.estimate import largest_fitting, memory_needed, streams
 
     if path.suffix.lower() in io.RAW_EXTENSIONS:
@@ -146,10 +146,11 @@ def _temp_for(staged, final):
 def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) -> list:
     """All outputs of one input, or none: each is written to a temporary beside its destination; then, unless
     SIGINT/SIGTERM/SIGHUP arrived meanwhile, the temporaries are renamed into place with those signals held back
-    (:func:`hsi_studio.core.atomic.staged_files`; without --force a name taken meanwhile is never overwritten)."""
-    from hsi_studio.core import io, relight
-    from hsi_studio.core.atomic import staged_files
+    (:func:`hsi_studio.core.storage.atomic.staged_files`; without --force a name taken meanwhile is never overwritten)."""
     from hsi_studio.core.cube import RGBImage
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.spectral import relight
+    from hsi_studio.core.storage.atomic import staged_files
 
     _make_outdir(outdir)
     with staged_files() as staged:
@@ -159,7 +160,7 @@ def _write_outputs(res, paths: dict, outdir, token, report: dict | None = None) 
                 srgb = relight.render_view(res.cube, "srgb")  # radiance as captured: looks like the photo
                 io.write_rgb(RGBImage(srgb, "srgb", {"illuminant": relight.view_illuminant(res.cube)}), tmp)
             elif key.startswith("chart_"):
-                from hsi_studio.core import chart_report
+                from hsi_studio.core.photo import chart_report
 
                 chart_report.write_report(report, {key[len("chart_"):]: tmp})
             else:
@@ -173,9 +174,8 @@ def check_output_names(inputs: list, fmt: str, preview: bool, std: bool, chart: 
     refused before any work: otherwise the second would silently replace the first."""
     from pathlib import Path
 
+    from hsi_studio.commands.common import printable
     from hsi_studio.core.errors import InputError
-
-    from .common import printable
 
     owner: dict[str, object] = {}
     for path in inputs:
@@ -190,8 +190,8 @@ def check_output_names(inputs: list, fmt: str, preview: bool, std: bool, chart: 
 
 
 def to_reflectance(cube, std=None):
-    """See :func:`hsi_studio.core.relight.to_reflectance`."""
-    from hsi_studio.core.relight import to_reflectance as convert
+    """See :func:`hsi_studio.core.spectral.relight.to_reflectance`."""
+    from hsi_studio.core.spectral.relight import to_reflectance as convert
 
     return convert(cube, std)
 
@@ -210,12 +210,11 @@ def _split_for_processes(inputs: list) -> list:
 
 
 def cmd_reconstruct(args) -> int:
-    from hsi_studio.core import pipeline
+    from hsi_studio.commands.common import output_folder, writable_folder
     from hsi_studio.core.errors import InputError
     from hsi_studio.core.jobs import cancel_on_signals
-    from hsi_studio.core.pipelines.checks import check_sampling
-
-    from .common import output_folder, writable_folder
+    from hsi_studio.core.ml import reconstruct as pipeline
+    from hsi_studio.core.ml.pipelines.checks import check_sampling
 
     check_sampling(args.steps, args.samples, args.scheduler, tile=args.tile)  # fail fast, before any work
     _check_photo_flags(args)
@@ -237,7 +236,8 @@ def cmd_reconstruct(args) -> int:
 
 def _check_photo_flags(args) -> None:
     """--white-balance / --chart / --chart-reference parsed before any work (exit 2 with one line)."""
-    from hsi_studio.core import chart_detect, photo_correction
+    from hsi_studio.core.photo import chart_detect
+    from hsi_studio.core.photo import correction as photo_correction
 
     args.white_balance = getattr(args, "white_balance", None)
     args.chart = getattr(args, "chart", None)
@@ -260,7 +260,7 @@ def _prepare(args, rgb, path, reporter, token):
         return prepare_photo(rgb, white_balance=args.white_balance, chart=args.chart,
                              reference=args.chart_reference, cancel=token)
     except InputError as exc:
-        from hsi_studio.core.chart_detect import ChartNotFoundError
+        from hsi_studio.core.photo.chart_detect import ChartNotFoundError
 
         if isinstance(exc, ChartNotFoundError) or exc.path:
             raise
@@ -268,12 +268,12 @@ def _prepare(args, rgb, path, reporter, token):
 
 
 def _reconstruct_all(args, inputs: list, outdir, token) -> int:
-    from hsi_studio.core import io, pipeline
+    from hsi_studio.commands.common import Reporter, printable
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.ml import reconstruct as pipeline
     from hsi_studio.services.estimate import streams
-
-    from .common import Reporter, printable
 
     failures = 0
     for n, path in enumerate(inputs, 1):
@@ -332,9 +332,9 @@ def _reconstruct_all(args, inputs: list, outdir, token) -> int:
 
 
 def _report_written(args, res, path, written: list, reporter) -> None:
-    from hsi_studio.core.io_base import format_bytes, written_bytes
-
-    from .common import printable
+    from hsi_studio.commands.common import printable
+    from hsi_studio.core.io.base import written_bytes
+    from hsi_studio.core.storage.files import format_bytes
 
     for w in written:
         reporter.event(event="wrote", path=str(w), input=str(path), seconds=round(res.seconds, 2),
@@ -360,9 +360,9 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
     together at the end — or none of them (an error, a signal). The files equal the in-memory path's."""
     from types import SimpleNamespace
 
-    from hsi_studio.core import io
-    from hsi_studio.core.atomic import staged_files
     from hsi_studio.core.errors import OutputError
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.storage.atomic import staged_files
     from hsi_studio.services.reconstruct_stream import stream_reconstruct
 
 
@@ -380,7 +380,8 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
             try:
                 report = None
                 if cal is not None:
-                    from hsi_studio.core import chart_report, photo_correction
+                    from hsi_studio.core.photo import chart_report
+                    from hsi_studio.core.photo import correction as photo_correction
 
                     crop, moved = run.chart_reflectance(cal.detection)
                     spectra = photo_correction.patch_spectra(crop, moved, cal.reference)
@@ -398,7 +399,7 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
                     if "preview" in paths:
                         io.write_rgb(run.preview_image(), temps["preview"])
                     if report is not None:
-                        from hsi_studio.core import chart_report
+                        from hsi_studio.core.photo import chart_report
 
                         chart_report.write_report(report, {k[len("chart_"):]: temps[k] for k in temps
                                                            if k.startswith("chart_")})
@@ -414,7 +415,7 @@ def _reconstruct_streamed(args, prepared, path, paths: dict, outdir, token, repo
 
 def _tell_chart(reporter, args, path, report: dict) -> None:
     """The chart report's headline: a ``chart`` event, and one line on the stream unless ``--jsonl``."""
-    from .common import printable
+    from hsi_studio.commands.common import printable
 
     sam = report["spectra"]["sam_mean_deg"]
     reporter.event(event="chart", input=str(path), sam_mean_deg=sam,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import int_tuple
+from hsi_studio.commands.common import int_tuple
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,11 +59,11 @@ def _exposure_arg(text: str) -> float | str:
 
 
 def cmd_relight(args) -> int:
-    from hsi_studio.core import io, relight
+    from hsi_studio.commands.common import check_output, output_file
     from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
-
-    from .common import check_output, output_file
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.spectral import relight
 
     out = check_output(args.output, args.force)
     white = int_tuple(args.white, 2, "--white")
@@ -95,9 +95,8 @@ def cmd_relight(args) -> int:
 # illuminants
 # ---------------------------------------------------------------------------------------------------------
 def cmd_illuminants(args) -> int:
-    from hsi_studio.core import relight
-
-    from .common import print_json
+    from hsi_studio.commands.common import print_json
+    from hsi_studio.core.spectral import relight
 
     records = relight.illuminant_catalogue()
     if args.json:

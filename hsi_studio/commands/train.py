@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.scenes import LIGHTINGS
+from hsi_studio.core.ml.data.scenes import LIGHTINGS
 
 _LIGHTING_HELP = ("how generated scenes are lit: varied measured/daylight/black-body/catalogue lights (default) or "
                   "flat (equal-energy E: radiance = reflectance, like CAVE cubes and white-balanced photos)")
@@ -80,11 +80,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(s)
     s.set_defaults(func=cmd_train)
 
-    from .train_regression import register as register_regression
+    from hsi_studio.commands.train_regression import register as register_regression
 
     register_regression(tsub)
 
-    from .train_fast import register as register_fast
+    from hsi_studio.commands.train_fast import register as register_fast
 
     register_fast(tsub)
 
@@ -96,10 +96,10 @@ _STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "
 
 def build_config(args):
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.training import TrainConfig, check_stage_settings
+    from hsi_studio.core.ml.training.engine import TrainConfig, check_stage_settings
 
     named = TrainConfig.read_json(args.config) if args.config else {}  # only the keys the file names
-    from hsi_studio.core.stages import default_config
+    from hsi_studio.core.ml.training.stages import default_config
 
     base = default_config(args.stage, tiny=args.tiny).to_dict()
     defaults = dict(base["stage"])
@@ -130,7 +130,7 @@ def _explicit_seed(args) -> int | None:
     if getattr(args, "seed", None) is not None:
         return int(args.seed)
     if args.config:
-        from hsi_studio.core.training import TrainConfig
+        from hsi_studio.core.ml.training.engine import TrainConfig
 
         named = TrainConfig.read_json(args.config)
         if "seed" in named:
@@ -159,11 +159,10 @@ def cmd_train(args) -> int:
     import signal
     import sys
 
+    from hsi_studio.commands.common import Reporter
     from hsi_studio.core.jobs import CancelToken
-    from hsi_studio.core.stages import make_stage
-    from hsi_studio.core.training import resume_seed, run_training
-
-    from .common import Reporter
+    from hsi_studio.core.ml.training.engine import resume_seed, run_training
+    from hsi_studio.core.ml.training.stages import make_stage
 
     cfg = build_config(args)
     if args.resume:  # the seed the run recorded (an explicit different one is refused): the resume is exact

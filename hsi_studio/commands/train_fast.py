@@ -5,7 +5,7 @@ Compare accept) every ``--save-minutes`` and at the end, with ``OUT/state.safete
 step) beside it: ``--resume`` continues the same run from there; ``--init BUNDLE`` starts a new run (fresh
 optimiser and schedule) from a trained fast bundle, e.g. ``models/fast`` when a run folder is lost. SIGINT /
 SIGTERM save and exit 130. The training pairs are those of ``train regression --light D65`` (see
-:mod:`hsi_studio.core.fast_fit`).
+:mod:`hsi_studio.core.ml.training.fast_fit`).
 """
 
 from __future__ import annotations
@@ -55,14 +55,14 @@ def cmd_fast(args) -> int:
 
     import torch
 
-    from hsi_studio.core.data import CubeFolder
     from hsi_studio.core.errors import InputError, OutputError
-    from hsi_studio.core.fast_fit import FastConfig, fit_fast, photo_pairs, save_state
-    from hsi_studio.core.models.bundle import load_bundle, save_fast
-    from hsi_studio.core.models.regression import PixelRegression
-    from hsi_studio.core.models.spatial import FastModel
-    from hsi_studio.core.pipeline import models_dir
-    from hsi_studio.core.provenance import data_files, folder_hash, library_versions
+    from hsi_studio.core.ml.data import CubeFolder
+    from hsi_studio.core.ml.models.bundle import load_bundle, save_fast
+    from hsi_studio.core.ml.models.regression import PixelRegression
+    from hsi_studio.core.ml.models.spatial import FastModel
+    from hsi_studio.core.ml.reconstruct import models_dir
+    from hsi_studio.core.ml.training.fast_fit import FastConfig, fit_fast, photo_pairs, save_state
+    from hsi_studio.core.storage.provenance import data_files, folder_hash, library_versions
 
     out = Path(args.out)
     model_dir = out / "model"
@@ -178,7 +178,7 @@ def _generated_scenes(cfg, photos: str | None, log):
     """``cfg.scenes`` generated reflectance scenes (seeded by ``cfg.seed``) and their provenance, or ``([], None)``."""
     import time
 
-    from hsi_studio.core.scenes import SceneGenerator, folder_photos
+    from hsi_studio.core.ml.data.scenes import SceneGenerator, folder_photos
 
     if not cfg.generated:
         return [], None
@@ -206,7 +206,7 @@ def _short(rec: dict) -> dict:
 
 def _load_fast(load_bundle, path):
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.models.spatial import FastModel
+    from hsi_studio.core.ml.models.spatial import FastModel
 
     model = load_bundle(path)
     if not isinstance(model, FastModel):

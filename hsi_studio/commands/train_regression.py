@@ -2,7 +2,7 @@
 
 Fits in seconds (``rootpoly``) to a minute or two (``mlp``) on a CPU core and writes a ``PixelRegression``
 bundle (config + safetensors + manifest) that ``reconstruct --model``, the Reconstruct dock and Compare accept.
-Training pairs come from the same :class:`~hsi_studio.core.data.TrainingSource` as the ULDM stages (same
+Training pairs come from the same :class:`~hsi_studio.core.ml.data.TrainingSource` as the ULDM stages (same
 response, exposure normalisation and random gain, and ``--light``), so the baselines see the ULDM's data.
 """
 
@@ -46,14 +46,13 @@ def cmd_regression(args) -> int:
 
     import torch
 
-    from hsi_studio.core.data import CubeFolder, TrainingSource
+    from hsi_studio.commands.common import Reporter
     from hsi_studio.core.errors import InputError, OutputError
-    from hsi_studio.core.models.bundle import save_regression
-    from hsi_studio.core.provenance import data_files, library_versions
-    from hsi_studio.core.regression_fit import fit_regression
-    from hsi_studio.core.spectral import camera_response
-
-    from .common import Reporter
+    from hsi_studio.core.ml.data import CubeFolder, TrainingSource
+    from hsi_studio.core.ml.models.bundle import save_regression
+    from hsi_studio.core.ml.training.regression_fit import fit_regression
+    from hsi_studio.core.spectral.responses import camera_response
+    from hsi_studio.core.storage.provenance import data_files, library_versions
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -81,7 +80,7 @@ def cmd_regression(args) -> int:
         raise InputError(f"--generated {args.generated}; expected a share in [0, 1]")
     generator = None
     if args.generated:
-        from hsi_studio.core.scenes import SceneGenerator, folder_photos
+        from hsi_studio.core.ml.data.scenes import SceneGenerator, folder_photos
 
         pics = folder_photos(args.photos)[0] if args.photos else None
         generator = SceneGenerator.default(seed=args.seed, photos=pics, lighting="flat")

@@ -12,8 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from . import settings
-from .errors import ColorModeError, InputError, NonFiniteError, ShapeError, SizeLimitError, WavelengthError
+from hsi_studio.core import settings
+from hsi_studio.core.errors import (
+    ColorModeError,
+    InputError,
+    NonFiniteError,
+    ShapeError,
+    SizeLimitError,
+    WavelengthError,
+)
 
 # Size budgets, checked from headers before decoding (io) and on construction (here).
 MAX_PIXELS = 16384 * 16384  # 268 M pixels: larger images are refused, not decoded
@@ -309,7 +316,7 @@ class RGBImage(_Raster):
 
     @property
     def colour_space(self) -> str:
-        """What the photo's colours were read as (see :mod:`~hsi_studio.core.colour_management`)."""
+        """What the photo's colours were read as (see :mod:`~hsi_studio.core.io.profiles`)."""
         default = "sRGB" if self.encoding == "srgb" else "linear sRGB"
         return str(self.metadata.get("colour_space", default))
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from . import atomic
+from hsi_studio.core.storage import atomic
 
 
 class Cancelled(Exception):
@@ -108,7 +108,7 @@ class SignalToken(CancelToken):
 
 def check_signals() -> None:
     """Raise :class:`Cancelled` if a signal cancelled the running command (no-op outside :func:`cancel_on_signals`).
-    Every commit of :mod:`hsi_studio.core.atomic` calls this with the signals held back, so a cancelled job
+    Every commit of :mod:`hsi_studio.core.storage.atomic` calls this with the signals held back, so a cancelled job
     commits nothing — even where a library swallowed the ``KeyboardInterrupt`` of a second signal."""
     for token in _ACTIVE:
         token.check()

@@ -146,7 +146,7 @@ def load() -> dict[str, Any]:
 def save(**changes: Any) -> Path:
     """Set some keys of the settings file (the others are kept), written atomically; a file that cannot be
     parsed is kept aside as ``settings.json.broken`` first. Raises ``OSError`` when it cannot be written."""
-    from .atomic import atomic_write
+    from hsi_studio.core.storage.atomic import atomic_write
 
     path = settings_path()
     data, problem = _read(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
-from hsi_studio.core import analysis
+from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.errors import InputError
 
 
@@ -30,7 +30,7 @@ class ExportsMixin:
 
     def export_classes(self, path: str | Path | None = None) -> list[Path]:
         """``<base>.png`` (class colours), ``<base>.npy`` (int32 labels) and ``<base>_classes.sli`` (means)."""
-        from hsi_studio.core import library
+        from hsi_studio.core.analysis import library
 
         if self.classes is None or self.cube is None:
             return []
@@ -51,8 +51,8 @@ class ExportsMixin:
         return path
 
     def _write_outputs(self, path: str | Path, items: dict) -> list[Path]:
-        from hsi_studio.core import io
-        from hsi_studio.core.atomic import atomic_write
+        from hsi_studio.core.io import api as io
+        from hsi_studio.core.storage.atomic import atomic_write
 
         base = Path(path).with_suffix("")
         written = []

@@ -1,7 +1,7 @@
 """The Analyse tab: similarity (SAM / SID) maps with a live threshold mask, the spectral library, k-means
 classes, the PCA view and index maps, over one image canvas with a colour bar and a spectrum plot.
 
-Every computation is a core function (:mod:`hsi_studio.core.analysis`) run on a worker of the window's
+Every computation is a core function (:mod:`hsi_studio.core.analysis.maps`) run on a worker of the window's
 :class:`~.workers.JobSet`; the GUI thread only thresholds a finished map and paints. A result that arrives
 after the cube changed is dropped."""
 
@@ -21,16 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core import analysis
+from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
-
-from .analysis_exports import ExportsMixin
-from .analysis_pages import PagesMixin
-from .band_view import ImageCanvas, colormap
-from .library_panel import OUTLINE_PEN, LibraryPanel
-from .spectrum_plot import X_PADDING, value_label, wavelength_ticks
-from .workers import JobSet, JobWorker
+from hsi_studio.gui.analysis_exports import ExportsMixin
+from hsi_studio.gui.analysis_pages import PagesMixin
+from hsi_studio.gui.band_view import ImageCanvas, colormap
+from hsi_studio.gui.library_panel import OUTLINE_PEN, LibraryPanel
+from hsi_studio.gui.spectrum_plot import X_PADDING, value_label, wavelength_ticks
+from hsi_studio.gui.workers import JobSet, JobWorker
 
 TOOLS = ("similarity", "library", "classes", "pca", "index")
 TOOL_LABELS = {"similarity": "Similarity", "library": "Library", "classes": "Classes", "pca": "PCA",

@@ -16,8 +16,7 @@ import time
 from collections.abc import Sequence
 
 from hsi_studio.core import settings as user_settings
-
-from . import APPLICATION, ORGANIZATION
+from hsi_studio.gui import APPLICATION, ORGANIZATION
 
 
 def _limit_blas_threads() -> None:
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     _limit_blas_threads()
     smoke = user_settings.smoke_run()
     app = create_application([a for a in argv if a.startswith("-")])
-    from .main_window import MainWindow
+    from hsi_studio.gui.main_window import MainWindow
 
     settings = None
     if smoke:  # a smoke run must not touch the user's settings (window geometry, recent files)

@@ -21,9 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube
+from hsi_studio.gui.band_view import ImageCanvas, colormap, display_levels
 from hsi_studio.services.comparison import compare as compare_cubes
-
-from .band_view import ImageCanvas, colormap, display_levels
 
 MAPS = {"mrae": "MRAE (relative)", "sam": "SAM (degrees)", "rmse": "RMSE"}
 ROWS = (("mrae", "MRAE", "{:.4f}"), ("rmse", "RMSE", "{:.4f}"), ("psnr", "PSNR (dB)", "{:.2f}"),

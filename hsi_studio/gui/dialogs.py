@@ -75,7 +75,7 @@ def show_about(parent: QWidget | None) -> QMessageBox:
 def _extensions(name: str) -> tuple[str, ...]:
     """One of core.io's extension lists (``CUBE_READ_EXTENSIONS``, ``CUBE_WRITE_EXTENSIONS``, ``RGB_EXTENSIONS``);
     core.io is imported when a dialog first needs it (its readers pull in h5py, tifffile, …)."""
-    from hsi_studio.core import io
+    from hsi_studio.core.io import api as io
 
     return tuple(getattr(io, name))
 
@@ -102,7 +102,7 @@ FOLDER_FILTER = "Folder of 16-bit PNG bands (*)"
 
 def cube_write_filters() -> list[str]:
     """One filter per writer (the chosen filter implies the format), then the PNG band folder."""
-    from hsi_studio.core.io_formats import FORMAT_NAMES
+    from hsi_studio.core.io.formats import FORMAT_NAMES
 
     exts = _extensions("CUBE_WRITE_EXTENSIONS")
     return [f"{FORMAT_NAMES.get(e, e.lstrip('.').upper())} cube (*{e})" for e in exts] + [FOLDER_FILTER]

@@ -9,11 +9,11 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from hsi_studio.core.errors import one_line
-from hsi_studio.core.io_base import format_bytes, written_bytes
+from hsi_studio.core.io.base import written_bytes
+from hsi_studio.core.storage.files import format_bytes
+from hsi_studio.gui import dialogs
+from hsi_studio.gui.photo_tools import short_colour_space
 from hsi_studio.services import files
-
-from . import dialogs
-from .photo_tools import short_colour_space
 
 MAX_RECENT = 10
 
@@ -180,11 +180,11 @@ class FileActions:
 
     def _write_png(self, array, path: str | Path, what: str) -> Path | None:
         try:
-            from hsi_studio.core import io
+            from hsi_studio.core.io import api as io
 
             out = Path(io.write_rgb(array, path))
         except Exception as exc:  # shown to the user, the app stays alive
-            from .workers import describe_error
+            from hsi_studio.gui.workers import describe_error
 
             self.show_error(f"Could not write the {what}", *describe_error(exc))
             return None

@@ -1,6 +1,6 @@
 """The spectral library page of the Analyse tab: the entries (colour, name), load / save (.sli, .csv), the
 shipped ColorChecker library, adding the spectra shown elsewhere, and a pixel's ranked matches (SAM, SID).
-Numerics live in :mod:`hsi_studio.core.library` and :mod:`hsi_studio.core.analysis`."""
+Numerics live in :mod:`hsi_studio.core.analysis.library` and :mod:`hsi_studio.core.analysis.maps`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core import analysis, library
+from hsi_studio.core.analysis import library
+from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.errors import InputError
 
 LIB_FILTERS = "Spectral library (*.sli *.hdr *.csv);;ENVI spectral library (*.sli);;CSV (*.csv)"
@@ -38,7 +39,7 @@ OUTLINE_PEN = pg.mkPen((190, 190, 190), width=3.5)
 
 
 class LibraryPanel(QWidget):
-    """Holds one :class:`~hsi_studio.core.library.SpectralLibrary`; ``selection_changed`` fires with the
+    """Holds one :class:`~hsi_studio.core.analysis.library.SpectralLibrary`; ``selection_changed`` fires with the
     selected entries (names) so the Analyse tab plots them; ``failed(title, message)`` reports bad files."""
 
     selection_changed = Signal(list)

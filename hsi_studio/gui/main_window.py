@@ -19,23 +19,22 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.gui import dialogs, model_folders, tooltips
+from hsi_studio.gui.analysis_panel import AnalysisPanel
+from hsi_studio.gui.band_view import BandView
+from hsi_studio.gui.chart_report_view import ChartReportActions
+from hsi_studio.gui.compare import CompareWidget
+from hsi_studio.gui.file_actions import FileActions
+from hsi_studio.gui.help_dialog import HelpActions
+from hsi_studio.gui.photo_tools import PhotoTools, short_colour_space
+from hsi_studio.gui.reconstruct_dock import ReconstructDock
+from hsi_studio.gui.relight_panel import RelightPanel
+from hsi_studio.gui.spectrum_plot import SpectrumPlot
+from hsi_studio.gui.view_quantity import QuantityActions
+from hsi_studio.gui.workers import JobSet
 from hsi_studio.services import files
 from hsi_studio.services.models import method_label
 from hsi_studio.services.reconstruction import Reconstruction
-
-from . import dialogs, model_folders, tooltips
-from .analysis_panel import AnalysisPanel
-from .band_view import BandView
-from .chart_report_view import ChartReportActions
-from .compare import CompareWidget
-from .file_actions import FileActions
-from .help_dialog import HelpActions
-from .photo_tools import PhotoTools, short_colour_space
-from .reconstruct_dock import ReconstructDock
-from .relight_panel import RelightPanel
-from .spectrum_plot import SpectrumPlot
-from .view_quantity import QuantityActions
-from .workers import JobSet
 
 TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE, TAB_ANALYSE = range(4)
 
@@ -360,7 +359,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
 
     @staticmethod
     def _default_model_path() -> Path:
-        from hsi_studio.core.pipeline import default_model_path
+        from hsi_studio.core.ml.reconstruct import default_model_path
 
         return default_model_path().resolve()
 
@@ -442,7 +441,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
             self.train_wizard.raise_()
             self.train_wizard.activateWindow()
             return self.train_wizard
-        from .wizard import TrainWizard
+        from hsi_studio.gui.wizard import TrainWizard
 
         if self.train_wizard is not None:  # a closed wizard may still be stopping its trainer
             self.train_wizard.shutdown()

@@ -1,6 +1,6 @@
 """What the Photo section draws on the image view: the ColorChecker (its quadrilateral and the 24 square boxes
 that are sampled), the corners clicked so far, the picked neutral pixel and the neutral region (a rectangle the
-user drags and resizes). Pure drawing: where things are comes from :mod:`hsi_studio.core.chart_detect`."""
+user drags and resizes). Pure drawing: where things are comes from :mod:`hsi_studio.core.photo.chart_detect`."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class PhotoOverlay:
 
     # -- the chart ----------------------------------------------------------------------------------------
     def show_chart(self, detection, usable: np.ndarray | None = None) -> None:
-        """Draw a :class:`~hsi_studio.core.chart_detect.ChartDetection` (None: remove it); ``usable`` (24,) bool
+        """Draw a :class:`~hsi_studio.core.photo.chart_detect.ChartDetection` (None: remove it); ``usable`` (24,) bool
         draws the patches left out of the fit in red."""
         self.clear_chart()
         if detection is None:

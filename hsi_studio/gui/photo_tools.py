@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core.chart_detect import ChartNotFoundError
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.errors import InputError, one_line
+from hsi_studio.core.photo.chart_detect import ChartNotFoundError
+from hsi_studio.gui.photo_overlay import PhotoOverlay
 from hsi_studio.services.photo import PreparedPhoto, prepare_photo
-
-from .photo_overlay import PhotoOverlay
 
 WB_CHOICES = (("None", None), ("Auto", "auto"), ("Pick a neutral pixel", "pixel"),
               ("Drag a neutral region", "region"), ("From the chart", "chart"))
@@ -353,7 +352,7 @@ class PhotoTools(QGroupBox):
         return True
 
     def _corners_done(self) -> None:
-        from hsi_studio.core.chart_detect import chart_from_corners
+        from hsi_studio.core.photo.chart_detect import chart_from_corners
 
         corners, self.corners = list(self.corners), []
         try:

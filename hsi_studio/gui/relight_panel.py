@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
 
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
-
-from .relight_views import RelightViews
+from hsi_studio.gui.relight_views import RelightViews
 
 PARAMETRIC = {"cct": ("Black body at CCT", (1000, 25000)), "daylight": ("CIE daylight at CCT", (4000, 25000))}
 ADAPT_LABELS = {"none": "None", "bradford": "Bradford", "cat16": "CAT16"}
@@ -169,7 +168,7 @@ class RelightPanel(QWidget):
         start-up)."""
         if self._populated:
             return
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         names = relight.list_illuminants()
         for widget in (self.list, self.capture, self.reference):
@@ -217,7 +216,7 @@ class RelightPanel(QWidget):
                 return False
         from pathlib import Path
 
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         try:
             relight.read_spd_csv(path)  # checked now: a file that cannot be used never enters the list
@@ -244,7 +243,7 @@ class RelightPanel(QWidget):
         return key
 
     def render_options(self) -> dict:
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         # The observer of the camera response a reconstruction records (so it renders back to its photo).
         observer = relight.view_observer(self.cube) if self.cube is not None else relight.DEFAULT_OBSERVER
@@ -261,7 +260,7 @@ class RelightPanel(QWidget):
         # was only the previous cube's record is cleared.
         self._recorded_capture = None
         if cube is not None:
-            from hsi_studio.core import relight
+            from hsi_studio.core.spectral import relight
 
             self._recorded_capture = relight.default_capture_illuminant(cube)
         if self._recorded_capture is None and 0 < self._auto_capture_index == self.capture.currentIndex():
@@ -349,7 +348,7 @@ class RelightPanel(QWidget):
         if self.cube is None or spec is None:
             self._clear()
             return
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         opts = self.render_options()
         reference = self.reference.currentData() or "D65"
@@ -384,7 +383,7 @@ class RelightPanel(QWidget):
         self.status.setText("")
 
     def _show_spds(self, reference: str, spec: str) -> None:
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         wl = self.cube.wavelengths
         try:
@@ -403,7 +402,7 @@ class RelightPanel(QWidget):
         self.status.setText("Open a cube (or reconstruct one) to relight it." if self.cube is None else "")
 
     def _request_delta_e(self) -> None:
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         if self.jobs is None:
             self._delta_e_done(relight.delta_e_map(self.relit, self.original))

@@ -11,10 +11,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolButton
 
 from hsi_studio.core.cube import HSCube
+from hsi_studio.gui.spectrum_plot import value_label
 from hsi_studio.services import files
 from hsi_studio.services.reflectance_view import reflectance_view
-
-from .spectrum_plot import value_label
 
 REFLECTANCE_TIP = ("Plot and analyse the reflectance estimate (the reconstruction divided by the light its photo "
                    "was taken under, D65 for an sRGB photo) instead of the relative radiance: library matching, "

@@ -17,7 +17,7 @@ def compare(pred: HSCube, gt: HSCube, progress=no_progress, cancel: CancelToken 
     """Scalar metrics (``metrics.evaluate``), per-pixel maps (``metrics.error_maps``), the same metrics after one
     exposure factor (``normalised``, with ``scale``: ``metrics.exposure_scale``), and ``warnings`` when the
     two cubes hold different quantities or exposures (what the raw scores then mostly measure)."""
-    from hsi_studio.core import metrics
+    from hsi_studio.core.analysis import metrics
 
     if pred.shape[:2] != gt.shape[:2]:
         raise InputError(f"ground truth is {gt.height}×{gt.width} but the cube is {pred.height}×{pred.width}; "

@@ -130,7 +130,7 @@ def downscale(rgb: RGBImage, max_pixels: int = DOWNSCALE_PIXELS, progress=no_pro
     and encoded after, so edges keep their brightness), with anti-aliasing; metadata kept, the size recorded."""
     from skimage.transform import resize
 
-    from hsi_studio.core.spectral import srgb_decode, srgb_encode
+    from hsi_studio.core.spectral.responses import srgb_decode, srgb_encode
 
     h, w = downscaled_shape(rgb.height, rgb.width, max_pixels)
     if (h, w) == (rgb.height, rgb.width):

@@ -1,5 +1,5 @@
 """Files and their display render: read an RGB photo or a cube, write a cube or its reflectance estimate, the
-cube's sRGB view. Readers pull in h5py, tifffile, …, so ``hsi_studio.core.io`` is imported on first use."""
+cube's sRGB view. Readers pull in h5py, tifffile, …, so ``hsi_studio.core.io.api`` is imported on first use."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 def preview_render(cube: HSCube) -> np.ndarray | None:
     """The cube's sRGB uint8 view, core's ``render_view`` (radiance as captured, reflectance under D65); None
     when its wavelengths are outside the visible range."""
-    from hsi_studio.core import relight
+    from hsi_studio.core.spectral import relight
 
     try:
         return relight.render_view(cube)
@@ -28,8 +28,8 @@ def preview_render(cube: HSCube) -> np.ndarray | None:
 
 def warm_up(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> list[str]:
     """Import colour-science and build the D65 render matrix off the GUI thread; returns the catalogue."""
-    from hsi_studio.core import relight
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+    from hsi_studio.core.spectral import relight
+    from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 
     names = relight.list_illuminants()
     cancel.check()
@@ -53,7 +53,7 @@ def load_file(path: str | Path, *, want: str = "any", progress=no_progress,
               cancel: CancelToken = NEVER_CANCEL) -> Loaded:
     """Read an RGB image or a cube (``want``: ``"any"`` or ``"cube"``; a folder is a stack of PNG bands)
     and render a cube's preview."""
-    from hsi_studio.core import io
+    from hsi_studio.core.io import api as io
 
     t0 = time.monotonic()
     p = Path(path)
@@ -75,7 +75,7 @@ def load_file(path: str | Path, *, want: str = "any", progress=no_progress,
 
 
 def write_cube(cube: HSCube, path: str | Path, progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> Path:
-    from hsi_studio.core import io
+    from hsi_studio.core.io import api as io
 
     progress(0.0, f"writing {Path(path).name}")
     return Path(io.write_cube(cube, path))
@@ -85,8 +85,8 @@ def write_reflectance(cube: HSCube, path: str | Path, progress=no_progress,
                       cancel: CancelToken = NEVER_CANCEL) -> Path:
     """Write the reflectance estimate of ``cube`` (a reconstruction divided by the capture illuminant it records;
     a reflectance cube as is) — what ``hsi-studio reconstruct --reflectance`` writes."""
-    from hsi_studio.core import io
-    from hsi_studio.core.relight import to_reflectance
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.spectral.relight import to_reflectance
 
     progress(0.0, f"writing {Path(path).name}")
     refl, _ = to_reflectance(cube)
@@ -99,7 +99,7 @@ def as_reflectance(cube: HSCube, std: HSCube | None = None) -> tuple[HSCube, HSC
     cube as is, a reconstruction divided by the light it records; a cube with no reflectance estimate as is."""
     if not has_reflectance(cube):
         return cube, std
-    from hsi_studio.core.relight import to_reflectance
+    from hsi_studio.core.spectral.relight import to_reflectance
 
     return to_reflectance(cube, std)
 
@@ -108,7 +108,7 @@ def has_reflectance(cube: HSCube | None) -> bool:
     """Whether :func:`write_reflectance` can write this cube (reflectance, or a reconstruction of a photo)."""
     if cube is None:
         return False
-    from hsi_studio.core.relight import recorded_capture_illuminant
+    from hsi_studio.core.spectral.relight import recorded_capture_illuminant
 
     return cube.kind == "reflectance" or recorded_capture_illuminant(cube) is not None
 

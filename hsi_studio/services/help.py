@@ -21,7 +21,7 @@ def model_card_path(spec: str | None) -> Path | None:
     if not spec or spec.startswith("physics:"):
         return None
     if spec == "default":
-        from hsi_studio.core.pipeline import default_model_path
+        from hsi_studio.core.ml.reconstruct import default_model_path
 
         folder = default_model_path()
     else:

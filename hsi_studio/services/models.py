@@ -7,8 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from hsi_studio.core import settings
-from hsi_studio.core.pipeline import RECONSTRUCTION_CLASSES, bundle_class, default_model_path, models_dir
-from hsi_studio.core.recovery import METHOD_LABELS, METHODS
+from hsi_studio.core.ml.reconstruct import (
+    RECONSTRUCTION_CLASSES,
+    bundle_class,
+    default_model_path,
+    models_dir,
+)
+from hsi_studio.core.spectral.recovery import METHOD_LABELS, METHODS
 
 #: the shipped learned per-pixel baselines (models/rootpoly, models/mlp)
 REGRESSION_LABELS = {"rootpoly": "root-polynomial (shipped)", "mlp": "MLP (shipped)"}

@@ -1,7 +1,7 @@
 """Preparing a real camera photo for reconstruction, and the chart report after it — the one use case the CLI
 (``reconstruct --white-balance/--chart``) and the GUI (Photo ▸ White balance / Chart calibration) share.
 
-Order: the colour profile was applied when the file was read (:mod:`hsi_studio.core.colour_management`);
+Order: the colour profile was applied when the file was read (:mod:`hsi_studio.core.io.profiles`);
 then the white balance (if asked), then the chart calibration (if asked: it also fixes the white balance and
 the exposure, to the chart's reflectance scale). Without either, a photo that looks strongly cast gets a
 warning in ``messages``. Every choice is recorded in :meth:`PreparedPhoto.record`, which goes into the
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hsi_studio.core import photo_correction as pc
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken
+from hsi_studio.core.photo import correction as pc
 
 
 @dataclass
@@ -80,9 +80,9 @@ def prepare_photo(rgb: RGBImage, *, white_balance=None, chart=None, reference: s
 
 def chart_report(prepared: PreparedPhoto, reflectance: HSCube | None = None, *, source: str = "",
                  model: str = "") -> dict:
-    """The chart report as a dict (see :mod:`hsi_studio.core.chart_report`); ``reflectance``: the
+    """The chart report as a dict (see :mod:`hsi_studio.core.photo.chart_report`); ``reflectance``: the
     reconstruction as reflectance, to score each patch's spectrum."""
-    from hsi_studio.core import chart_report
+    from hsi_studio.core.photo import chart_report
 
     if prepared.calibration is None:
         raise ValueError("no chart calibration to report")
@@ -93,7 +93,7 @@ def chart_report(prepared: PreparedPhoto, reflectance: HSCube | None = None, *, 
 
 
 def write_chart_report(report: dict, folder: str | Path, stem: str) -> list[Path]:
-    from hsi_studio.core import chart_report
+    from hsi_studio.core.photo import chart_report
 
     folder = Path(folder)
     paths = {k: folder / f"{stem}_chart.{k}" for k in ("json", "csv", "png")}

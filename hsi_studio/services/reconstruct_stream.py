@@ -1,11 +1,11 @@
 """A large photo reconstructed in bounded memory (issue 24, item 5): the model runs in overlapping tiles and each
-finished band of rows of the mean (and std) cube goes straight to its file (:mod:`hsi_studio.core.io_stream`)
+finished band of rows of the mean (and std) cube goes straight to its file (:mod:`hsi_studio.core.io.stream`)
 instead of into an H×W×31 float32 cube and its copies. What the rows also feed is kept per pixel at 3–4 floats:
 the sRGB preview (linear RGB and luminance, for the automatic exposure), and for a chart report only the chart's
 sampling boxes.
 
 The files equal what the in-memory path (``core.pipeline.reconstruct`` then ``core.io.write_cube``) writes for
-the same photo and tile size: the same tiles are blended in the same order (:func:`~hsi_studio.core.pipelines.
+the same photo and tile size: the same tiles are blended in the same order (:func:`~hsi_studio.core.ml.pipelines.
 tiling.streaming`), ``--reflectance`` divides each row by the same per-band divisor, the same metadata is
 recorded and the same checks (physical range, finite values) refuse the same results — after the run, before
 anything is committed. ``hsi-studio reconstruct`` streams every photo larger than one tile; the GUI streams a
@@ -46,7 +46,7 @@ class RowSink:
         self.writers: dict[str, Any] = {}
         self.preview = preview
         if preview:
-            from hsi_studio.core import relight
+            from hsi_studio.core.spectral import relight
 
             stub = self._stub()
             self.view_illuminant = relight.view_illuminant(stub)
@@ -72,8 +72,8 @@ class RowSink:
             self.crop = np.zeros((y1 - y0, x1 - x0, self.wavelengths.size), np.float32)
 
     def _writer(self, key: str):
-        from hsi_studio.core import io_stream
-        from hsi_studio.core.io_base import writing
+        from hsi_studio.core.io import stream as io_stream
+        from hsi_studio.core.io.base import writing
 
         w = self.writers.get(key)
         if w is None:
@@ -83,14 +83,14 @@ class RowSink:
         return w
 
     def _write(self, key: str, top: int, rows: np.ndarray) -> None:
-        from hsi_studio.core.io_base import writing
+        from hsi_studio.core.io.base import writing
 
         path = self.paths[key]
         with writing(path, FORMAT_NAMES.get(path.suffix.lower(), path.suffix)):
             self._writer(key).write_rows(top, rows)
 
     def __call__(self, top: int, mean: np.ndarray, std: np.ndarray | None) -> None:
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         n = mean.shape[0]
         if top == 0 and self.rows:
@@ -124,7 +124,7 @@ class RowSink:
         if self.rows != self.height:
             raise RuntimeError(f"the tiled run sent rows 0–{self.rows} of {self.height}")
         if model is not None:
-            from hsi_studio.core.pipeline import check_physical_range
+            from hsi_studio.core.ml.reconstruct import check_physical_range
 
             check_physical_range(np.array(self.max_abs, np.float32), lin, model)
         for key in ("cube", "std"):
@@ -135,7 +135,7 @@ class RowSink:
     def preview_srgb(self) -> np.ndarray:
         """The sRGB float preview ``relight.render_view(cube, "srgb")`` gives (to its lookup table's rounding):
         exposure 1, or — when the cube holds values over 1.5 — the 99th percentile of luminance mapped to 1."""
-        from hsi_studio.core.spectral import srgb_encode
+        from hsi_studio.core.spectral.responses import srgb_encode
 
         exposure = 1.0
         if self.max_written > 1.5:
@@ -149,7 +149,7 @@ class RowSink:
         return srgb_encode(lin).astype(np.float32, copy=False)
 
     def finish(self, key: str, kind: str, metadata: dict) -> Path | None:
-        from hsi_studio.core.io_base import writing
+        from hsi_studio.core.io.base import writing
 
         if key not in self.writers:
             return None
@@ -190,7 +190,7 @@ class StreamedRun:
         return {k: v for k, v in out.items() if v is not None}
 
     def preview_image(self) -> RGBImage:
-        from hsi_studio.core import relight
+        from hsi_studio.core.spectral import relight
 
         stub = HSCube(np.zeros((1, 1, self.sink.wavelengths.size), np.float32), self.sink.wavelengths, self.meta,
                       self.kind)
@@ -222,7 +222,7 @@ def chart_box(detection, height: int, width: int) -> tuple[int, int, int, int]:
 
 def _reflectance_divisor(meta: dict, kind: str, wavelengths) -> tuple[np.ndarray | None, dict, str, str | None]:
     """(float32 divisor or None, metadata, kind, light) of ``to_reflectance`` for a cube of ``meta``/``kind``."""
-    from .reflectance_view import divisor_for
+    from hsi_studio.services.reflectance_view import divisor_for
 
     divisor, md, light = divisor_for(meta, kind, wavelengths)
     return divisor, md, "reflectance", light
@@ -237,10 +237,11 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
     (and the std to ``paths["std"]`` when the model gives one) as it goes. ``chart``: a chart detection whose
     sampling boxes' reflectance to keep. The files are completed by :meth:`StreamedRun.finish`; on an error
     they are closed and left to the caller (temporaries) to remove."""
-    from hsi_studio.core import devices, pipeline
-    from hsi_studio.core.pipelines import tiling
-    from hsi_studio.core.pipelines.checks import check_sampling
-    from hsi_studio.core.recovery import linear_srgb
+    from hsi_studio.core.ml import devices
+    from hsi_studio.core.ml import reconstruct as pipeline
+    from hsi_studio.core.ml.pipelines import tiling
+    from hsi_studio.core.ml.pipelines.checks import check_sampling
+    from hsi_studio.core.spectral.recovery import linear_srgb
 
     t0 = time.monotonic()
     check_sampling(steps, samples, scheduler, tile=tile)
@@ -250,7 +251,7 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
     tile = int(tile or pipeline.DEFAULT_TILE)
     messages: list[str] = []
     if isinstance(src, str):  # physics baselines: per pixel, so tiles without overlap give the same values
-        from hsi_studio.core.recovery import recover
+        from hsi_studio.core.spectral.recovery import recover
 
         method = src.split(":", 1)[1]
         kw = {"response": response if method == "minnorm" else None, "encoding": "linear"}

@@ -10,8 +10,7 @@ import numpy as np
 
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
-
-from .files import preview_render
+from hsi_studio.services.files import preview_render
 
 
 @dataclass
@@ -30,12 +29,11 @@ def reconstruct(rgb: RGBImage, model: str, *, steps: int = 8, samples: int = 1, 
     """RGB → cube with ``core.pipeline.reconstruct`` (a learned model or a ``physics:`` baseline), rendered. A
     photo over :data:`~.estimate.LARGE_PHOTO_PIXELS` is streamed tile by tile into a temporary file the result
     maps (:func:`.reconstruct_stream.reconstruct_mapped`): the same values, without the cube in RAM."""
-    from hsi_studio.core import pipeline
-
-    from .estimate import gui_streams
+    from hsi_studio.core.ml import reconstruct as pipeline
+    from hsi_studio.services.estimate import gui_streams
 
     if gui_streams(rgb.height, rgb.width):  # a large photo: streamed into a mapped temporary file, not RAM
-        from .reconstruct_stream import reconstruct_mapped
+        from hsi_studio.services.reconstruct_stream import reconstruct_mapped
 
         out = Reconstruction(*reconstruct_mapped(rgb, model, steps=steps, samples=samples, seed=seed,
                                                  device=device, progress=progress, cancel=cancel))

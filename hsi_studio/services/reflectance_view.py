@@ -94,7 +94,7 @@ class ReflectanceView(HSCube):
 def divisor_for(meta: dict, kind: str, wavelengths) -> tuple[np.ndarray | None, dict, str | None]:
     """(float32 per-band divisor or None for a reflectance cube, the reflectance cube's metadata, the light) of
     core's ``to_reflectance`` for a cube of ``meta``/``kind`` (raises its InputError when it records no light)."""
-    from hsi_studio.core import relight
+    from hsi_studio.core.spectral import relight
 
     stub = HSCube(np.zeros((1, 1, len(wavelengths)), np.float32), wavelengths, meta, kind)
     if kind == "reflectance":

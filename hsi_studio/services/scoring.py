@@ -26,7 +26,7 @@ def scoring_protocol(model: str | Path) -> str:
 
 
 def _is_default(model) -> bool:
-    from hsi_studio.core.pipeline import default_model_path
+    from hsi_studio.core.ml.reconstruct import default_model_path
 
     if str(model) == "default":
         return True
@@ -43,9 +43,9 @@ def score_model(model: str, val_files: list[str], response: str, progress=no_pro
     regressions), under :func:`scoring_protocol` (generated scenes without cubes, lit as the model was
     trained); then, when it is installed (and ``shipped_default``), the shipped default model on the same cubes
     (method :data:`SHIPPED_DEFAULT`). Each summary row carries its ``protocol``."""
-    from hsi_studio.core.data import CubeFolder
-    from hsi_studio.core.evaluation import evaluate, summary
-    from hsi_studio.core.scenes import SceneGenerator
+    from hsi_studio.core.ml.data import CubeFolder
+    from hsi_studio.core.ml.data.scenes import SceneGenerator
+    from hsi_studio.core.ml.evaluation import evaluate, summary
     from hsi_studio.services.models import default_installed
 
     if val_files:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hsi_studio.core.io_formats import FORMAT_NAMES
+from hsi_studio.core.io.formats import FORMAT_NAMES
 
 FOLDER_FORMAT = "PNG band folder"
 
@@ -18,8 +18,8 @@ def format_of(path: str | Path) -> str:
 
 def scan_folder(folder: str | Path, progress=None, cancel=None) -> dict:
     """The data report of a folder of cubes (``CubeFolder.report``) plus ``paths`` and ``formats`` by file name."""
-    from hsi_studio.core.data import CubeFolder
     from hsi_studio.core.errors import InputError
+    from hsi_studio.core.ml.data import CubeFolder
 
     root = Path(folder)
     if not root.is_dir():

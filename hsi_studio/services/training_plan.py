@@ -125,7 +125,7 @@ class TrainPlan:
             if not self.base_folder:
                 raise ValueError("choose the base model folder")
             return str(self.base_folder)
-        from hsi_studio.core.pipeline import default_model_path
+        from hsi_studio.core.ml.reconstruct import default_model_path
 
         return str(default_model_path())
 
@@ -140,7 +140,7 @@ class TrainPlan:
         return known
 
     def _config(self, key: str, overrides: dict) -> dict:
-        from hsi_studio.core.stages import default_config
+        from hsi_studio.core.ml.training.stages import default_config
 
         cfg = default_config(key, tiny=self.tiny).to_dict()
         stage_opts = dict(overrides.get("stage", {}))
@@ -195,7 +195,7 @@ class TrainPlan:
 
     def write_configs(self) -> None:
         """Write each stage's config JSON and the plan itself (``plan.json``, with the command lines)."""
-        from hsi_studio.core.atomic import atomic_write
+        from hsi_studio.core.storage.atomic import atomic_write
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         stages = self.stages()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hsi_studio.core.cube import HSCube, RGBImage
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, srgb_encode
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS, srgb_encode
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +89,7 @@ def window(qtbot, settings):
 
 def colorchecker_cube(patch: int = 12, border: int = 3) -> HSCube:
     """The 24 ColorChecker reflectances (colour-science) as a 4×6 chart of ``patch``-pixel squares on black."""
-    from hsi_studio.core._colour import colour
+    from hsi_studio.core.spectral._colour import colour
 
     sds = colour.SDS_COLOURCHECKERS["ColorChecker N Ohta"]
     spectra = np.stack([np.interp(STANDARD_WAVELENGTHS, sd.wavelengths, sd.values) for sd in sds.values()])

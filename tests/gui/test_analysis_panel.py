@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
+from hsi_studio.core.analysis.library import read_library
 from hsi_studio.core.cube import HSCube
-from hsi_studio.core.library import read_library
 from hsi_studio.gui.workers import active_workers
 
 

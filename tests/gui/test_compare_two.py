@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsi_studio.core import metrics
+from hsi_studio.core.analysis import metrics
 from hsi_studio.gui.workers import active_workers
 
 
@@ -58,7 +58,8 @@ def test_two_reconstructions_are_compared_without_ground_truth(window, qtbot, ma
 
 
 def test_a_second_cube_from_a_file(window, qtbot, make_photo, tmp_path):
-    from hsi_studio.core import io, recovery
+    from hsi_studio.core.io import api as io
+    from hsi_studio.core.spectral import recovery
 
     photo = make_photo(48, 64)
     other = recovery.recover(photo, "otsu2018")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hsi_studio.core import recovery
+from hsi_studio.core.spectral import recovery
 from hsi_studio.gui.reconstruct_dock import format_eta
 from hsi_studio.services import reconstruction
 
@@ -92,7 +92,7 @@ def test_only_models_that_reconstruct_are_listed(window, tmp_path):
 def test_a_diffusion_model_fills_in_its_recommended_sampling(window):
     """The shipped default recommends its sampling (training.json → sampling): a first run shows it, and picking
     the model again after changing the numbers brings it back."""
-    from hsi_studio.core.pipeline import default_model_path, model_defaults
+    from hsi_studio.core.ml.reconstruct import default_model_path, model_defaults
 
     dock = window.dock
     rec = model_defaults(default_model_path())

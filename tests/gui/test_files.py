@@ -16,7 +16,7 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from hsi_studio.core import io
+from hsi_studio.core.io import api as io
 from hsi_studio.gui import dialogs
 from hsi_studio.gui.workers import active_workers
 from hsi_studio.services.files import preview_render
@@ -192,7 +192,7 @@ def test_hdf5_export_is_compressed_and_says_its_size(window, qtbot, tmp_path, ma
     status bar gives the size written (issue 14 item 11)."""
     import h5py
 
-    from hsi_studio.core import recovery
+    from hsi_studio.core.spectral import recovery
 
     cube = recovery.recover(make_photo(192, 256), "mallett2019")  # smooth spectra, like a reconstruction
     window.set_cube(cube)
@@ -215,9 +215,10 @@ def test_hdf5_export_is_compressed_and_says_its_size(window, qtbot, tmp_path, ma
 def test_export_reflectance_of_a_reconstruction(window, qtbot, tmp_path):
     """File ▸ Export reflectance cube: a reconstruction divided by the D65 it records (white reads 1); a cube
     that records no capture illuminant cannot be exported as reflectance (the action is disabled)."""
-    from hsi_studio.core import evaluation, relight
     from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.spectral import STANDARD_WAVELENGTHS as WL
+    from hsi_studio.core.ml import evaluation
+    from hsi_studio.core.spectral import relight
+    from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL
 
     d = evaluation.photo_divisor()
     white = HSCube(np.tile(d, (8, 8, 1)).astype(np.float32), WL, {"response": "cie1964-srgb"}, kind="radiance")

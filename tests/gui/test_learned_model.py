@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pipeline = pytest.importorskip("hsi_studio.core.pipeline")
+pipeline = pytest.importorskip("hsi_studio.core.ml.reconstruct")
 
 
 @pytest.fixture(scope="module")
 def models_folder(tmp_path_factory):
-    from hsi_studio.core.models import RGBLDM, ULDM, SpeUAE, save_uldm
-    from hsi_studio.core.spectral import camera_response
+    from hsi_studio.core.ml.models import RGBLDM, ULDM, SpeUAE, save_uldm
+    from hsi_studio.core.spectral.responses import camera_response
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models run fastest on one thread
@@ -28,7 +28,7 @@ def models_folder(tmp_path_factory):
 
 
 def test_reconstruct_with_a_tiny_learned_model(window, qtbot, models_folder, rgb_photo):
-    from hsi_studio.core.spectral import ObservableSplit, srgb_decode
+    from hsi_studio.core.spectral.responses import ObservableSplit, srgb_decode
 
     window.set_rgb(rgb_photo)
     dock = window.dock

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from hsi_studio.core import recovery
+from hsi_studio.core.spectral import recovery
 from hsi_studio.gui.workers import active_workers
 from hsi_studio.services.files import preview_render
 from hsi_studio.services.reconstruction import Reconstruction
@@ -153,8 +153,8 @@ def test_roi_gives_mean_and_std(window, cc_cube):
 def test_a_reconstruction_is_relit_from_its_reflectance(window, qtbot, cc_cube):
     """A reconstruction records its sRGB camera response, so the Relight tab divides out D65 (the photo's white)
     by itself: the reference view is the photo's colours, not the radiance lit a second time."""
-    from hsi_studio.core import relight
     from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.spectral import relight
 
     wl = cc_cube.wavelengths
     d65 = relight.illuminant_spd("D65", wl)
@@ -220,7 +220,7 @@ def test_relighting_changes_the_render(window, qtbot, cc_cube):
 
 
 def test_compare_with_ground_truth(window, qtbot, cc_cube):
-    from hsi_studio.core import metrics
+    from hsi_studio.core.analysis import metrics
 
     window.set_cube(cc_cube)
     rng = np.random.default_rng(0)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from hsi_studio.core import recovery
+from hsi_studio.core.spectral import recovery
 from hsi_studio.services.files import preview_render
 
 

@@ -64,8 +64,8 @@ def test_relight_screenshot(window, qtbot, make_chart, shots):
 
 
 def test_compare_screenshot(window, qtbot, make_chart, shots):
-    from hsi_studio.core import recovery
     from hsi_studio.core.cube import RGBImage
+    from hsi_studio.core.spectral import recovery
 
     gt = make_chart(patch=40, border=8)
     photo = RGBImage(preview_render(gt).astype(np.float32) / 255)

@@ -230,7 +230,7 @@ def test_the_empty_image_area_says_drop_here(window, cc_cube):
 
 # -- item 10: the uncertainty cube's export and its σ-band view ----------------------------------------------
 def test_the_sigma_cube_can_be_exported_and_viewed(window, qtbot, tmp_path, cc_cube):
-    from hsi_studio.core import io
+    from hsi_studio.core.io import api as io
     from hsi_studio.gui.band_view import MODES
 
     view = window.band_view
@@ -356,8 +356,8 @@ def test_the_first_eta_says_estimating(window, monkeypatch):
 
 # -- item 3: one switch, reflectance or radiance, for the plot and the Analyse tab ---------------------------
 def test_view_as_reflectance_switches_the_plot_and_the_analysis(window, cc_cube):
-    from hsi_studio.core import evaluation
     from hsi_studio.core.cube import HSCube
+    from hsi_studio.core.ml import evaluation
 
     d = evaluation.photo_divisor().astype(np.float32)
     radiance = HSCube(cc_cube.data * d, cc_cube.wavelengths, {"response": "cie1964-srgb"}, kind="radiance")
@@ -431,7 +431,7 @@ def test_comparison_warns_on_radiance_against_reflectance(cc_cube):
 
 # -- item 11: a custom illuminant SPD in the Relight panel ---------------------------------------------------
 def test_relight_loads_an_illuminant_csv(window, qtbot, tmp_path, make_photo):
-    from hsi_studio.core import recovery, relight
+    from hsi_studio.core.spectral import recovery, relight
 
     cube = recovery.recover(make_photo(40, 56), "mallett2019")
     window.set_cube(cube, render=preview_render(cube))
@@ -533,7 +533,7 @@ def test_large_photo_estimate_and_offers(window, qtbot):
     need = est.memory_needed(h, w, window.dock.samples.value()) / 1024**3
     assert "4.2 MP" in text and f"{need:.1f} GiB" in text and ("min" in text or " s " in text)
     assert "per megapixel" in offer.label.toolTip() and "CPU" in offer.label.toolTip()
-    from hsi_studio.core.pipeline import models_dir
+    from hsi_studio.core.ml.reconstruct import models_dir
 
     shipped = (models_dir() / "fast").is_dir()
     assert (offer.fast_index() >= 0) == shipped  # listed by its bundle path, not as "fast"
@@ -550,7 +550,7 @@ def test_large_photo_estimate_and_offers(window, qtbot):
     assert small.width / small.height == pytest.approx(w / h, rel=0.01)
     assert small.height * small.width > 0.98 * est.DOWNSCALE_PIXELS
     assert window.dock.rgb is small and not offer.isVisibleTo(window.dock)
-    from hsi_studio.core.spectral import srgb_decode
+    from hsi_studio.core.spectral.responses import srgb_decode
 
     linear_mean = float(srgb_decode(np.array([1.0, 0.4], np.float32)).mean())
     got = float(srgb_decode(small.data[h // 4:h // 2, :, 1]).mean())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsi_studio.core import recovery
+from hsi_studio.core.spectral import recovery
 from hsi_studio.services.files import preview_render
 
 

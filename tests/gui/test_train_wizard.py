@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWizard
 
 from hsi_studio.core.cube import HSCube
-from hsi_studio.core.io import write_cube
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+from hsi_studio.core.io.api import write_cube
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 from hsi_studio.gui import wizard as tw
 from hsi_studio.gui.training_runner import TrainingRunner
 from hsi_studio.services.training_plan import BASE_PRETRAIN, BASE_PROJECT, TrainPlan
@@ -22,7 +22,7 @@ from hsi_studio.services.training_plan import BASE_PRETRAIN, BASE_PROJECT, Train
 
 def _cube_folder(root: Path, n: int = 3, bad: bool = True) -> Path:
     """``n`` small radiance cubes (ColorChecker reflectances under a slanted light) and one broken file."""
-    from hsi_studio.core._colour import colour
+    from hsi_studio.core.spectral._colour import colour
 
     root.mkdir(parents=True, exist_ok=True)
     sds = colour.SDS_COLOURCHECKERS["ColorChecker N Ohta"]

@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from hsi_studio.core.cube import HSCube, centre_crop
-from hsi_studio.core.io import write_cube
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS
+from hsi_studio.core.io.api import write_cube
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 from hsi_studio.gui import wizard as tw
 from hsi_studio.services.training_plan import BASE_PROJECT
 
@@ -56,7 +56,7 @@ def _to_settings(qtbot, wizard, folder: Path, base: str = BASE_PROJECT) -> tw.Se
 
 
 def test_tiny_picks_a_crop_the_base_accepts_and_settings_refuse_one_it_cannot(qtbot, wizard, tmp_path):
-    from hsi_studio.core.pipeline import default_model_path
+    from hsi_studio.core.ml.reconstruct import default_model_path
 
     blocks = [len(json.loads((default_model_path() / part / "config.json").read_text())["block_out_channels"])
               for part in ("vae", "unet")]
@@ -114,7 +114,7 @@ def test_tiny_run_with_the_default_base_completes_and_a_failed_stage_is_named(qt
 
 def test_finish_page_scores_a_512_px_validation_cube(qtbot, wizard, tmp_path, monkeypatch):
     """Validation cubes above 256 px are centre-cropped (keeping their metadata) and scored."""
-    from hsi_studio.core.pipeline import default_model_path
+    from hsi_studio.core.ml.reconstruct import default_model_path
 
     rng = np.random.default_rng(3)
     patches = rng.uniform(0.05, 0.9, (8, 8, STANDARD_WAVELENGTHS.size)).astype(np.float32)

@@ -10,14 +10,21 @@ model appears in the Reconstruct dock. The Qt-free work lives in :mod:`hsi_studi
 report, the scoring).
 """
 
-from .base_page import BasePage
-from .camera_page import CameraPage
-from .common import PAGE_BASE, PAGE_CAMERA, PAGE_DATA, PAGE_FINISH, PAGE_RUN, PAGE_SETTINGS
-from .data_page import COL_FILE, COL_FORMAT, COL_STATUS, COL_VAL, DataPage
-from .finish_page import FinishPage
-from .run_page import RunPage
-from .settings_page import SettingsPage
-from .wizard import TrainWizard, default_models_root
+from hsi_studio.gui.wizard.base_page import BasePage
+from hsi_studio.gui.wizard.camera_page import CameraPage
+from hsi_studio.gui.wizard.common import (
+           PAGE_BASE,
+           PAGE_CAMERA,
+           PAGE_DATA,
+           PAGE_FINISH,
+           PAGE_RUN,
+           PAGE_SETTINGS,
+)
+from hsi_studio.gui.wizard.data_page import COL_FILE, COL_FORMAT, COL_STATUS, COL_VAL, DataPage
+from hsi_studio.gui.wizard.finish_page import FinishPage
+from hsi_studio.gui.wizard.run_page import RunPage
+from hsi_studio.gui.wizard.settings_page import SettingsPage
+from hsi_studio.gui.wizard.wizard import TrainWizard, default_models_root
 
 __all__ = ["COL_FILE", "COL_FORMAT", "COL_STATUS", "COL_VAL", "PAGE_BASE", "PAGE_CAMERA", "PAGE_DATA", "PAGE_FINISH",
            "PAGE_RUN", "PAGE_SETTINGS", "BasePage", "CameraPage", "DataPage", "FinishPage", "RunPage", "SettingsPage",

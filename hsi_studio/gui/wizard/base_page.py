@@ -14,9 +14,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from hsi_studio.gui.wizard.common import Page, folder_row
 from hsi_studio.services.training_plan import BASE_FOLDER, BASE_PRETRAIN, BASE_PROJECT
-
-from .common import Page, folder_row
 
 
 class BasePage(Page):
@@ -54,7 +53,7 @@ class BasePage(Page):
         self.group.idToggled.connect(lambda *_a: self._sync())
         self.folder.textChanged.connect(lambda _t: self._sync())
         self.photos.textChanged.connect(lambda _t: self._sync())
-        from hsi_studio.core.pipeline import default_model_path
+        from hsi_studio.core.ml.reconstruct import default_model_path
 
         self._project_ok = (default_model_path() / "model_index.json").is_file()
         (self.project if self._project_ok else self.pretrain).setChecked(True)

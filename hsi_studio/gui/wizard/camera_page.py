@@ -8,11 +8,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from .common import Page
+from hsi_studio.gui.wizard.common import Page
 
 
 def response_curves(name: str) -> tuple[np.ndarray, np.ndarray, str]:
-    from hsi_studio.core.spectral import camera_response
+    from hsi_studio.core.spectral.responses import camera_response
 
     r = camera_response(name)
     return np.asarray(r.wavelengths), np.asarray(r.matrix), r.name
@@ -23,7 +23,7 @@ class CameraPage(Page):
 
     def __init__(self) -> None:
         super().__init__()
-        from hsi_studio.core.spectral import DEFAULT_RESPONSE, RESPONSE_NAMES
+        from hsi_studio.core.spectral.responses import DEFAULT_RESPONSE, RESPONSE_NAMES
 
         self.setTitle("Camera response")
         self.setSubTitle("The spectral sensitivities that turn a spectrum into the camera's RGB. The model is "

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from ..workers import JobSet
+from hsi_studio.gui.workers import JobSet
 
 PAGE_DATA, PAGE_CAMERA, PAGE_BASE, PAGE_SETTINGS, PAGE_RUN, PAGE_FINISH = range(6)
 

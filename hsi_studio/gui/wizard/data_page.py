@@ -21,9 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from hsi_studio.gui.wizard.common import Page, folder_row, table
 from hsi_studio.services.training_data import scan_folder
-
-from .common import Page, folder_row, table
 
 COL_VAL, COL_FILE, COL_FORMAT, COL_STATUS = 0, 1, 2, 6  # the data page's table
 
@@ -184,7 +183,7 @@ class DataPage(Page):
     def _default_split(self) -> None:
         """Tick the validation cubes the training stages would choose (core's ``split_validation``: the last
         ``val_fraction`` of the good cubes, at least one when there are two or more)."""
-        from hsi_studio.core.data import split_validation
+        from hsi_studio.core.ml.data import split_validation
 
         if not self.report:
             return

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QTableWidgetItem, QVBoxLayout
 
+from hsi_studio.gui.wizard.common import Page, table
 from hsi_studio.services.models import method_label
 from hsi_studio.services.scoring import SHIPPED_DEFAULT, score_model
-
-from .common import Page, table
 
 NEW_MODEL = "New model (ULDM)"  # the trained model's row ("uldm" in the scores)
 DEFAULT_MODEL = "Shipped default model (ULDM)"  # the shipped default, scored on the same cubes

@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
+from hsi_studio.gui.training_runner import TrainingRunner
+from hsi_studio.gui.wizard.common import Page
 from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, format_seconds, weighted_progress
-
-from ..training_runner import TrainingRunner
-from .common import Page
 
 STAGE_COLOURS = {"rgb-pretrain": (120, 120, 120), "stage1": (31, 119, 180), "stage2": (214, 39, 40)}
 

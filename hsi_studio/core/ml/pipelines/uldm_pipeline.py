@@ -1,0 +1,173 @@
+"""ULDMPipeline — RGB → cube with a :class:`~hsi_studio.core.ml.models.uldm.ULDM` (DESIGN §2.3).
+
+Inference samples the code latents ``z_u`` given the RGB latents ``z_y`` with DPM-Solver++ (or DDIM) in a few
+steps, decodes ``u`` (refined with the RGB when the model has a refiner) and turns ``(y, u)`` into a spectrum
+with the SpeUAE decoder — which reprojects exactly to ``y``. A corrective model (``model.mean``) conditions on
+its spatial mean's code latents too and returns the mean plus the decoded correction (:meth:`ULDM.condition`,
+:meth:`ULDM.spectra_from_latents`). ``samples=K`` draws K codes and returns the mean
+cube and the per-pixel spectral standard deviation (population, Welford in float64).
+
+- **Solvers**: ``DPMSolverMultistepScheduler(algorithm_type="dpmsolver++")`` or ``DDIMScheduler``, built from
+  the model's stored DDPM config with ``timestep_spacing="trailing"`` so that even 1–2 steps start from pure
+  noise.
+- **Precision**: fp32 on CPU (bf16 autocast there is ~20× slower, DESIGN §5); on CUDA the UNet runs under
+  bf16/fp16 autocast unless ``precision="fp32"`` (:func:`hsi_studio.core.ml.devices.amp_dtype`); the VAE and
+  SpeUAE always run in fp32.
+- **Seeds**: sample ``k`` uses seed ``seed + k`` (a CPU generator: the same result on every device), so a
+  result does not depend on how many samples follow it.
+- **Sizes**: inputs that are not a multiple of the model's ``pad_multiple`` are reflect-padded and cropped
+  back; with ``tile`` set, larger images run in overlapping tiles (:func:`.tiling.run_tiled`).
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+
+from hsi_studio.core.errors import InputError
+from hsi_studio.core.jobs import NEVER_CANCEL, no_progress
+from hsi_studio.core.ml.devices import amp_dtype
+from hsi_studio.core.ml.models.bounds import upper_bounded_consistent
+from hsi_studio.core.ml.models.regression import nonnegative_consistent
+from hsi_studio.core.ml.models.rgb_base import unet_eps
+from hsi_studio.core.ml.pipelines.base_pipeline import ModelPipeline
+from hsi_studio.core.ml.pipelines.checks import SCHEDULERS, check_rgb, check_sampling
+from hsi_studio.core.ml.pipelines.tiling import run_tiled
+
+
+def make_scheduler(scheduler_config: dict, name: str = "dpmsolver++"):
+    """A fresh few-step solver built from a stored DDPM noise-schedule config."""
+    if name not in SCHEDULERS:
+        raise InputError(f"scheduler {name!r}; expected one of {', '.join(SCHEDULERS)}")
+    cfg = {k: v for k, v in scheduler_config.items() if not k.startswith("_")}
+    if name == "ddim":
+        return DDIMScheduler.from_config(cfg, timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=True)
+    return DPMSolverMultistepScheduler.from_config(cfg, algorithm_type="dpmsolver++", timestep_spacing="trailing")
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None or device.type != "cuda":
+        return nullcontext()
+    return torch.autocast("cuda", dtype=dtype)
+
+
+class ULDMPipeline(ModelPipeline):
+    """Sampling and reconstruction with a ULDM ``model`` (its components are not changed; its train/eval mode
+    is restored after a call)."""
+
+    def make_scheduler(self, name: str = "dpmsolver++"):
+        return make_scheduler(self.model.scheduler_config, name)
+
+    def sample(self, z_y: torch.Tensor, *, steps: int = 8, scheduler: str = "dpmsolver++",
+               generator: torch.Generator | None = None, progress=None, cancel=None,
+               amp_dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Sample code latents ``z_u`` given the condition ``z_y`` (the RGB latents; for a corrective model
+        ``[z_y ‖ z_ū]``, :meth:`ULDM.condition`); ``z_u`` has the latent channel count of the SpaAE.
+
+        Noise comes from a CPU ``generator`` (same result on every device); ``progress(fraction, message)``
+        is called after each solver step and ``cancel`` (a CancelToken) is checked before each."""
+        cancel = cancel or NEVER_CANCEL
+        progress = progress or no_progress
+        sched = self.make_scheduler(scheduler)
+        sched.set_timesteps(int(steps), device=z_y.device)
+        shape = (z_y.shape[0], int(self.model.vae.config.latent_channels), *z_y.shape[2:])
+        z = torch.randn(shape, generator=generator, device="cpu").to(z_y) * sched.init_noise_sigma
+        n = len(sched.timesteps)
+        for i, t in enumerate(sched.timesteps):
+            cancel.check()
+            model_in = torch.cat([sched.scale_model_input(z, t), z_y], 1)
+            with _autocast(z_y.device, amp_dtype):
+                pred = unet_eps(self.model.unet, model_in, t).float()
+            z = sched.step(pred, t, z).prev_sample
+            progress((i + 1) / n, f"step {i + 1}/{n}")
+        return z
+
+    def __call__(self, rgb_linear, *, steps: int = 8, samples: int = 1, seed: int = 0,
+                 scheduler: str = "dpmsolver++", device: str = "cpu", progress=None, cancel=None,
+                 precision: str = "auto", tile: int | None = None, overlap: int = 32):
+        """Linear RGB H×W×3 (numpy or torch) → ``(mean H×W×B float32, std H×W×B float32 or None)``; the std is
+        None for ``samples=1``. ``tile``: run images larger than ``tile`` pixels a side in overlapping tiles."""
+        rgb = check_rgb(rgb_linear)
+        steps, samples = check_sampling(steps, samples, scheduler, precision, tile)
+        progress = progress or no_progress
+        cancel = cancel or NEVER_CANCEL
+
+        def one(part: np.ndarray, report):
+            return self._reconstruct(part, steps, samples, seed, scheduler, device, precision, report, cancel)
+
+        if tile is None:
+            return one(rgb, progress)
+        return run_tiled(one, rgb, len(self.wavelengths), int(tile), int(overlap), progress, cancel)
+
+    def _reconstruct(self, rgb: np.ndarray, steps: int, samples: int, seed: int, scheduler: str, device: str,
+                     precision: str, report, cancel):
+        model = self.model
+        h, w, _ = rgb.shape
+        m = model.pad_multiple
+        padded = np.pad(rgb, ((0, (-h) % m), (0, (-w) % m), (0, 0)), mode="reflect")
+        was_training = model.training
+        model.to(device).eval()
+        try:
+            with torch.inference_mode():
+                stats = self._sample_cubes(padded, (h, w), steps, samples, seed, scheduler, torch.device(device),
+                                           precision, report, cancel)
+        finally:
+            model.train(was_training)
+        scale = np.float32(getattr(model, "sigma_scale", 1.0))  # the bundle's calibration (core.uncertainty)
+        return stats.mean(), (stats.std() * scale if samples > 1 else None)
+
+    def _sample_cubes(self, padded: np.ndarray, size: tuple[int, int], steps: int, samples: int, seed: int,
+                      scheduler: str, dev: torch.device, precision: str, report, cancel) -> RunningStats:
+        model = self.model
+        h, w = size
+        amp = amp_dtype(dev, precision)
+        stats = RunningStats()
+        y = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None].to(dev)
+        z_y, extra = model.condition(y)
+        for k in range(samples):
+            def sub(frac, msg="", k=k):
+                report((k + 0.9 * frac) / samples, f"sample {k + 1}/{samples} {msg}".strip())
+
+            gen = torch.Generator(device="cpu").manual_seed(int(seed) + k)
+            z = self.sample(z_y, steps=steps, scheduler=scheduler, generator=gen, progress=sub, cancel=cancel,
+                            amp_dtype=amp)
+            cancel.check()
+            x = model.spectra_from_latents(z.float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
+            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
+            x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
+            x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
+                                         raw_peak=peak)
+            stats.add(x.cpu().numpy())
+            report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
+        return stats
+
+
+class RunningStats:
+    """Welford's running mean / population standard deviation over samples, in float64."""
+
+    def __init__(self) -> None:
+        self.n, self._mean, self._m2 = 0, None, None
+
+    def add(self, x: np.ndarray) -> None:
+        x = x.astype(np.float64)
+        self.n += 1
+        if self._mean is None:
+            self._mean, self._m2 = x.copy(), np.zeros_like(x)
+            return
+        delta = x - self._mean
+        self._mean += delta / self.n
+        self._m2 += delta * (x - self._mean)
+
+    def mean(self) -> np.ndarray:
+        return self._mean.astype(np.float32)
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(np.maximum(self._m2 / self.n, 0.0)).astype(np.float32)
+
+
+_RunningStats = RunningStats  # the earlier name
+
+__all__ = ["RunningStats", "ULDMPipeline", "make_scheduler"]
