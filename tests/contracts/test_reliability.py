@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from reliability_toy import ToyStage, toy_config
 
 from hsi_studio.cli import main
 from hsi_studio.core.cube import HSCube
@@ -23,8 +24,6 @@ from hsi_studio.core.io import api as io
 from hsi_studio.core.ml.training import checkpoint
 from hsi_studio.core.storage import manifest as manifests
 from hsi_studio.core.storage.provenance import file_sha256
-
-from reliability_toy import ToyStage, toy_config
 
 WL31 = np.arange(400.0, 701.0, 10.0)
 CUBE = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)

@@ -2,20 +2,17 @@
 JSON-able logs. Uses a tiny regression stage (tests/reliability_toy.py, on the test path through pyproject's pythonpath) so it tests the engine alone."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from reliability_toy import ToyStage as _Toy
 
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError
 from hsi_studio.core.jobs import Cancelled, CancelToken
 from hsi_studio.core.ml.training.checkpoint import load_checkpoint, save_checkpoint
 from hsi_studio.core.ml.training.engine import TrainConfig, latest_checkpoint, run_training, weights_digest
 from hsi_studio.core.storage.manifest import verify_manifest
-
-from reliability_toy import ToyStage as _Toy
 
 
 def ToyStage():  # reads as the class it builds
