@@ -3,7 +3,6 @@ the accelerators torch can use. Comparison with a ground truth is :mod:`.compari
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,19 +49,9 @@ def reconstruct(rgb: RGBImage, model: str, *, steps: int = 8, samples: int = 1, 
 def probe_devices(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> list[tuple[str, str]]:
     """(device, description) for each accelerator torch can use; [] when there is none (or no torch).
     Imports torch: run it on a worker, never at start-up."""
-    if importlib.util.find_spec("torch") is None:
-        return []
-    import torch
+    from hsi_studio.core.ml import devices
 
-    out = []
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            out.append((f"cuda:{i}", f"{props.name}, {props.total_memory / 1024**3:.0f} GiB"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        out.append(("mps", "Apple GPU (MPS)"))
-    return out
+    return devices.accelerators()
 
 
 __all__ = ["Reconstruction", "probe_devices", "reconstruct"]
