@@ -2,7 +2,7 @@
 
 Builds a 4000×3000×31 float32 radiance cube (1.5 GB) that records an sRGB camera response (so the panel
 divides by its capture illuminant, D65), then runs the panel's render path without Qt — the core calls
-``gui/relight_panel.py`` makes: ``relight.render_uint8`` for the reference view and the relit view (the
+``gui/relight/relight_panel.py`` makes: ``relight.render_uint8`` for the reference view and the relit view (the
 capture illuminant folded into the render matrix: no reflectance cube is built) and ``relight.delta_e_map``
 for the ΔE2000 map. Prints the peak RSS (``resource.getrusage``) after each step and its growth over the
 cube, as a ratio to the cube's size. Goal: the whole path adds well under one cube (≤ 4 GiB in all for 12 MP).

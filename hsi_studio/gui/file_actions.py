@@ -12,7 +12,7 @@ from hsi_studio.core.errors import one_line
 from hsi_studio.core.io.base import written_bytes
 from hsi_studio.core.storage.files import format_bytes
 from hsi_studio.gui import dialogs
-from hsi_studio.gui.photo_tools import short_colour_space
+from hsi_studio.gui.reconstruct.photo_tools import short_colour_space
 from hsi_studio.services import files
 
 MAX_RECENT = 10

@@ -19,18 +19,19 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube, RGBImage
-from hsi_studio.gui import dialogs, model_folders, tooltips
-from hsi_studio.gui.analysis_panel import AnalysisPanel
-from hsi_studio.gui.band_view import BandView
-from hsi_studio.gui.chart_report_view import ChartReportActions
-from hsi_studio.gui.compare import CompareWidget
+from hsi_studio.gui import dialogs, tooltips
+from hsi_studio.gui.analysis.analysis_panel import AnalysisPanel
+from hsi_studio.gui.analysis.compare import CompareWidget
+from hsi_studio.gui.explore.band_view import BandView
+from hsi_studio.gui.explore.spectrum_plot import SpectrumPlot
+from hsi_studio.gui.explore.view_quantity import QuantityActions
 from hsi_studio.gui.file_actions import FileActions
 from hsi_studio.gui.help_dialog import HelpActions
-from hsi_studio.gui.photo_tools import PhotoTools, short_colour_space
-from hsi_studio.gui.reconstruct_dock import ReconstructDock
-from hsi_studio.gui.relight_panel import RelightPanel
-from hsi_studio.gui.spectrum_plot import SpectrumPlot
-from hsi_studio.gui.view_quantity import QuantityActions
+from hsi_studio.gui.reconstruct.chart_report_view import ChartReportActions
+from hsi_studio.gui.reconstruct.photo_tools import PhotoTools, short_colour_space
+from hsi_studio.gui.reconstruct.reconstruct_dock import ReconstructDock
+from hsi_studio.gui.relight.relight_panel import RelightPanel
+from hsi_studio.gui.training import model_folders
 from hsi_studio.gui.workers import JobSet
 from hsi_studio.services import files
 from hsi_studio.services.models import method_label
@@ -441,7 +442,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
             self.train_wizard.raise_()
             self.train_wizard.activateWindow()
             return self.train_wizard
-        from hsi_studio.gui.wizard import TrainWizard
+        from hsi_studio.gui.training.wizard import TrainWizard
 
         if self.train_wizard is not None:  # a closed wizard may still be stopping its trainer
             self.train_wizard.shutdown()

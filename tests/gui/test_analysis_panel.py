@@ -161,7 +161,7 @@ def test_pca_and_index_views(analysed, qtbot):
 
 
 def test_screenshots_of_each_tool(analysed, qtbot, shots):
-    from hsi_studio.gui.band_view import qimage_to_rgb
+    from hsi_studio.gui.explore.band_view import qimage_to_rgb
 
     window, panel = analysed
     panel.library.load("builtin:colorchecker")

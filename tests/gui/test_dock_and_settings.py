@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hsi_studio.core.spectral import recovery
-from hsi_studio.gui.reconstruct_dock import format_eta
+from hsi_studio.gui.reconstruct.reconstruct_dock import format_eta
 from hsi_studio.services import reconstruction
 
 

@@ -77,7 +77,7 @@ def test_the_training_wizard_fits_the_screen_with_its_buttons(qtbot, settings, t
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QWizard
 
-    from hsi_studio.gui import wizard as tw
+    from hsi_studio.gui.training import wizard as tw
 
     area = QGuiApplication.primaryScreen().availableGeometry()  # 1280×720 under the xcb test run
     wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")

@@ -7,7 +7,7 @@ import json
 
 from hsi_studio.cli import main
 from hsi_studio.core import settings as user_settings
-from hsi_studio.gui.model_folders import MOVED_KEY
+from hsi_studio.gui.training.model_folders import MOVED_KEY
 
 
 def _bundle(folder, cls="ULDM"):

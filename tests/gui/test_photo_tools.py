@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.photo import correction as pc
 from hsi_studio.core.spectral.responses import srgb_encode
-from hsi_studio.gui.photo_tools import gui_message, short_colour_space
+from hsi_studio.gui.reconstruct.photo_tools import gui_message, short_colour_space
 from hsi_studio.gui.workers import active_workers
 
 H, W = 210, 300

@@ -136,7 +136,7 @@ def test_the_cct_slider_follows_the_family_and_the_label_says_what_is_rendered(r
 
 
 def test_delta_e_colour_bar_follows_the_map_unless_locked(relit, qtbot):
-    from hsi_studio.gui.relight_panel import delta_e_top
+    from hsi_studio.gui.relight.relight_panel import delta_e_top
 
     panel = relit
     panel.adapt.setCurrentIndex(panel.adapt.findData("none"))

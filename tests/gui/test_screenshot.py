@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hsi_studio.gui.band_view import qimage_to_rgb
+from hsi_studio.gui.explore.band_view import qimage_to_rgb
 from hsi_studio.services.files import preview_render
 
 

@@ -231,7 +231,7 @@ def test_the_empty_image_area_says_drop_here(window, cc_cube):
 # -- item 10: the uncertainty cube's export and its σ-band view ----------------------------------------------
 def test_the_sigma_cube_can_be_exported_and_viewed(window, qtbot, tmp_path, cc_cube):
     from hsi_studio.core.io import api as io
-    from hsi_studio.gui.band_view import MODES
+    from hsi_studio.gui.explore.band_view import MODES
 
     view = window.band_view
     sigma_item = view.mode_combo.model().item(MODES.index("sigma"))
@@ -263,7 +263,7 @@ def test_the_sigma_cube_can_be_exported_and_viewed(window, qtbot, tmp_path, cc_c
 def test_start_over_asks_first_and_is_not_where_pause_was(qtbot, settings, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from hsi_studio.gui import wizard as tw
+    from hsi_studio.gui.training import wizard as tw
 
     wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")
     qtbot.addWidget(wiz)
@@ -309,7 +309,7 @@ def test_start_over_asks_first_and_is_not_where_pause_was(qtbot, settings, tmp_p
 
 
 def test_pause_and_cancel_say_different_things(qtbot, settings, tmp_path):
-    from hsi_studio.gui import wizard as tw
+    from hsi_studio.gui.training import wizard as tw
 
     wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")
     qtbot.addWidget(wiz)
@@ -339,7 +339,7 @@ def test_pause_and_cancel_say_different_things(qtbot, settings, tmp_path):
 
 
 def test_the_first_eta_says_estimating(window, monkeypatch):
-    import hsi_studio.gui.reconstruct_dock as rd
+    import hsi_studio.gui.reconstruct.reconstruct_dock as rd
 
     dock = window.dock
     clock = [100.0]
@@ -489,8 +489,8 @@ def test_weighted_progress_counts_time_not_stages():
 def test_the_training_bar_follows_time(qtbot, settings, tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from hsi_studio.gui import wizard as tw
-    from hsi_studio.gui.wizard import run_page as rp
+    from hsi_studio.gui.training import wizard as tw
+    from hsi_studio.gui.training.wizard import run_page as rp
 
     wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")
     qtbot.addWidget(wiz)
@@ -561,7 +561,7 @@ def test_large_photo_estimate_and_offers(window, qtbot):
 
 # -- item 11: the finish page compares the new model with the shipped default ---------------------------------
 def test_finish_page_shows_the_shipped_default_beside_the_baselines(qtbot, settings, tmp_path):
-    from hsi_studio.gui import wizard as tw
+    from hsi_studio.gui.training import wizard as tw
     from hsi_studio.services.scoring import SHIPPED_DEFAULT
 
     wiz = tw.TrainWizard(settings=settings, models_root=tmp_path / "models")

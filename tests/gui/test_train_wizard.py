@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QMessageBox, QWizard
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io.api import write_cube
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
-from hsi_studio.gui import wizard as tw
-from hsi_studio.gui.training_runner import TrainingRunner
+from hsi_studio.gui.training import wizard as tw
+from hsi_studio.gui.training.training_runner import TrainingRunner
 from hsi_studio.services.training_plan import BASE_PRETRAIN, BASE_PROJECT, TrainPlan
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWizard
 from hsi_studio.core.cube import HSCube, centre_crop
 from hsi_studio.core.io.api import write_cube
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
-from hsi_studio.gui import wizard as tw
+from hsi_studio.gui.training import wizard as tw
 from hsi_studio.services.training_plan import BASE_PROJECT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QTableWidgetItem, QVBoxLayout
 
-from hsi_studio.gui.wizard.common import Page, table
+from hsi_studio.gui.training.wizard.common import Page, table
 from hsi_studio.services.models import method_label
 from hsi_studio.services.scoring import SHIPPED_DEFAULT, score_model
 

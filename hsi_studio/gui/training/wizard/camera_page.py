@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from hsi_studio.gui.wizard.common import Page
+from hsi_studio.gui.training.wizard.common import Page
 
 
 def response_curves(name: str) -> tuple[np.ndarray, np.ndarray, str]:

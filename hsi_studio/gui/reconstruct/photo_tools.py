@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.errors import InputError, one_line
 from hsi_studio.core.photo.chart_detect import ChartNotFoundError
-from hsi_studio.gui.photo_overlay import PhotoOverlay
+from hsi_studio.gui.reconstruct.photo_overlay import PhotoOverlay
 from hsi_studio.services.photo import PreparedPhoto, prepare_photo
 
 WB_CHOICES = (("None", None), ("Auto", "auto"), ("Pick a neutral pixel", "pixel"),

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube
-from hsi_studio.gui.band_view import ImageCanvas, colormap, display_levels
+from hsi_studio.gui.explore.band_view import ImageCanvas, colormap, display_levels
 from hsi_studio.services.comparison import compare as compare_cubes
 
 MAPS = {"mrae": "MRAE (relative)", "sam": "SAM (degrees)", "rmse": "RMSE"}

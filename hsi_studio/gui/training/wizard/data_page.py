@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from hsi_studio.gui.wizard.common import Page, folder_row, table
+from hsi_studio.gui.training.wizard.common import Page, folder_row, table
 from hsi_studio.services.training_data import scan_folder
 
 COL_VAL, COL_FILE, COL_FORMAT, COL_STATUS = 0, 1, 2, 6  # the data page's table

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
-from hsi_studio.gui.relight_views import RelightViews
+from hsi_studio.gui.relight.relight_views import RelightViews
 
 PARAMETRIC = {"cct": ("Black body at CCT", (1000, 25000)), "daylight": ("CIE daylight at CCT", (4000, 25000))}
 ADAPT_LABELS = {"none": "None", "bradford": "Bradford", "cat16": "CAT16"}

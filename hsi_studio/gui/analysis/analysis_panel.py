@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
-from hsi_studio.gui.analysis_exports import ExportsMixin
-from hsi_studio.gui.analysis_pages import PagesMixin
-from hsi_studio.gui.band_view import ImageCanvas, colormap
-from hsi_studio.gui.library_panel import OUTLINE_PEN, LibraryPanel
-from hsi_studio.gui.spectrum_plot import X_PADDING, value_label, wavelength_ticks
+from hsi_studio.gui.analysis.analysis_exports import ExportsMixin
+from hsi_studio.gui.analysis.analysis_pages import PagesMixin
+from hsi_studio.gui.analysis.library_panel import OUTLINE_PEN, LibraryPanel
+from hsi_studio.gui.explore.band_view import ImageCanvas, colormap
+from hsi_studio.gui.explore.spectrum_plot import X_PADDING, value_label, wavelength_ticks
 from hsi_studio.gui.workers import JobSet, JobWorker
 
 TOOLS = ("similarity", "library", "classes", "pca", "index")

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
-from hsi_studio.gui.band_view import colormap
+from hsi_studio.gui.explore.band_view import colormap
 
 DELTA_E_LEVELS = (0.0, 10.0)  # the ΔE colour bar's range before the first map
 

@@ -10,13 +10,13 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWizard
 
 from hsi_studio.gui import APPLICATION
-from hsi_studio.gui.wizard.base_page import BasePage
-from hsi_studio.gui.wizard.camera_page import CameraPage
-from hsi_studio.gui.wizard.common import PAGE_SETTINGS
-from hsi_studio.gui.wizard.data_page import DataPage
-from hsi_studio.gui.wizard.finish_page import FinishPage
-from hsi_studio.gui.wizard.run_page import RunPage
-from hsi_studio.gui.wizard.settings_page import SettingsPage
+from hsi_studio.gui.training.wizard.base_page import BasePage
+from hsi_studio.gui.training.wizard.camera_page import CameraPage
+from hsi_studio.gui.training.wizard.common import PAGE_SETTINGS
+from hsi_studio.gui.training.wizard.data_page import DataPage
+from hsi_studio.gui.training.wizard.finish_page import FinishPage
+from hsi_studio.gui.training.wizard.run_page import RunPage
+from hsi_studio.gui.training.wizard.settings_page import SettingsPage
 from hsi_studio.gui.workers import JobSet
 from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, safe_name
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolButton
 
 from hsi_studio.core.cube import HSCube
-from hsi_studio.gui.spectrum_plot import value_label
+from hsi_studio.gui.explore.spectrum_plot import value_label
 from hsi_studio.services import files
 from hsi_studio.services.reflectance_view import reflectance_view
 

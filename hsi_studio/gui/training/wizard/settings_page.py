@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from hsi_studio.gui.training_runner import disk_free_gb
-from hsi_studio.gui.wizard.common import Page, folder_row
+from hsi_studio.gui.training.training_runner import disk_free_gb
+from hsi_studio.gui.training.wizard.common import Page, folder_row
 from hsi_studio.services.training_plan import BASE_PRETRAIN, round_up, safe_name
 
 

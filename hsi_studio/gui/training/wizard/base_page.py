@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from hsi_studio.gui.wizard.common import Page, folder_row
+from hsi_studio.gui.training.wizard.common import Page, folder_row
 from hsi_studio.services.training_plan import BASE_FOLDER, BASE_PRETRAIN, BASE_PROJECT
 
 

@@ -1,5 +1,5 @@
 """5. The training run: live loss and validation curves, progress and ETA, Pause / Cancel / Resume / Start over,
-and the trainer's log (the stages run as subprocesses, :mod:`~hsi_studio.gui.training_runner`)."""
+and the trainer's log (the stages run as subprocesses, :mod:`~hsi_studio.gui.training.training_runner`)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from hsi_studio.gui.training_runner import TrainingRunner
-from hsi_studio.gui.wizard.common import Page
+from hsi_studio.gui.training.training_runner import TrainingRunner
+from hsi_studio.gui.training.wizard.common import Page
 from hsi_studio.services.training_plan import STAGE_LABELS, TrainPlan, format_seconds, weighted_progress
 
 STAGE_COLOURS = {"rgb-pretrain": (120, 120, 120), "stage1": (31, 119, 180), "stage2": (214, 39, 40)}
