@@ -19,3 +19,11 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_uldm():
+    """A tiny random ULDM (tests/factories.py: ``tiny_uldm()``), built once per test module."""
+    from factories import tiny_uldm
+
+    return tiny_uldm()

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from hsi_studio.core.analysis.uncertainty import fit_sigma_scale, uncertainty_scores
 from hsi_studio.core.errors import FileFormatError, InputError
@@ -56,15 +55,13 @@ def test_bad_input_is_refused():
 
 
 def test_a_bundle_records_its_scale_and_the_pipeline_applies_it(tmp_path, one_torch_thread):
-    from hsi_studio.core.ml.models import RGBLDM, ULDM, SpeUAE, load_bundle
+    from factories import tiny_uldm
+
+    from hsi_studio.core.ml.models import load_bundle
     from hsi_studio.core.ml.models.bundle import save_uldm
     from hsi_studio.core.ml.pipelines.uldm_pipeline import ULDMPipeline
-    from hsi_studio.core.spectral.responses import camera_response
 
-    torch.manual_seed(0)
-    speuae = SpeUAE.from_response(camera_response("cie1964-srgb"), hidden=8, layers=2).eval()
-    torch.manual_seed(1)
-    model = ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval()
+    model = tiny_uldm()
     rgb = np.random.default_rng(0).uniform(0.05, 0.9, (16, 16, 3)).astype(np.float32)
     _, std1 = ULDMPipeline(model)(rgb, steps=2, samples=3, seed=2)
     model.sigma_scale = 2.5

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from factories import tiny_uldm
 
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError
 from hsi_studio.core.ml.models import (
@@ -21,7 +22,6 @@ from hsi_studio.core.ml.models import (
 from hsi_studio.core.ml.models import bundle as bundle_mod
 from hsi_studio.core.ml.models.bundle import ALLOWED_COMPONENTS, bundle_info
 from hsi_studio.core.ml.pipelines.uldm_pipeline import ULDMPipeline
-from hsi_studio.core.spectral.responses import camera_response
 from hsi_studio.core.storage.manifest import write_manifest
 from hsi_studio.core.storage.provenance import file_sha256 as sha256
 
@@ -30,10 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def uldm():
-    torch.manual_seed(0)
-    speuae = SpeUAE.from_response(camera_response("cie1964-srgb"), hidden=8, layers=2)
-    torch.manual_seed(1)
-    return ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval()
+    return tiny_uldm()
 
 
 @pytest.fixture(scope="module")

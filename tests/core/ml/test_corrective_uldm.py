@@ -9,9 +9,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from factories import blocky_photo, tiny_fast, tiny_uldm
 
 from hsi_studio.core.errors import FileFormatError, InputError
-from hsi_studio.core.ml.models import RGBLDM, ULDM, SpeUAE, load_bundle, save_fast
+from hsi_studio.core.ml.models import ULDM, load_bundle, save_fast
 from hsi_studio.core.ml.models.bundle import save_uldm
 from hsi_studio.core.ml.models.regression import PixelRegression
 from hsi_studio.core.ml.models.spatial import FastModel
@@ -21,24 +22,15 @@ from hsi_studio.core.spectral.responses import camera_response
 
 
 def _fast(seed: int = 0) -> FastModel:
-    torch.manual_seed(seed)
-    prior = PixelRegression.from_response(camera_response("cie1964-srgb"), kind="mlp", hidden=16)
-    model = FastModel.from_prior(prior, width=8)
-    torch.nn.init.normal_(model.spatial.out.weight, std=0.3)  # a trained-looking, non-zero residual
-    return model.eval()
+    return tiny_fast(seed, weight_std=0.3)  # a trained-looking, non-zero residual
 
 
 def _uldm(seed: int = 0) -> ULDM:
-    torch.manual_seed(seed)
-    speuae = SpeUAE.from_response(camera_response("cie1964-srgb"), hidden=8, layers=2).eval()
-    torch.manual_seed(seed + 1)
-    return ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval()
+    return tiny_uldm(seed)
 
 
 def _photo(h=24, w=40, seed=3) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = rng.random((h // 8 + 1, w // 8 + 1, 3)).repeat(8, 0).repeat(8, 1)[:h, :w]
-    return (img * 0.85 + 0.05).astype(np.float32)
+    return blocky_photo(h, w, seed, block=8, scale=0.85)
 
 
 @pytest.fixture()

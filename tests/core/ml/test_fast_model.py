@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from factories import blocky_photo, smooth_cubes, tiny_fast
 
 from hsi_studio.cli import main
-from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.errors import InputError as HSIError
 from hsi_studio.core.io import api as io
 from hsi_studio.core.ml.models import load_bundle, save_fast, save_regression
@@ -26,30 +27,17 @@ SHIPPED = models_dir() / "fast"
 
 
 def _tiny(seed=0, residual=False, width=8) -> FastModel:
-    torch.manual_seed(seed)
-    prior = PixelRegression.from_response(camera_response("cie1964-srgb"), kind="mlp", hidden=16)
-    model = FastModel.from_prior(prior, width=width)
     if residual:  # a trained-looking, non-zero residual
-        torch.nn.init.normal_(model.spatial.out.weight, std=0.5)
-        torch.nn.init.normal_(model.spatial.out.bias, std=0.2)
-    return model.eval()
+        return tiny_fast(seed, width, weight_std=0.5, bias_std=0.2)
+    return tiny_fast(seed, width)
 
 
 def _photo(h=37, w=45, seed=1) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = rng.random((h // 5 + 1, w // 5 + 1, 3)).repeat(5, 0).repeat(5, 1)[:h, :w]
-    return (img * 0.9 + 0.05).astype(np.float32)  # linear RGB
+    return blocky_photo(h, w, seed, block=5, scale=0.9)  # linear RGB
 
 
 def _smooth_cubes(n=3, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    basis = np.stack([np.exp(-0.5 * ((WL - c) / 40.0) ** 2) for c in (430, 480, 530, 580, 630, 680)])
-    cubes = []
-    for _ in range(n):
-        spectra = np.clip(0.05 + rng.random((4, 6)) @ basis / 3, 0, 1)
-        labels = rng.integers(0, 4, (size // 8, size // 8)).repeat(8, 0).repeat(8, 1)
-        cubes.append(HSCube(spectra[labels].astype(np.float32), WL, kind="reflectance"))
-    return cubes
+    return smooth_cubes(n, size, seed, block=8)
 
 
 def test_zero_residual_returns_the_prior_exactly(one_torch_thread):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel, UNet2DModel
+from factories import tiny_speuae, tiny_uldm
 
 from hsi_studio.core.errors import InputError, NonFiniteError, ShapeError, UnsafeFileError
 from hsi_studio.core.jobs import Cancelled, CancelToken
@@ -26,15 +27,13 @@ def response():
 
 
 @pytest.fixture
-def speuae(response):
-    torch.manual_seed(0)
-    return SpeUAE.from_response(response, hidden=8, layers=2).eval()
+def speuae():
+    return tiny_speuae()
 
 
 @pytest.fixture
 def uldm(speuae):
-    torch.manual_seed(1)
-    return ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval()
+    return tiny_uldm(speuae=speuae)
 
 
 def _rgb(h, w, seed=0):

@@ -133,20 +133,7 @@ def test_inference_and_training_choose_devices_through_core_devices(monkeypatch,
         assert "def resolve_device" not in (ROOT / "hsi_studio" / path).read_text()
 
 
-# -- ULDMPipeline on a tiny random model ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_uldm():
-    import torch
-
-    from hsi_studio.core.ml.models import RGBLDM, ULDM, SpeUAE
-    from hsi_studio.core.spectral.responses import camera_response
-
-    torch.manual_seed(0)
-    speuae = SpeUAE.from_response(camera_response("cie1964-srgb"), hidden=8, layers=2).eval()
-    torch.manual_seed(1)
-    return ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval()
-
-
+# -- ULDMPipeline on a tiny random model (the shared ``tiny_uldm`` fixture, tests/conftest.py) -----------------
 def test_uldm_pipeline_gives_the_same_mean_and_std_as_before(tiny_uldm, one_torch_thread):
     """The sums below pin the pipeline's output (recomputed when highlights got their cap, models/bounds.py:
     this random model puts a few bands above it)."""

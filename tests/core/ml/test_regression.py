@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from factories import smooth_cubes
 
 from hsi_studio.cli import main
-from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError as HSIError
 from hsi_studio.core.io import api as io
 from hsi_studio.core.ml.data import TrainingSource, validation_pairs
@@ -17,21 +17,13 @@ from hsi_studio.core.ml.models.bounds import REFLECTANCE_CAP, photo_light
 from hsi_studio.core.ml.models.regression import PixelRegression, nonnegative_consistent
 from hsi_studio.core.ml.pipelines.regression_pipeline import RegressionPipeline
 from hsi_studio.core.ml.training.regression_fit import fit_regression
-from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral.responses import camera_response
 from hsi_studio.core.storage.provenance import file_sha256 as sha256
 
 
 def _smooth_cubes(n=3, size=24, seed=0):
     """Random reflectance-like cubes: a few smooth spectra painted in blocks."""
-    rng = np.random.default_rng(seed)
-    basis = np.stack([np.exp(-0.5 * ((WL - c) / 40.0) ** 2) for c in (430, 480, 530, 580, 630, 680)])
-    cubes = []
-    for _ in range(n):
-        spectra = np.clip(0.05 + rng.random((4, 6)) @ basis / 3, 0, 1)
-        labels = rng.integers(0, 4, (size // 6, size // 6)).repeat(6, 0).repeat(6, 1)
-        cubes.append(HSCube(spectra[labels].astype(np.float32), WL, kind="reflectance"))
-    return cubes
+    return smooth_cubes(n, size, seed, block=6)
 
 
 @pytest.fixture(scope="module")
