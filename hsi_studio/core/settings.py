@@ -220,7 +220,20 @@ def world_size() -> int:
         return 1
 
 
+def local_rank() -> int:
+    """This process's rank on its node under ``accelerate launch`` (``$LOCAL_RANK``; 0 when run alone)."""
+    try:
+        return int(os.environ.get("LOCAL_RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def is_local_main() -> bool:
+    """The first process on this node (or the only one): the one that tidies shared folders."""
+    return os.environ.get("LOCAL_RANK", "0") == "0"
+
+
 __all__ = ["APP_NAME", "ENV_CONFIG", "ENV_DEBUG", "ENV_MAX_MEMORY", "ENV_MODELS", "ENV_SHARED_DATA", "ENV_SMOKE",
-           "KEYS", "SETTINGS_FILE", "SettingsWarning", "add_model_dirs", "config_dir", "debug", "env", "load",
-           "max_memory_setting", "models_dir", "package_dir", "save", "settings_path", "shared_data_setting",
-           "smoke_run", "user_model_dirs", "world_size"]
+           "KEYS", "SETTINGS_FILE", "SettingsWarning", "add_model_dirs", "config_dir", "debug", "env",
+           "is_local_main", "load", "local_rank", "max_memory_setting", "models_dir", "package_dir", "save",
+           "settings_path", "shared_data_setting", "smoke_run", "user_model_dirs", "world_size"]
