@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hsi_studio.core import settings
 from hsi_studio.core.errors import FileFormatError, InputError, OutputError, one_line
 from hsi_studio.core.jobs import NEVER_CANCEL, Cancelled, CancelToken
 from hsi_studio.core.ml import devices
@@ -565,10 +566,10 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
         raise OutputError(f"{out} is a file; expected a folder (new or a previous run's) for the training output")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        partials = len(clean_partial_checkpoints(out)) if os.environ.get("LOCAL_RANK", "0") == "0" else 0
+        partials = len(clean_partial_checkpoints(out)) if settings.is_local_main() else 0
         if not resume and latest_checkpoint(out) is not None:
             raise InputError(f"{out} already holds checkpoints; expected a new folder (or pass --resume)")
-        if os.environ.get("LOCAL_RANK", "0") == "0":
+        if settings.is_local_main():
             with atomic_write(out / "config.json") as tmp:
                 tmp.write_text(json.dumps({"stage_name": stage.name, **portable_config(cfg.to_dict())}, indent=2))
         trainer = Trainer(stage, cfg, out, progress=progress, cancel=cancel, log=log)
