@@ -12,6 +12,7 @@ from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import Cancelled, CancelToken
 from hsi_studio.core.spectral import recovery, relight
 from hsi_studio.core.spectral._colour import colour
+from hsi_studio.core.spectral.recovery import otsu2018
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral.responses import camera_response, project, srgb_decode, srgb_encode
 
@@ -53,7 +54,7 @@ def test_otsu_handles_black_and_the_whole_chromaticity_tree():
         warnings.simplefilter("ignore")
         ref = np.stack([colour.XYZ_to_sd(x, method="Otsu 2018")[WL] for x in xyz])
     np.testing.assert_allclose(recovery.xyz_to_spectra(xyz, "otsu2018"), ref, atol=1e-9)
-    tables = recovery._otsu_tables()
+    tables = otsu2018.otsu_tables()
     xy = np.random.default_rng(1).uniform(0, 0.8, (2000, 2))
     dataset = colour.recovery.otsu2018.Dataset_Otsu2018(
         colour.recovery.SPECTRAL_SHAPE_OTSU2018, colour.recovery.BASIS_FUNCTIONS_OTSU2018,
