@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import ToyStage, toy_config
 from PIL import Image
-from reliability_toy import ToyStage, toy_config
 
 from hsi_studio.cli import main
 from hsi_studio.core.cube import HSCube

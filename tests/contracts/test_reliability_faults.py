@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import ToyStage, toy_config
 
 from hsi_studio.cli import main
 from hsi_studio.core.cube import HSCube
@@ -20,9 +21,7 @@ from hsi_studio.core.errors import FileFormatError, InputError
 from hsi_studio.core.io import api as io
 from hsi_studio.core.storage import atomic
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
-from reliability_toy import ToyStage, toy_config  # noqa: E402
+TESTS = Path(__file__).resolve().parents[1]  # the killed child imports the toy stage from tests/factories.py
 
 WL31 = np.arange(400.0, 701.0, 10.0)
 OLD = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
@@ -49,7 +48,7 @@ CHILD = textwrap.dedent("""
         report = common.Reporter.__call__
         common.Reporter.__call__ = lambda self, *a, **k: (hook("progress"), report(self, *a, **k))[1]
     if sys.argv[4] == "train":
-        from reliability_toy import ToyStage, toy_config
+        from factories import ToyStage, toy_config
         from hsi_studio.core.ml.training.engine import run_training
         run_training(ToyStage(), toy_config(steps=4, ckpt_every=2, val_every=100), sys.argv[5])
         sys.exit(0)

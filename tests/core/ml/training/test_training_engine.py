@@ -1,12 +1,13 @@
 """The training engine: exact resume (2 + resume + 2 steps == 4 steps), pickle-free checkpoints, cancel,
-JSON-able logs. Uses a tiny regression stage (tests/reliability_toy.py, on the test path through pyproject's pythonpath) so it tests the engine alone."""
+JSON-able logs. Uses a tiny regression stage
+(``ToyStage``, tests/factories.py) so it tests the engine alone."""
 
 import json
 
 import numpy as np
 import pytest
 import torch
-from reliability_toy import ToyStage as _Toy
+from factories import ToyStage as _Toy
 
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError
 from hsi_studio.core.jobs import Cancelled, CancelToken
