@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from factories import WL31 as WL
+from factories import planted_scene
 
 from hsi_studio.cli import main
 from hsi_studio.core.analysis.library import SpectralLibrary, read_library, write_library
 from hsi_studio.core.io import api as io
-from tests.core.analysis.test_analysis import WL, planted_scene
 
 
 @pytest.fixture()

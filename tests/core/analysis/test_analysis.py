@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from factories import planted_scene
 
 from hsi_studio.core.analysis import maps as an
 from hsi_studio.core.analysis.library import SpectralLibrary, builtin_library, read_library, write_library
@@ -16,24 +17,6 @@ WL = np.arange(400.0, 701.0, 10.0)
 
 def _cube(data, wl=WL) -> HSCube:
     return HSCube(np.asarray(data, np.float32), wl)
-
-
-def planted_scene(seed: int = 0, size: int = 48):
-    """A background of two materials with noise and a planted third material in a few blobs (the truth)."""
-    rng = np.random.default_rng(seed)
-    x = np.linspace(0, 1, WL.size)
-    grass = 0.1 + 0.5 / (1 + np.exp(-(WL - 560) / 15)) * np.exp(-((WL - 560) / 80) ** 2) + 0.05 * x
-    soil = 0.15 + 0.3 * x
-    paint = 0.2 + 0.6 * np.exp(-((WL - 470) / 25) ** 2)
-    truth = np.zeros((size, size), bool)
-    yy, xx = np.mgrid[:size, :size]
-    for cy, cx, r in ((10, 12, 4), (30, 35, 6), (40, 8, 3)):
-        truth |= (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-    base = np.where((xx < size // 2)[..., None], grass, soil)
-    data = np.where(truth[..., None], paint, base)
-    brightness = rng.uniform(0.5, 1.5, (size, size, 1))  # SAM is scale invariant: shading must not matter
-    data = data * brightness * (1 + 0.02 * rng.standard_normal(data.shape))
-    return _cube(data), paint, truth
 
 
 # -- similarity --------------------------------------------------------------------------------------------

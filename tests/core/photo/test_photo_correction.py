@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from factories import chart_photo, write_chart_png
 from PIL import Image
 
 from hsi_studio.cli import main
@@ -16,25 +17,6 @@ from hsi_studio.core.photo import chart_detect
 from hsi_studio.core.photo import correction as pc
 from hsi_studio.core.spectral._colour import colour
 from hsi_studio.core.spectral.responses import srgb_encode
-
-GAP = 0.25  # chart_from_corners' gap between patches, as a fraction of a patch
-
-
-def chart_photo(transform=np.eye(3), *, patch=24, margin=30, background=0.18, exposure=0.8):
-    """(linear H×W×3 photo, 4 outer corners): the 24 patches' reference linear sRGB × exposure, seen through
-    ``transform`` (row vectors: photo = ref @ transform), on a grey background."""
-    ref = pc.reference_linear() * exposure
-    step = patch * (1 + GAP)
-    w, h = int(round(6 * patch + 5 * GAP * patch)), int(round(4 * patch + 3 * GAP * patch))
-    img = np.full((h + 2 * margin, w + 2 * margin, 3), background, np.float64)
-    for i in range(24):
-        r, c = divmod(i, 6)
-        y0, x0 = margin + int(round(r * step)), margin + int(round(c * step))
-        img[y0:y0 + patch, x0:x0 + patch] = ref[i]
-    img = img @ transform
-    corners = np.array([[margin, margin], [margin + w, margin], [margin + w, margin + h], [margin, margin + h]],
-                       float)
-    return img, corners
 
 
 def test_chart_fit_recovers_a_known_colour_transform():
@@ -176,10 +158,7 @@ def test_white_balance_bad_input_says_what_is_wrong():
 # ---------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def chart_png(tmp_path):
-    img, corners = chart_photo(np.diag([0.7, 1.0, 1.3]))
-    path = tmp_path / "chart.png"
-    Image.fromarray(np.round(srgb_encode(np.clip(img, 0, 1).astype(np.float32)) * 255).astype(np.uint8)).save(path)
-    return path, corners
+    return write_chart_png(tmp_path / "chart.png", np.diag([0.7, 1.0, 1.3]))
 
 
 def run(args, capsys):
