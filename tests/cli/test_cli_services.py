@@ -2,12 +2,9 @@
 
 import json
 
-import numpy as np
+from factories import write_cube_folder
 
 from hsi_studio.cli import main
-from hsi_studio.core.cube import HSCube
-from hsi_studio.core.io import api as io
-from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL
 from hsi_studio.services.models import model_choices
 
 
@@ -23,9 +20,7 @@ def test_models_lists_what_the_dock_lists(capsys):
 
 
 def test_scan_reports_the_folder_and_the_stages_validation_split(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    for name in ("a", "b", "c", "d", "e"):
-        io.write_cube(HSCube(rng.uniform(0, 1, (8, 9, 31)).astype(np.float32), WL), tmp_path / f"{name}.npy")
+    write_cube_folder(tmp_path, size=(8, 9), low=0, high=1, names="abcde", suffix=".npy", kind=None)
     (tmp_path / "broken.mat").write_bytes(b"MATLAB 5.0 truncated")
     assert main(["scan", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import fake_bundle, write_cube_folder
 
 import hsi_studio.gui
 import hsi_studio.services
 from hsi_studio.core.cube import HSCube, centre_crop
 from hsi_studio.core.errors import InputError
-from hsi_studio.core.io.api import write_cube
 from hsi_studio.core.spectral.recovery import METHOD_LABELS, METHODS
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 from hsi_studio.services import models, scoring, training_data
@@ -28,33 +28,18 @@ QT = ("PySide6", "pyqtgraph", "shiboken6")
 GUI_MAX_LINES = 520
 
 
-def _bundle(folder: Path, cls: str | None) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "model_index.json").write_text(json.dumps({"_class_name": cls}) if cls else "{not json")
-    return folder
-
-
-def _cubes(root: Path, n: int = 2, size: int = 16) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        data = rng.uniform(0.1, 0.9, (size, size, STANDARD_WAVELENGTHS.size)).astype(np.float32)
-        write_cube(HSCube(data, STANDARD_WAVELENGTHS.copy(), kind="reflectance"), root / f"scene{i}.h5")
-    return root
-
-
 # ---------------------------------------------------------------------------------------------------------
 # The model list
 # ---------------------------------------------------------------------------------------------------------
 def test_model_list_has_shipped_bundles_a_folder_of_bundles_and_the_baselines(tmp_path, monkeypatch):
     shipped = tmp_path / "models"
-    _bundle(shipped / "default", "ULDM")
-    _bundle(shipped / "rootpoly", "PixelRegression")
-    _bundle(shipped / "speuae", "SpeUAE")  # a training part: not listed
+    fake_bundle(shipped / "default", "ULDM")
+    fake_bundle(shipped / "rootpoly", "PixelRegression")
+    fake_bundle(shipped / "speuae", "SpeUAE")  # a training part: not listed
     mine = tmp_path / "mine"
-    _bundle(mine / "uldm-a", "ULDM")
-    _bundle(mine / "base", "RGBLDM")  # a training part
-    _bundle(mine / "broken", None)  # unreadable model_index.json
+    fake_bundle(mine / "uldm-a", "ULDM")
+    fake_bundle(mine / "base", "RGBLDM")  # a training part
+    fake_bundle(mine / "broken", None)  # unreadable model_index.json
     (mine / "empty").mkdir()
     monkeypatch.setenv("HSI_STUDIO_MODELS", str(shipped))
 
@@ -92,7 +77,7 @@ def test_method_labels():
 # Training data and scoring, without Qt
 # ---------------------------------------------------------------------------------------------------------
 def test_scan_folder_reports_cubes_formats_and_refused_files(tmp_path):
-    folder = _cubes(tmp_path / "cubes", n=2)
+    folder = write_cube_folder(tmp_path / "cubes", n=2)
     (folder / "broken.mat").write_bytes(b"not a MATLAB file")
     report = training_data.scan_folder(str(folder))
     assert report["cubes"] == 2 and report["listed"] == 3 and len(report["refused"]) == 1
@@ -106,7 +91,7 @@ def test_scan_folder_reports_cubes_formats_and_refused_files(tmp_path):
 
 def test_score_model_scores_the_model_and_the_baselines(tmp_path, monkeypatch):
     monkeypatch.setenv("HSI_STUDIO_MODELS", str(tmp_path / "no-models"))  # no learned baselines: fast
-    folder = _cubes(tmp_path / "val", n=1)
+    folder = write_cube_folder(tmp_path / "val", n=1)
     rows = scoring.score_model("physics:minnorm", [str(folder / "scene0.h5")], "cie1964-srgb")
     methods = [r["method"] for r in rows]
     assert methods == ["physics:minnorm", "uldm"]  # the D65-white baselines are out of the camera protocol
@@ -118,7 +103,7 @@ def test_score_model_compares_with_the_shipped_default(tmp_path):
 
     if not default_installed():
         pytest.skip("the shipped default model is not installed")
-    folder = _cubes(tmp_path / "val", n=1)
+    folder = write_cube_folder(tmp_path / "val", n=1)
     seen = []
     rows = scoring.score_model("physics:minnorm", [str(folder / "scene0.h5")], "cie1964-srgb",
                                progress=lambda f, m="": seen.append(f))

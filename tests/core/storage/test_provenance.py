@@ -7,13 +7,12 @@ import os
 
 import numpy as np
 import pytest
+from factories import write_cube_folder
 
 from hsi_studio.cli import main
-from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io import api as io
 from hsi_studio.core.ml.training.checkpoint import load_checkpoint
 from hsi_studio.core.ml.training.engine import latest_checkpoint
-from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
 from hsi_studio.core.storage import provenance
 
 
@@ -40,11 +39,7 @@ def test_helpers(tmp_path, monkeypatch):
 
 def test_stage1_records_its_data_and_relative_paths(tmp_path, monkeypatch, one_torch_thread):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "cubes").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        io.write_cube(HSCube(rng.uniform(0.05, 0.9, (16, 16, 31)).astype(np.float32), STANDARD_WAVELENGTHS),
-                      tmp_path / "cubes" / f"c{i}.h5")
+    write_cube_folder(tmp_path / "cubes", 3, 16, low=0.05, names=["c0", "c1", "c2"], kind=None)
     assert main(["train", "stage1", "--data", "cubes", "--val", str(tmp_path / "cubes" / "c2.h5"), "--out", "run",
                  "--tiny", "--device", "cpu", "--threads", "1", "--steps", "2"]) == 0
     record = json.loads((tmp_path / "run" / "model" / "training.json").read_text())
