@@ -1,5 +1,7 @@
 """Files and their display render: read an RGB photo or a cube, write a cube or its reflectance estimate, the
-cube's sRGB view. Readers pull in h5py, tifffile, …, so ``hsi_studio.core.io.api`` is imported on first use."""
+cube's sRGB view; and what the GUI and the CLI say about formats — dialog filters, extension lists, the formats
+a cube can be written as — all derived from :mod:`hsi_studio.core.io.registry`. The readers themselves pull in
+h5py, tifffile, …, on first use."""
 
 from __future__ import annotations
 
@@ -12,7 +14,45 @@ import numpy as np
 
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import InputError
+from hsi_studio.core.io import registry
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
+from hsi_studio.core.storage.files import format_bytes, written_bytes
+
+FOLDER_FILTER = next(f.filter for f in registry.formats("cube", writable=True) if f.folder)
+"""The Save dialog's filter of the folder format (a CAVE-style folder of 16-bit PNG bands)."""
+
+
+def open_filter() -> str:
+    """The Open dialog's filters: images and cubes, photos (camera RAW included), cubes, all files."""
+    return registry.read_filter()
+
+
+def cube_filter() -> str:
+    """The filters of a dialog that opens a cube (a ground truth, a comparison)."""
+    return registry.cube_read_filter()
+
+
+def cube_write_filters() -> list[str]:
+    """One Save-dialog filter per cube writer, the default (HDF5) first, the PNG band folder last."""
+    return registry.write_filters()
+
+
+def cube_write_formats() -> dict[str, str]:
+    """The formats a cube can be written as, name → extension (``{"h5": ".h5", "envi": ".hdr", …,
+    "png-bands": "/"}``), for the CLI's choices and help."""
+    return registry.writable_formats("cube")
+
+
+def cube_extensions_text(*, writable: bool = False) -> str:
+    """The cube extensions a reader (or, ``writable``, a writer) accepts, space-separated, for help and
+    messages: ``".h5 .hdf5 .hdr .img .mat .npz .npy .tif .tiff"``."""
+    return registry.extensions_text("cube", writable=writable)
+
+
+def format_label(path: str | Path, default: str | None = None) -> str | None:
+    """The label of the cube format of ``path`` (``"HDF5"``, ``"PNG band folder"`` for a folder …), else
+    ``default``."""
+    return registry.label_for(path, "cube", default)
 
 
 def preview_render(cube: HSCube) -> np.ndarray | None:
@@ -113,5 +153,6 @@ def has_reflectance(cube: HSCube | None) -> bool:
     return cube.kind == "reflectance" or recorded_capture_illuminant(cube) is not None
 
 
-__all__ = ["Loaded", "as_reflectance", "has_reflectance", "load_file", "preview_render", "warm_up", "write_cube",
-           "write_reflectance"]
+__all__ = ["FOLDER_FILTER", "Loaded", "as_reflectance", "cube_extensions_text", "cube_filter", "cube_write_filters",
+           "cube_write_formats", "format_bytes", "format_label", "has_reflectance", "load_file", "open_filter",
+           "preview_render", "warm_up", "write_cube", "write_reflectance", "written_bytes"]

@@ -1,12 +1,11 @@
-"""Plumbing shared by the readers and writers in :mod:`hsi_studio.core.io.api` (no Qt, no torch).
+"""Plumbing shared by the readers and writers of :mod:`hsi_studio.core.io` (no Qt, no torch).
 
-* :func:`atomic_write` / :func:`atomic_folder` / :func:`atomic_pair` (from :mod:`.atomic`, re-exported): every
-  write goes to a temporary name in the destination folder, is fsynced and then moved into place with
-  ``os.replace``; on failure the temporary is removed and an existing destination is left untouched.
 * :func:`reading` / :func:`writing`: the boundary where library exceptions (``OSError``, ``KeyError``,
   h5py/scipy/tifffile errors …) become the typed errors of :mod:`hsi_studio.core.errors`, with the path.
 * Header helpers: choosing the band axis and checking the size budget before anything is decoded, picking
-  the cube variable in a container, resolving wavelengths, scaling integer data.
+  the cube variable in a container, resolving wavelengths, scaling integer data; the stored-metadata JSON.
+
+Writes are atomic through :mod:`hsi_studio.core.storage.atomic` (each writer calls it).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from hsi_studio.core.jobs import Cancelled
 from hsi_studio.core.spectral.responses import (
     STANDARD_WAVELENGTHS,  # the 31-band grid assumed for files without wavelengths
 )
+from hsi_studio.core.storage.files import written_bytes  # noqa: F401 — moved there; delete once unused here
 
 # Peak bytes per sample while a cube is decoded: the file's values plus the float32 cube (worst case 2 × 4).
 DECODE_BYTES_PER_SAMPLE = 8
@@ -150,7 +150,6 @@ def check_png_chunks(p: Path) -> None:
                                       "file); expected an intact PNG file")
             if kind == b"IEND":
                 return
-
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -327,21 +326,6 @@ def npy_header(f: BinaryIO, what: str = ".npy array") -> tuple[tuple[int, ...], 
     return tuple(int(s) for s in shape), dtype, f.tell()
 
 
-__all__ = ["reading", "writing", "cube_layout",
-           "resolve_wavelengths", "to_float32", "pick_key", "npy_header", "CUBE_KEYS",
-           "written_bytes"]
+__all__ = ["reading", "writing", "require_file", "cube_layout", "resolve_wavelengths", "to_float32",
+           "pick_key", "npy_header", "CUBE_KEYS"]
 
-
-def written_bytes(path: str | Path) -> int:
-    """The bytes on disk of what a cube writer wrote at ``path``: a file, an ENVI header with its data file, or
-    a folder of PNG bands."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
-        total = p.stat().st_size
-        if p.suffix.lower() == ".hdr":
-            total += sum(d.stat().st_size for d in (p.with_suffix(".img"), p.with_suffix("")) if d.is_file())
-        return total
-    except OSError:
-        return 0

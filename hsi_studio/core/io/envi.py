@@ -1,4 +1,6 @@
-"""ENVI ``.hdr`` + ``.img`` cubes: the header parsed by spectral (SPy), the data read and written here.
+"""ENVI ``.hdr`` + ``.img`` cubes: the header parsed by spectral (SPy), the data read and written here. What this
+module writes: BIP float32 after a 64-byte prefix holding the pair token (``header offset = 64``, ``hsi studio
+pair``), ``wavelength = {…}`` and ``wavelength units = nm``.
 
 Every header field that decides how bytes become numbers is checked (data type, byte order, interleave,
 header offset) and the data file must hold exactly the bytes the header describes. The files this module
@@ -26,6 +28,7 @@ from hsi_studio.core.io.base import (
     resolve_wavelengths,
     wavelength_list,
 )
+from hsi_studio.core.io.registry import CubeFormat
 from hsi_studio.core.storage.atomic import atomic_pair
 
 ENVI_DTYPES = {"1": "u1", "2": "i2", "3": "i4", "4": "f4", "5": "f8", "6": "c8", "9": "c16", "12": "u2",
@@ -37,6 +40,7 @@ ENVI_INTERLEAVES = ("bsq", "bil", "bip")
 # of a pair) are refused instead of read.
 ENVI_PAIR_PREFIX = b"HSI Studio ENVI data, pair "
 ENVI_PAIR_OFFSET = 64
+ENVI_MAGIC = b"ENVI"  # the first line of a header
 
 
 def envi_paths(path: Path) -> tuple[Path, Path | None]:
@@ -111,7 +115,7 @@ def read_envi(path: Path, key: str | None, wavelengths: Any) -> HSCube:
     from spectral.io import envi
 
     hdr, data_file = envi_paths(path)
-    require_file(hdr, "ENVI header", (b"ENVI",))
+    require_file(hdr, "ENVI header", (ENVI_MAGIC,))
     header = envi.read_envi_header(str(hdr))
     h, w, b = (_envi_int(header, k) for k in ("lines", "samples", "bands"))
     cube_layout((h, w, b), band_axis=2, what="ENVI cube")
@@ -168,4 +172,6 @@ def write_envi(cube: HSCube, path: Path) -> Path:
     return hdr
 
 
-__all__ = ["read_envi", "write_envi", "envi_paths", "ENVI_DATA_EXTS"]
+FORMAT = CubeFormat("envi", "ENVI", (".hdr", ".img"), (ENVI_MAGIC,), read=read_envi, write=write_envi)
+
+__all__ = ["FORMAT", "read_envi", "write_envi", "envi_paths", "ENVI_DATA_EXTS"]

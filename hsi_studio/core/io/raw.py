@@ -36,6 +36,7 @@ from hsi_studio.core.errors import (
     one_line,
 )
 from hsi_studio.core.io.base import reading, require_file
+from hsi_studio.core.io.registry import CubeFormat
 
 RAW_EXTENSIONS = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw")
 WHITE_BALANCES = ("camera", "daylight", "auto")
@@ -222,4 +223,6 @@ def _ascii(tag: Any) -> str:
     return " ".join(value.replace("\x00", " ").split()) if isinstance(value, str) else ""
 
 
-__all__ = ["RAW_EXTENSIONS", "WHITE_BALANCES", "COLOUR_SPACE", "read_raw"]
+FORMAT = CubeFormat("raw", "camera RAW", RAW_EXTENSIONS, kind="image", read=read_raw)  # magic: one per maker
+
+__all__ = ["FORMAT", "RAW_EXTENSIONS", "WHITE_BALANCES", "COLOUR_SPACE", "read_raw"]

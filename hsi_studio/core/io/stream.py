@@ -3,7 +3,7 @@ reconstruction never holds its H×W×31 float32 cube in memory. Each writer prod
 writer of its format (:func:`hsi_studio.core.io.api.write_cube`) produces for the same cube: HDF5 (the same chunked,
 shuffled, gzip-1 dataset and attributes), ENVI (the same BIP float32 data with the pair token, the same header),
 ``.npy`` (the same header) and MATLAB ``.mat`` (v5 below 2 GiB — its cube element written here, the small
-variables by scipy — else v7.3 through h5py, as :func:`~hsi_studio.core.io.formats.write_mat` chooses); and a
+variables by scipy — else v7.3 through h5py, as :func:`~hsi_studio.core.io.mat.write_mat` chooses); and a
 raw float32 file opened as an ``np.memmap`` (the GUI's result of a large photo).
 
 A writer writes to the path it is given — a temporary name the caller commits
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hsi_studio.core.errors import UnsupportedFormatError
-from hsi_studio.core.io import formats as io_formats
+from hsi_studio.core.io import mat as io_mat
 from hsi_studio.core.io.base import meta_json
 from hsi_studio.core.io.envi import ENVI_PAIR_OFFSET, ENVI_PAIR_PREFIX
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
@@ -147,7 +147,7 @@ class RawRows(_RawRows):
 
 
 class H5Rows(StreamedCube):
-    """HDF5: the dataset :func:`~.io_formats.write_hdf5` makes, filled one 128-row chunk row at a time."""
+    """HDF5: the dataset :func:`~hsi_studio.core.io.h5.write_hdf5` makes, filled one 128-row chunk row at a time."""
 
     def __init__(self, path, height, width, wavelengths) -> None:
         import h5py
@@ -223,7 +223,7 @@ class MatRows(StreamedCube):
 
     def finish(self, kind: str, metadata: dict[str, Any]) -> Path:
         self._bsq.flush()
-        if self._band_bytes * self.bands > io_formats.MAT_V5_MAX_BYTES:
+        if self._band_bytes * self.bands > io_mat.MAT_V5_MAX_BYTES:
             self._finish_v73(kind, metadata)
         else:
             self._finish_v5(kind, metadata)
@@ -272,7 +272,7 @@ class MatRows(StreamedCube):
                 cd.attrs["MATLAB_class"] = np.bytes_("char")
                 cd.attrs["MATLAB_int_decode"] = np.int32(2)
         with open(self.path, "r+b") as raw:
-            raw.write(io_formats._mat73_header())
+            raw.write(io_mat._mat73_header())
 
     def close(self) -> None:
         if not self._bsq.closed:

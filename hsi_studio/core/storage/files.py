@@ -1,5 +1,6 @@
 """Small files read safely, and byte counts said plainly (no Qt, no torch): :func:`read_json` for settings,
-manifests and indexes (size-bounded, typed errors), :func:`format_bytes` for messages."""
+manifests and indexes (size-bounded, typed errors), :func:`written_bytes` (what a write left on disk) and
+:func:`format_bytes` for messages."""
 
 from __future__ import annotations
 
@@ -45,3 +46,18 @@ def format_bytes(n: int) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n} B"
+
+
+def written_bytes(path: str | os.PathLike[str]) -> int:
+    """The bytes on disk of what a cube writer wrote at ``path``: a file, an ENVI header with its data file, or
+    a folder of PNG bands (0 when it cannot be read)."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+        total = p.stat().st_size
+        if p.suffix.lower() == ".hdr":
+            total += sum(d.stat().st_size for d in (p.with_suffix(".img"), p.with_suffix("")) if d.is_file())
+        return total
+    except OSError:
+        return 0

@@ -27,7 +27,9 @@ from hsi_studio.core.errors import (
     WavelengthError,
 )
 from hsi_studio.core.io import api as io
-from hsi_studio.core.io import formats as io_formats
+from hsi_studio.core.io import mat as io_mat
+from hsi_studio.core.io import png_stack
+from hsi_studio.core.io import rgb as io_rgb
 
 WL31 = np.arange(400.0, 701.0, 10.0)
 WL16 = np.linspace(420.0, 720.0, 16)
@@ -87,7 +89,7 @@ def test_mat_v5_opened_by_scipy(tmp_path, cube):
 
 
 def test_mat_v73_for_large_cubes_is_matlab_layout(tmp_path, cube, monkeypatch):
-    monkeypatch.setattr(io_formats, "MAT_V5_MAX_BYTES", 1000)  # pretend the cube exceeds v5's 2 GiB limit
+    monkeypatch.setattr(io_mat, "MAT_V5_MAX_BYTES", 1000)  # pretend the cube exceeds v5's 2 GiB limit
     path = io.write_cube(cube, tmp_path / "big.mat")
     assert scipy.io.matlab.matfile_version(str(path)) == (2, 0)
     assert path.read_bytes()[:19] == b"MATLAB 7.3 MAT-file"
@@ -127,7 +129,7 @@ def test_png_band_folder_opened_by_pil(tmp_path):
     out = io.write_cube(cube, str(tmp_path / "bands") + "/")
     files = sorted(out.glob("*.png"))
     assert [p.name for p in files][:2] == ["bands_01.png", "bands_02.png"] and len(files) == 16
-    side = json.loads((out / io_formats.CAVE_SIDECAR).read_text())
+    side = json.loads((out / png_stack.CAVE_SIDECAR).read_text())
     np.testing.assert_allclose(side["wavelengths"], WL16)
     with Image.open(files[4]) as im:
         assert im.mode == "I;16" and im.size == (7, 6)
@@ -506,7 +508,7 @@ def test_failed_folder_and_rgb_writes_leave_existing_output(tmp_path, cube, rgb,
         return real_save(self, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "save", save_some)
-    monkeypatch.setattr(io, "encode_png16", lambda q: (_ for _ in ()).throw(MemoryError()))
+    monkeypatch.setattr(io_rgb, "encode_png16", lambda q: (_ for _ in ()).throw(MemoryError()))
     with pytest.raises(OutputError, match="no space"):
         io.write_cube(make_cube(seed=9), folder)
     with pytest.raises(OutputError):
