@@ -9,7 +9,7 @@ import pytest
 from hsi_studio.cli import main
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io import api as io
-from hsi_studio.core.io import formats as io_formats
+from hsi_studio.core.io import mat as io_mat
 from hsi_studio.core.io import stream as io_stream
 from hsi_studio.core.jobs import NEVER_CANCEL
 from hsi_studio.core.ml.pipelines import tiling
@@ -49,7 +49,7 @@ def test_streamed_tiles_are_the_in_memory_blend_row_by_row(shape, tile, overlap)
 @pytest.mark.parametrize("ext", [".h5", ".hdr", ".npy", ".mat", ".mat73"])
 def test_each_streamed_writer_writes_the_file_write_cube_writes(tmp_path, ext, monkeypatch):
     if ext == ".mat73":  # the v7.3 branch (over 2 GiB in real use)
-        monkeypatch.setattr(io_formats, "MAT_V5_MAX_BYTES", 1000)
+        monkeypatch.setattr(io_mat, "MAT_V5_MAX_BYTES", 1000)
         ext = ".mat"
     data = np.random.default_rng(1).uniform(0, 2, (150, 70, 31)).astype(np.float32)
     meta = {"model": "m", "steps": 3, "note": "é"}
@@ -210,15 +210,10 @@ def test_the_gui_result_of_a_large_photo_is_mapped_from_a_temporary_file(tmp_pat
 def test_a_streamed_chart_report_equals_the_in_memory_one(tmp_path, monkeypatch):
     import json
 
-    from PIL import Image
-    from test_photo_correction import chart_photo
+    from factories import chart_photo, write_chart_png
 
-    from hsi_studio.core.spectral.responses import srgb_encode
-
-    img, corners = chart_photo(np.diag([0.8, 1.0, 1.2]))
-    photo = tmp_path / "chart.png"
-    Image.fromarray(np.round(srgb_encode(np.clip(img, 0, 1).astype(np.float32)) * 255).astype(np.uint8)).save(photo)
-    assert estimate.streams(*img.shape[:2], 64)
+    photo, corners = write_chart_png(tmp_path / "chart.png", np.diag([0.8, 1.0, 1.2]))
+    assert estimate.streams(*chart_photo()[0].shape[:2], 64)
     spec = ",".join(f"{v:g}" for v in corners.ravel())
     args = ["--model", "physics:minnorm", "--tile", "64", "--chart", spec, "--white-balance", "chart"]
     assert main(["reconstruct", str(photo), "-o", str(tmp_path / "S"), *args]) == 0
