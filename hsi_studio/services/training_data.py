@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hsi_studio.core.io.formats import FORMAT_NAMES
+from hsi_studio.core.io.registry import label_for
 
 FOLDER_FORMAT = "PNG band folder"
 
@@ -13,7 +13,7 @@ FOLDER_FORMAT = "PNG band folder"
 def format_of(path: str | Path) -> str:
     """The format name of a cube file (a folder is a PNG band folder)."""
     path = Path(path)
-    return FOLDER_FORMAT if path.is_dir() else FORMAT_NAMES.get(path.suffix.lower(), path.suffix.lstrip(".") or "?")
+    return FOLDER_FORMAT if path.is_dir() else label_for(path, "cube", path.suffix.lstrip(".") or "?")
 
 
 def scan_folder(folder: str | Path, progress=None, cancel=None) -> dict:
