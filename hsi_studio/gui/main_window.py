@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.core.errors import InputError
 from hsi_studio.gui import dialogs, tooltips
 from hsi_studio.gui.analysis.analysis_panel import AnalysisPanel
 from hsi_studio.gui.analysis.compare import CompareWidget
@@ -36,6 +37,7 @@ from hsi_studio.gui.workers import JobSet
 from hsi_studio.services import files
 from hsi_studio.services.models import method_label
 from hsi_studio.services.reconstruction import Reconstruction
+from hsi_studio.services.workspace import Workspace
 
 TAB_EXPLORE, TAB_RELIGHT, TAB_COMPARE, TAB_ANALYSE = range(4)
 
@@ -66,15 +68,9 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
         self.jobs = JobSet(self)
-        self.rgb: RGBImage | None = None
-        self.cube: HSCube | None = None
-        self.std: HSCube | None = None
-        self.gt: HSCube | None = None  # the compared cube: a ground truth, or another reconstruction
-        self.gt_is_truth = True
-        self.gt_name = ""
-        self.cube_name = ""  # what the shown cube is ("Mallett 2019 of photo.png", a file name)
-        self.previous: tuple[HSCube, str] | None = None  # the cube shown before, for comparing two
-        self.source: Path | None = None
+        # the document (photo, cube, σ, compared cube, names, quantity): the views observe it
+        self.workspace = Workspace()
+        self._shown: tuple = (None, False)  # (render, keep_input) of the cube being shown
         self.last_error: str | None = None
         self._closing = False
         self.train_wizard = None
@@ -94,9 +90,12 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
 
     # -- construction -------------------------------------------------------------------------------------
     def _build_views(self) -> None:
+        ws = self.workspace
+        ws.events.photo.connect(self._photo_shown)  # first: the band view, the dock and the Photo section
+        ws.events.cube.connect(self._cube_shown)
         self.band_view = BandView()
-        self.spectrum = SpectrumPlot()
-        self.relight = RelightPanel(self.jobs)
+        self.spectrum = SpectrumPlot(ws)
+        self.relight = RelightPanel(self.jobs, workspace=ws)
         self.compare = CompareWidget(self.jobs)
         explore = QSplitter(Qt.Orientation.Horizontal)
         explore.addWidget(self.band_view)
@@ -108,10 +107,13 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.tabs.addTab(explore, "Explore")
         self.tabs.addTab(self.relight, "Relight")
         self.tabs.addTab(self.compare, "Compare")
-        self.analysis = AnalysisPanel(self.jobs)
+        self.analysis = AnalysisPanel(self.jobs, workspace=ws)  # reads the cube in the shown quantity
         self.analysis.spectra_source = self.spectrum.curves  # pins and ROI means can be references / saved
         self.tabs.addTab(self.analysis, "Analyse")
-        self.cube_changed.connect(lambda: self.analysis.set_cube(*self.view_cubes()))  # in the shown quantity
+        ws.events.photo.connect(self._document_changed)  # last: after every view has the new document
+        ws.events.cube.connect(self._document_changed)
+        ws.events.ground_truth.connect(self._reference_changed)
+        ws.events.quantity.connect(self._quantity_changed)
         self.analysis.failed.connect(lambda t, m: self.show_error(t, m))
         self.analysis.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.setCentralWidget(self.tabs)
@@ -291,14 +293,24 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         model_folders.save(self.dock)
         s.sync()
 
-    # -- the document -------------------------------------------------------------------------------------
+    # -- the document (services.workspace.Workspace; these names read it) ---------------------------------
+    rgb = property(lambda self: self.workspace.photo, doc="the photo (None: a cube was opened)")
+    cube = property(lambda self: self.workspace.cube)
+    std = property(lambda self: self.workspace.std)
+    gt = property(lambda self: self.workspace.ground_truth, doc="the compared cube: a ground truth, or another")
+    gt_is_truth = property(lambda self: self.workspace.gt_is_truth)
+    gt_name = property(lambda self: self.workspace.gt_name)
+    cube_name = property(lambda self: self.workspace.cube_name)
+    previous = property(lambda self: self.workspace.previous, doc="(cube, name) shown before, for comparing two")
+    source = property(lambda self: self.workspace.source)
+
     def set_rgb(self, rgb: RGBImage, path: Path | None = None) -> None:
-        self.rgb, self.cube, self.std, self.source = rgb, None, None, path
-        self.previous, self.cube_name = None, ""  # another photo: earlier reconstructions are of another scene
-        self.compare.set_previous(None)
+        self.workspace.set_photo(rgb, path)
+
+    def _photo_shown(self) -> None:
+        rgb, path = self.workspace.photo, self.workspace.source
+        self.compare.set_previous(None)  # another photo: earlier reconstructions are of another scene
         self.band_view.set_rgb(rgb)
-        self.spectrum.set_cube(None)
-        self.relight.set_cube(None)
         self.compare.set_cube(None)
         space = short_colour_space(rgb.colour_space)
         self.dock.set_input(rgb, path.name if path else "", space)
@@ -309,63 +321,57 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.setWindowTitle(f"HSI Studio — {path.name}" if path else "HSI Studio")
         self.tabs.setCurrentIndex(TAB_EXPLORE)
         self.statusBar().showMessage("Photo loaded: press Run (Ctrl+R) to reconstruct its cube", 8000)
-        self._sync_actions()
-        self.cube_changed.emit()
 
     def set_cube(self, cube: HSCube, *, std: HSCube | None = None, render=None, source: Path | None = None,
                  keep_input: bool = False, name: str = "") -> None:
+        self._shown = (render, keep_input)
+        self.workspace.set_cube(cube, std, name=name, source=source, keep_photo=keep_input)
+
+    def _cube_shown(self) -> None:
+        ws, (render, keep_input) = self.workspace, self._shown
+        self._shown = (None, False)
         if not keep_input:
-            self.rgb = None
             self.dock.set_input(None)
             self.photo.set_photo(None)
-        if self.cube is not None and self.cube is not cube:
-            self.previous = (self.cube, self.cube_name or "the previous cube")
-        self.cube, self.std = cube, std
-        if source is not None:
-            self.source = source
-        self.cube_name = name or (Path(source).name if source is not None else "cube")
-        prev = self.previous
-        self.compare.set_previous(prev[1] if prev is not None and prev[0].shape[:2] == cube.shape[:2] else None)
-        self.band_view.set_cube(cube, render, std=std)
+        cube = ws.cube
+        self.compare.set_previous(ws.comparable_previous())
+        self.band_view.set_cube(cube, render, std=ws.std)
         if self.band_view.mode == "rgb" and self.band_view.render() is None:
             self.band_view.set_mode("band", remember=False)
-        self.spectrum.set_cube(*self.view_cubes())  # relative radiance or reflectance: View ▸ Show as reflectance
-        self.spectrum.set_band(self.band_view.band)
-        if self.gt is not None and self.gt.shape[:2] != cube.shape[:2]:
-            self.set_ground_truth(None)
-        self.spectrum.set_ground_truth(self.view_reference(self.gt), self._reference_label())
-        self.relight.set_cube(cube)
-        self.compare.set_cube(self.view_cubes()[0])  # scored in the shown quantity, as the plot shows it
-        name = Path(self.source).name if self.source else "cube"
-        self.setWindowTitle(f"HSI Studio — {name}")
-        self.cube_label.setText(f"Cube {cube.width}×{cube.height}×{cube.bands} "
-                                f"({cube.wavelengths[0]:g}–{cube.wavelengths[-1]:g} nm)")
-        self.cube_label.setToolTip(str(cube.metadata.get("colour_space", "")))
+
+    def _document_changed(self) -> None:
+        """After the views: the band marker, Compare, the title and the status bar."""
+        cube = self.workspace.cube
+        if cube is not None:
+            self.spectrum.set_band(self.band_view.band)
+            self.compare.set_cube(self.view_cubes()[0])  # scored in the shown quantity, as the plot shows it
+            name = Path(self.source).name if self.source else "cube"
+            self.setWindowTitle(f"HSI Studio — {name}")
+            self.cube_label.setText(f"Cube {cube.width}×{cube.height}×{cube.bands} "
+                                    f"({cube.wavelengths[0]:g}–{cube.wavelengths[-1]:g} nm)")
+            self.cube_label.setToolTip(str(cube.metadata.get("colour_space", "")))
         self._sync_actions()
         self.cube_changed.emit()
 
     def set_ground_truth(self, gt: HSCube | None, name: str = "", *, truth: bool = True) -> None:
         """Compare the cube with ``gt``: a ground truth, or (``truth=False``) another reconstruction / cube."""
-        what = "ground truth" if truth else "cube to compare with"
-        if gt is not None and self.cube is not None and gt.shape[:2] != self.cube.shape[:2]:
-            self.show_error("Cannot compare", f"the {what} is {gt.height}×{gt.width} but the cube is "
-                            f"{self.cube.height}×{self.cube.width}; expected the same image size")
+        try:
+            self.workspace.set_ground_truth(gt, name, truth=truth)
+        except InputError as exc:
+            self.show_error("Cannot compare", str(exc))
             return
-        self.gt, self.gt_is_truth, self.gt_name = gt, truth, name
-        shown = gt if gt is None or self.cube is None or gt.same_grid(self.cube) else None
-        self.spectrum.set_ground_truth(self.view_reference(shown), self._reference_label())
-        self.compare.set_ground_truth(self.view_reference(gt), name, truth=truth)
         if gt is not None:
             self.tabs.setCurrentIndex(TAB_COMPARE)
+
+    def _reference_changed(self) -> None:
+        ws = self.workspace
+        self.compare.set_ground_truth(self.view_reference(ws.ground_truth), ws.gt_name, truth=ws.gt_is_truth)
 
     @staticmethod
     def _default_model_path() -> Path:
         from hsi_studio.core.ml.reconstruct import default_model_path
 
         return default_model_path().resolve()
-
-    def _reference_label(self) -> str:
-        return "ground truth" if self.gt_is_truth else (self.gt_name or "other cube")
 
     def _reconstructed(self, result: Reconstruction) -> None:
         if self._closing:

@@ -30,6 +30,7 @@ from hsi_studio.gui.analysis.library_panel import OUTLINE_PEN, LibraryPanel
 from hsi_studio.gui.explore.band_view import ImageCanvas, colormap
 from hsi_studio.gui.explore.spectrum_plot import X_PADDING, value_label, wavelength_ticks
 from hsi_studio.gui.workers import JobSet, JobWorker
+from hsi_studio.services.workspace import Workspace
 
 TOOLS = ("similarity", "library", "classes", "pca", "index")
 TOOL_LABELS = {"similarity": "Similarity", "library": "Library", "classes": "Classes", "pca": "PCA",
@@ -43,9 +44,12 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
     failed = Signal(str, str)
     status = Signal(str)
 
-    def __init__(self, jobs: JobSet, parent=None) -> None:
+    def __init__(self, jobs: JobSet, parent=None, *, workspace: Workspace | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
+        self.workspace = workspace if workspace is not None else Workspace()
+        # the workspace's cube and σ in the shown quantity (its view_cubes()), kept to tell a result of this
+        # cube from a stale one
         self.cube: HSCube | None = None
         self.std: HSCube | None = None
         self.spectra_source: Callable[[], list] = list
@@ -58,6 +62,12 @@ class AnalysisPanel(PagesMixin, ExportsMixin, QWidget):
         self.kmeans_job: JobWorker | None = None
         self.shown: str | None = None  # which result the canvas shows
         self._build()
+        for event in ("photo", "cube", "quantity"):
+            self.workspace.subscribe(event, self._workspace_changed)
+
+    def _workspace_changed(self) -> None:
+        """A new photo or cube, or the other quantity: analyse the cube as the Explore plot shows it."""
+        self.set_cube(*self.workspace.view_cubes())
 
     # -- construction -------------------------------------------------------------------------------------
     def _build(self) -> None:

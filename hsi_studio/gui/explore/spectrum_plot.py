@@ -17,6 +17,7 @@ from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hsi_studio.core.cube import HSCube
+from hsi_studio.services.workspace import Workspace
 
 MAX_PINNED = 12
 X_PADDING = 0.05
@@ -109,8 +110,11 @@ class SpectrumPlot(QWidget):
     pins_changed = Signal(list)  # [(row, col, QColor)] of the pinned pixels, for markers on the image
     spectra_changed = Signal()  # the pins or the region's curve changed (the Analyse tab's reference list)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, workspace: Workspace | None = None, parent=None) -> None:
         super().__init__(parent)
+        self.workspace = workspace if workspace is not None else Workspace()
+        # the workspace's cube and σ as this plot shows them (its view_cubes()), kept to tell a new cube from
+        # the same one in another quantity
         self.cube: HSCube | None = None
         self.std: HSCube | None = None
         self.gt: HSCube | None = None
@@ -122,6 +126,28 @@ class SpectrumPlot(QWidget):
         self._roi_mask: np.ndarray | None = None  # the region, so its curve is re-read from a new cube
         self._generation = 0  # counts the cubes shown; a pin remembers the one it was taken from
         self._build()
+        ws = self.workspace
+        ws.events.photo.connect(lambda: self.set_cube(None))
+        ws.events.cube.connect(self._cube_changed)
+        ws.events.ground_truth.connect(self._reference_changed)
+        ws.events.quantity.connect(self._quantity_changed)
+
+    # -- the workspace ------------------------------------------------------------------------------------
+    def _cube_changed(self) -> None:
+        ws = self.workspace
+        self.set_cube(*ws.view_cubes())  # relative radiance or reflectance: View ▸ Show as reflectance
+        self.set_ground_truth(ws.view_reference(ws.ground_truth), ws.reference_label())
+
+    def _reference_changed(self) -> None:
+        ws = self.workspace
+        self.set_ground_truth(ws.view_reference(ws.plotted_reference()), ws.reference_label())
+
+    def _quantity_changed(self) -> None:
+        ws = self.workspace
+        if ws.cube is None:
+            return
+        self.set_cube(*ws.view_cubes(), keep_pins=True)  # the same pixels, in the other quantity
+        self.set_ground_truth(ws.view_reference(ws.plotted_reference()), ws.reference_label())
 
     def _build(self) -> None:
         self.plot = pg.PlotWidget()

@@ -2,8 +2,9 @@
 tab (library matching, similarity maps, classes, indices) read — the cube as reconstructed (relative radiance)
 or its reflectance estimate (core's ``to_reflectance``: a reconstruction divided by the light its photo was
 taken under) — a view that divides what it reads (:mod:`hsi_studio.services.reflectance_view`), never a second
-cube. The plot's y axis and the Analyse tab say which. :class:`QuantityActions` is mixed into
-:class:`~.main_window.MainWindow`."""
+cube. The choice and the views are the window's :class:`~hsi_studio.services.workspace.Workspace`'s; the plot's y
+axis and the Analyse tab say which. :class:`QuantityActions` is mixed into
+:class:`~hsi_studio.gui.main_window.MainWindow`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from PySide6.QtWidgets import QToolButton
 
 from hsi_studio.core.cube import HSCube
 from hsi_studio.gui.explore.spectrum_plot import value_label
-from hsi_studio.services import files
-from hsi_studio.services.reflectance_view import reflectance_view
 
 REFLECTANCE_TIP = ("Plot and analyse the reflectance estimate (the reconstruction divided by the light its photo "
                    "was taken under, D65 for an sRGB photo) instead of the relative radiance: library matching, "
@@ -34,7 +33,7 @@ class QuantityActions:
         act.toggled.connect(self._quantity_toggled)
         self.addAction(act)
         self.act_reflectance = act
-        self._views: tuple | None = None  # (cube, std, reflectance cube, its std): computed once per cube
+        self.workspace.as_reflectance = act.isChecked()  # nothing shown yet: no event
         button = QToolButton()
         button.setDefaultAction(act)
         self.spectrum.add_control(button)
@@ -42,41 +41,32 @@ class QuantityActions:
 
     def quantity(self) -> str:
         """``reflectance`` when the views show the reflectance estimate, else ``radiance`` (the cube as is)."""
-        refl = self.act_reflectance.isChecked() and self.cube is not None and self.cube.kind != "reflectance" \
-            and files.has_reflectance(self.cube)
-        return "reflectance" if refl else "radiance"
+        return self.workspace.quantity()
 
     def view_cubes(self) -> tuple[HSCube | None, HSCube | None]:
         """(cube, std) as the Explore plot and the Analyse tab show them."""
-        if self.quantity() != "reflectance":
-            return self.cube, self.std
-        if self._views is None or self._views[0] is not self.cube or self._views[1] is not self.std:
-            # views, not copies: each value is divided by the light when it is read (no second cube in memory)
-            self._views = (self.cube, self.std, *reflectance_view(self.cube, self.std))
-        return self._views[2], self._views[3]
+        return self.workspace.view_cubes()
 
     def view_reference(self, gt: HSCube | None) -> HSCube | None:
         """The ground truth / other cube in the shown quantity (as is when it has no reflectance estimate)."""
-        if gt is None or self.quantity() != "reflectance" or not files.has_reflectance(gt):
-            return gt
-        return reflectance_view(gt)[0]
+        return self.workspace.view_reference(gt)
 
     def _sync_quantity(self) -> None:
-        can = self.cube is not None and self.cube.kind != "reflectance" and files.has_reflectance(self.cube)
+        can = self.workspace.can_show_reflectance()
         self.act_reflectance.setEnabled(can)
         self.reflectance_btn.setToolTip(REFLECTANCE_TIP if can or self.cube is None else
                                         f"The cube holds {value_label(self.cube).lower()}: nothing to switch")
 
     def _quantity_toggled(self, _on: bool) -> None:
         self.settings.setValue("view/reflectance", self.act_reflectance.isChecked())
+        self.workspace.set_reflectance(self.act_reflectance.isChecked())  # the plot and Analyse observe it
+
+    def _quantity_changed(self) -> None:
+        """After the plot and the Analyse tab: the band marker, Compare and the status bar."""
         if self.cube is None:
             return
-        cube, std = self.view_cubes()
-        self.spectrum.set_cube(cube, std, keep_pins=True)
+        cube = self.view_cubes()[0]
         self.spectrum.set_band(self.band_view.band)
-        gt = self.gt if self.gt is None or self.gt.same_grid(self.cube) else None
-        self.spectrum.set_ground_truth(self.view_reference(gt), self._reference_label())
-        self.analysis.set_cube(cube, std)
         self.compare.set_cube(cube)
         self.compare.set_ground_truth(self.view_reference(self.gt), self.gt_name, truth=self.gt_is_truth)
         self.statusBar().showMessage(f"Showing {value_label(cube).lower()} in the plot and the Analyse tab", 6000)

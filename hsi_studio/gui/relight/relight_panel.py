@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
 from hsi_studio.gui.relight.relight_views import RelightViews
+from hsi_studio.services.workspace import Workspace
 
 PARAMETRIC = {"cct": ("Black body at CCT", (1000, 25000)), "daylight": ("CIE daylight at CCT", (4000, 25000))}
 ADAPT_LABELS = {"none": "None", "bradford": "Bradford", "cat16": "CAT16"}
@@ -51,10 +52,11 @@ class RelightPanel(QWidget):
     rendered = Signal()  # the relit image was updated
     delta_e_ready = Signal()
 
-    def __init__(self, jobs=None, parent=None) -> None:
+    def __init__(self, jobs=None, parent=None, *, workspace: Workspace | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs  # a workers.JobSet for the ΔE map (None: computed inline)
-        self.cube: HSCube | None = None
+        self.workspace = workspace if workspace is not None else Workspace()  # the cube: its ``cube``
+        self._stopped = False
         self.original: np.ndarray | None = None
         self.relit: np.ndarray | None = None
         self.delta_e: np.ndarray | None = None
@@ -70,6 +72,13 @@ class RelightPanel(QWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.update_now)
         self._build()
+        self.workspace.events.photo.connect(self._cube_changed)
+        self.workspace.events.cube.connect(self._cube_changed)
+
+    @property
+    def cube(self) -> HSCube | None:
+        """The workspace's cube, relit as reconstructed (None once the panel is stopped)."""
+        return None if self._stopped else self.workspace.cube
 
     # -- construction -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -251,8 +260,9 @@ class RelightPanel(QWidget):
                 "exposure": "auto" if self.auto_exposure.isChecked() else float(self.exposure.value()),
                 "observer": observer}
 
-    def set_cube(self, cube: HSCube | None) -> None:
-        self.cube = cube
+    def _cube_changed(self) -> None:
+        """A new cube in the workspace (or none: a photo was opened)."""
+        cube = self.cube
         self._original_key = None
         self.delta_e = None
         # A reconstruction says what it was lit by: relighting starts from its reflectance (applied once the
@@ -331,7 +341,7 @@ class RelightPanel(QWidget):
     def stop(self) -> None:
         """No more renders (the window is closing)."""
         self._timer.stop()
-        self.cube = None
+        self._stopped = True
 
     def update_now(self, force: bool = False) -> None:
         """Render now (while hidden the work waits until the panel is shown, unless ``force``)."""
