@@ -1,5 +1,6 @@
 """``hsi-studio models``: the models ``reconstruct --model`` accepts — the list the Reconstruct dock shows
-(services.models), with what each bundle is and its recommended sampling."""
+(services.models, from the methods registry), with each one's kind, what each bundle is and its recommended
+sampling."""
 
 from __future__ import annotations
 
@@ -18,25 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_models(args) -> int:
-    from pathlib import Path
-
     from hsi_studio.commands.common import print_json
-    from hsi_studio.core.ml.reconstruct import bundle_class, default_model_path, model_defaults, named_bundle
-    from hsi_studio.services.models import model_choices
+    from hsi_studio.services.models import model_rows
 
-    rows = []
-    for label, spec, available in model_choices(args.dir):
-        row = {"model": spec, "label": label, "available": available}
-        if available and not spec.startswith("physics:"):
-            path = default_model_path() if spec == "default" else Path(spec)
-            if spec != "default":  # what --model takes: a name (shipped or in a user's model folder), else the path
-                named = named_bundle(path.name)
-                row["model"] = path.name if named and named.resolve() == path.resolve() else printable(spec)
-            row["class"] = bundle_class(path)
-            if row["class"] == "ULDM":
-                row["sampling"] = model_defaults(path)
-                row["corrective"] = (path / "spatial" / "config.json").is_file()  # corrective diffusion (#21)
-        rows.append(row)
+    rows = model_rows(args.dir)
+    for row in rows:
+        row["model"] = printable(row["model"])
     if args.json:
         print_json(rows)
         return 0

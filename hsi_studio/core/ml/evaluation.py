@@ -34,6 +34,9 @@ from hsi_studio.core.analysis import metrics
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, ProgressTracker, no_progress
+from hsi_studio.core.ml.reconstruct import installed, methods
+from hsi_studio.core.spectral.methods import PHYSICS, TRAINING_FREE
+from hsi_studio.core.spectral.methods import get as get_method
 from hsi_studio.core.spectral.responses import (
     STANDARD_WAVELENGTHS,
     camera_response,
@@ -43,19 +46,20 @@ from hsi_studio.core.spectral.responses import (
 )
 
 PROTOCOLS = ("photo", "camera")
-ANALYTIC = ("physics:mallett2019", "physics:otsu2018", "physics:minnorm")
-#: learned per-pixel baselines shipped in models/ (fitted on the default ULDM's training data)
-LEARNED_BASELINES = ("rootpoly", "mlp")
-D65_WHITE = ("physics:mallett2019", "physics:otsu2018")  # methods whose RGB → reflectance assumes D65
+#: the baselines, from the methods registry (:mod:`hsi_studio.core.spectral.methods`): the training-free ones…
+ANALYTIC = tuple(m.name for m in methods(TRAINING_FREE) if m.baseline)
+#: …and the learned per-pixel baselines shipped in models/ (fitted on the default ULDM's training data)
+LEARNED_BASELINES = tuple(m.name for m in methods() if m.learned and m.baseline)
+#: methods whose RGB → reflectance assumes D65 (they return reflectance under D65)
+D65_WHITE = tuple(m.name for m in methods(TRAINING_FREE) if m.quantity == "reflectance")
 PHOTO_OBSERVER = "CIE 1964 10 Degree Standard Observer"
 RELIGHT = (("de_a", "A"), ("de_fl11", "FL11"))
 
 
 def baselines() -> list[str]:
-    """The analytic baselines, plus the learned ones that are installed (``models/rootpoly``, ``models/mlp``)."""
-    from hsi_studio.core.ml.reconstruct import models_dir
-
-    return [*ANALYTIC, *(m for m in LEARNED_BASELINES if (models_dir() / m / "model_index.json").is_file())]
+    """The registered baselines that can run: the analytic ones, plus the learned ones that are installed
+    (``models/rootpoly``, ``models/mlp``)."""
+    return [m.name for m in methods() if m.baseline and installed(m)]
 
 
 # -- the photo protocol --------------------------------------------------------------------------------------
@@ -146,9 +150,10 @@ def _run(method: str, rgb: RGBImage, model: Any, steps: int | None, samples: int
     from hsi_studio.core.ml import reconstruct as pipeline
 
     kwargs: dict[str, Any] = {}
-    if not method.startswith("physics:"):
+    registered = get_method(method)
+    if not method.startswith(PHYSICS):
         kwargs = {"steps": steps, "samples": samples, "device": device}
-    elif method == "physics:minnorm":
+    elif registered is not None and registered.takes_response:
         kwargs["response"] = response_name
     return pipeline.reconstruct(rgb, model if method == "uldm" else method, cancel=cancel, **kwargs)
 

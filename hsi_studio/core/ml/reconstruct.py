@@ -5,8 +5,20 @@ pipeline's (:mod:`hsi_studio.core.ml.pipelines`: :class:`~.pipelines.uldm.ULDMPi
 
 ``model`` is ``"default"`` (the shipped ULDM in ``models/default``), the name of another bundle in
 :func:`models_dir` (``rootpoly``, ``mlp``: the shipped learned per-pixel baselines; ``fast``: a residual
-spatial CNN over the MLP, one deterministic pass), a path to a ULDM, PixelRegression or SpatialResidual bundle, or ``"physics:mallett2019" | "physics:otsu2018" | "physics:minnorm"`` (training-free
-baselines). Learned models never write negative values (see :func:`~.models.regression.nonnegative_consistent`).
+spatial CNN over the MLP, one deterministic pass) or in the user's model folders, a path to a ULDM,
+PixelRegression or SpatialResidual bundle, or ``"physics:mallett2019" | "physics:otsu2018" | "physics:minnorm"``
+(training-free baselines). Learned models never write negative values (see
+:func:`~.models.regression.nonnegative_consistent`).
+
+The shipped learned models are registered here, once each, in the methods registry
+(:mod:`hsi_studio.core.spectral.methods`; the training-free ones register in
+:mod:`hsi_studio.core.spectral.recovery`): :func:`methods` is the full list, :func:`installed` says whether a
+shipped model's bundle is there (with the class its kind needs: its ``model_index.json`` ``_class_name``), and the
+``--model`` help (:func:`model_help`) and the "expected …" errors of :func:`resolve_model` are derived from it.
+
+Reference (the default model): "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion Model for
+Spectral Reconstruction" (2025) — the ULDM: a spectral unobservable-feature autoencoder (SpeUAE) and an RGB
+latent diffusion model adapted to the unobservable feature; see :mod:`.models.uldm`.
 """
 
 from __future__ import annotations
@@ -23,11 +35,26 @@ from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken
 from hsi_studio.core.ml import devices
+from hsi_studio.core.ml.bundle_index import bundle_class, is_bundle
 from hsi_studio.core.ml.pipelines.checks import SCHEDULERS, check_sampling
-from hsi_studio.core.spectral.recovery import linear_srgb
+from hsi_studio.core.spectral import methods as registry
+from hsi_studio.core.spectral.methods import FAST, PER_PIXEL, TRAINING_FREE, ULDM, Method
+from hsi_studio.core.spectral.recovery import linear_srgb  # (and the training-free methods are registered)
 
 DEFAULT_TILE = 512  # pixels per tile side above which an image is tiled
 DEFAULT_OVERLAP = 32
+DEFAULT = "default"
+
+_LOAD = "hsi_studio.core.ml.reconstruct:load_model"
+#: the shipped learned models (bundles ``models/<name>``), registered once each: name, label, kind, loader
+SHIPPED = tuple(registry.register(m) for m in (
+    Method(DEFAULT, "Default model (ULDM)", ULDM, _LOAD),
+    Method("rootpoly", "root-polynomial (shipped)", PER_PIXEL, _LOAD, baseline=True),
+    Method("mlp", "MLP (shipped)", PER_PIXEL, _LOAD, baseline=True),
+    Method("fast", "residual U-Net over the MLP (shipped)", FAST, _LOAD),
+))
+#: the bundle classes that reconstruct a cube from a photo (a SpeUAE or an RGB LDM is a training part)
+RECONSTRUCTION_CLASSES = tuple(registry.BUNDLE_KINDS)
 
 
 @dataclass
@@ -54,46 +81,60 @@ def named_bundle(name: str) -> Path | None:
         return None
     for root in [models_dir(), *settings.user_model_dirs()]:
         for candidate in (root / name, root):
-            if candidate.name == name and (candidate / "model_index.json").is_file():
+            if candidate.name == name and is_bundle(candidate):
                 return candidate
     return None
 
 
 def default_model_path() -> Path:
-    return models_dir() / "default"
+    return models_dir() / DEFAULT
 
 
-RECONSTRUCTION_CLASSES = ("ULDM", "PixelRegression", "SpatialResidual")
+def methods(kind: str | None = None) -> tuple[Method, ...]:
+    """Every registered method (of ``kind``): the training-free ones, then the shipped learned models."""
+    return registry.registered(kind)
 
 
-def bundle_class(path: str | Path) -> str | None:
-    """The ``_class_name`` a bundle's ``model_index.json`` declares (None when unreadable)."""
-    import json
+def installed(method: Method) -> bool:
+    """Whether ``method`` can run: a training-free method always; a shipped learned model when its bundle is in
+    :func:`models_dir` and declares the class its kind needs (``model_index.json`` ``_class_name``)."""
+    if not method.learned:
+        return True
+    return registry.BUNDLE_KINDS.get(bundle_class(models_dir() / method.name) or "") == method.kind
 
-    try:
-        value = json.loads((Path(path) / "model_index.json").read_text()).get("_class_name")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+
+def _physics_choices(sep: str) -> str:
+    keys = registry.training_free_keys()
+    return sep.join(registry.PHYSICS + k for k in keys) if sep != "|" else registry.PHYSICS + "|".join(keys)
+
+
+def model_help() -> str:
+    """``reconstruct --model``'s help: the registered methods by kind."""
+    groups: dict[str, list[str]] = {}
+    for m in methods():
+        if m.learned:
+            groups.setdefault(m.kind, []).append(m.name)
+    shipped = ", ".join(f"{' or '.join(names)} ({kind} model{'s' if len(names) > 1 else ''})"
+                        for kind, names in groups.items())
+    return (f"{shipped}: the shipped models; the name of a bundle in your model folders, or a bundle folder; or "
+            f"{_physics_choices('|')} ({TRAINING_FREE}). `hsi-studio models` lists what is installed")
 
 
 def resolve_model(model: str) -> str | Path:
-    if model.startswith("physics:"):
-        from hsi_studio.core.spectral.recovery import METHODS
-
-        if model.split(":", 1)[1] not in METHODS:
-            raise InputError(f"unknown model {model!r}; expected default, a bundle folder, or "
-                             f"{', '.join('physics:' + m for m in METHODS)}")
+    if model.startswith(registry.PHYSICS):
+        if model not in registry.names(TRAINING_FREE):
+            raise InputError(f"unknown model {model!r}; expected {DEFAULT}, a bundle folder, or "
+                             f"{_physics_choices(', ')}")
         return model
-    path = default_model_path() if model in ("default", "") else Path(model)
-    named = named_bundle(model) if model not in ("default", "") and not path.exists() else None
+    path = default_model_path() if model in (DEFAULT, "") else Path(model)
+    named = named_bundle(model) if model not in (DEFAULT, "") and not path.exists() else None
     if named is not None:
         path = named  # a shipped or user bundle by name, e.g. "rootpoly", "mlp"
-    if not (path / "model_index.json").is_file():
-        what = "the shipped default model" if model in ("default", "") else "a model bundle"
+    if not is_bundle(path):
+        what = "the shipped default model" if model in (DEFAULT, "") else "a model bundle"
+        shipped = ", ".join(m.name for m in methods() if m.learned and m.name != DEFAULT)
         raise InputError(f"{path} is not {what} (no model_index.json); expected a ULDM or regression bundle, "
-                         "a bundle name in models/ (rootpoly, mlp, fast) or "
-                         "physics:mallett2019|otsu2018|minnorm")
+                         f"a bundle name in models/ ({shipped}) or {_physics_choices('|')}")
     return path
 
 
@@ -177,8 +218,8 @@ def reconstruct(
     if isinstance(src, str):  # physics baselines
         from hsi_studio.core.spectral.recovery import recover
 
-        method = src.split(":", 1)[1]
-        cube = recover(RGBImage(lin, "linear"), method, response=response if method == "minnorm" else None,
+        method = registry.get(src)
+        cube = recover(RGBImage(lin, "linear"), method.key, response=response if method.takes_response else None,
                        progress=progress, cancel=cancel, encoding="linear")
         return ReconstructionResult(cube, None, src, "cpu", time.monotonic() - t0)
     rec = model_defaults(src)
@@ -268,5 +309,7 @@ def _free_gpu() -> None:
         pass
 
 
-__all__ = ["ReconstructionResult", "reconstruct", "check_physical_range", "MAX_OUTPUT_RATIO", "model_defaults", "bundle_class", "RECONSTRUCTION_CLASSES", "models_dir", "named_bundle",
-           "default_model_path", "load_model", "pipeline_for", "resolve_model", "SCHEDULERS"]
+__all__ = ["DEFAULT", "MAX_OUTPUT_RATIO", "RECONSTRUCTION_CLASSES", "SCHEDULERS", "SHIPPED", "ReconstructionResult",
+           "bundle_class", "check_physical_range", "default_model_path", "installed", "load_model", "methods",
+           "model_defaults", "model_help", "models_dir", "named_bundle", "pipeline_for", "reconstruct",
+           "resolve_model"]

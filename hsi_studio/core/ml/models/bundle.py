@@ -11,8 +11,9 @@
     training.json               how it was made (optional)
     manifest.json               sha256 of every file + versions — written last, verified on load
 
-Class names read from disk go through :data:`ALLOWED_BUNDLES` and :data:`ALLOWED_COMPONENTS` (never
-``importlib``); pickle files are refused.
+``model_index.json`` is read in one place, :func:`hsi_studio.core.ml.bundle_index.read_index` (torch-free: the
+model list and ``--model NAME`` use it too). Class names read from disk go through :data:`ALLOWED_BUNDLES` and
+:data:`ALLOWED_COMPONENTS` (never ``importlib``); pickle files are refused.
 Writes go to a temporary folder beside the destination, which is then renamed into place
 (:func:`hsi_studio.core.storage.atomic.staged_folder`).
 
@@ -37,6 +38,14 @@ from safetensors.torch import save_file
 
 from hsi_studio import __version__
 from hsi_studio.core.errors import FileFormatError, InputError, UnsafeFileError, one_line
+from hsi_studio.core.ml.bundle_index import (
+    ALLOWED_BUNDLES,
+    COMPONENT_CLASSES,
+    INDEX,
+    ROLE_CLASSES,
+    component_class,
+    read_index,
+)
 from hsi_studio.core.ml.models import limits
 from hsi_studio.core.ml.models.refiner import CodeRefiner
 from hsi_studio.core.ml.models.regression import PixelRegression
@@ -57,7 +66,7 @@ ALLOWED_COMPONENTS = {
     "UNet2DModel": UNet2DModel,
     "UNet2DConditionModel": UNet2DConditionModel,
 }
-ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE", "PixelRegression", "SpatialResidual")
+assert tuple(ALLOWED_COMPONENTS) == COMPONENT_CLASSES  # the names bundle_index checks, and their classes
 BUNDLE_VERSION = 1
 
 
@@ -112,7 +121,7 @@ def _write_contents(tmp: Path, class_name: str, components: dict, scheduler, spe
         sched = {k: v for k, v in scheduler.items() if not k.startswith("_")}
         (tmp / "scheduler" / "scheduler_config.json").write_text(
             json.dumps({"_class_name": "DDPMScheduler", **sched}, indent=2))
-    (tmp / "model_index.json").write_text(json.dumps(index, indent=2))
+    (tmp / INDEX).write_text(json.dumps(index, indent=2))
     if spectral is not None:
         (tmp / "spectral.json").write_text(json.dumps(spectral, indent=2))
     if extra is not None:
@@ -179,41 +188,10 @@ def save_model(model, path: str | Path, extra: dict | None = None) -> Path:
                      f"{', '.join(c.__name__ for c, _ in _SAVERS)}")
 
 
-def read_index(path: str | Path) -> dict:
-    root = Path(path)
-    if not root.is_dir():
-        raise InputError(f"{root} is not a folder; expected a model bundle folder")
-    index_file = root / "model_index.json"
-    if not index_file.is_file():
-        raise FileFormatError("model_index.json is missing; expected a model bundle", path=str(root))
-    index = read_json(index_file, "model_index.json", expect=object)
-    if not isinstance(index, dict) or index.get("_class_name") not in ALLOWED_BUNDLES:
-        got = index.get("_class_name") if isinstance(index, dict) else type(index).__name__
-        raise FileFormatError(f"unknown bundle class {got!r}; expected one of {', '.join(ALLOWED_BUNDLES)} "
-                              "(allow-list)", path=str(root))
-    for name, entry in index.items():
-        if not name.startswith("_") and name != "scheduler":
-            _allowed_class(root, name, entry)
-    return index
-
-
-# The classes each component role may hold (a class on the allow-list in another role is refused too).
-ROLE_CLASSES = {"speuae": ("SpeUAE",), "refiner": ("CodeRefiner",), "vae": ("AutoencoderKL",),
-                "unet": ("UNet2DModel", "UNet2DConditionModel"), "regression": ("PixelRegression",),
-                "prior": ("PixelRegression",), "spatial": ("SpatialResidual",)}
-
-
 def _allowed_class(root: Path, name: str, entry):
-    """The class for a ``model_index.json`` entry — only ever looked up in :data:`ALLOWED_COMPONENTS`."""
-    cls_name = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
-    cls = ALLOWED_COMPONENTS.get(cls_name) if isinstance(cls_name, str) else None
-    if cls is None:
-        raise FileFormatError(f"component {name!r} has class {' '.join(repr(entry).split())[:80]}; expected one "
-                              f"of {', '.join(sorted(ALLOWED_COMPONENTS))} (allow-list)", path=str(root))
-    if name in ROLE_CLASSES and cls_name not in ROLE_CLASSES[name]:
-        raise FileFormatError(f"component {name!r} has class {cls_name}; expected "
-                              f"{' or '.join(ROLE_CLASSES[name])} in that role", path=str(root))
-    return cls
+    """The class for a ``model_index.json`` entry — only ever looked up in :data:`ALLOWED_COMPONENTS` (the names
+    checked by :func:`.bundle_index.component_class`)."""
+    return ALLOWED_COMPONENTS[component_class(root, name, entry)]
 
 
 def check_unlisted(root: Path, manifest: dict) -> None:
@@ -484,13 +462,12 @@ def _sd_scheduler(root: Path) -> dict:
 def load_base(path: str | Path) -> RGBLDM:
     """``--base``: an HSI Studio RGB LDM bundle, or a local Stable Diffusion folder."""
     root = Path(path)
-    index = root / "model_index.json"
-    if not index.is_file():
+    if not (root / INDEX).is_file():
         raise InputError(f"{root} has no model_index.json; expected an rgb-pretrain model folder or a "
                          "Stable Diffusion folder in diffusers layout")
     try:
-        kind = json.loads(index.read_text()).get("_class_name")
-    except ValueError:
+        kind = read_index(root, check=False).get("_class_name")  # a Stable Diffusion folder's class too
+    except FileFormatError:
         raise FileFormatError("model_index.json is not valid JSON", path=str(root)) from None
     if kind == "RGBLDM":
         return load_bundle(root)
@@ -512,6 +489,6 @@ def bundle_info(path: str | Path) -> dict:
     return info
 
 
-__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "bundle_info", "check_unlisted", "load_base", "load_bundle",
+__all__ = ["ALLOWED_BUNDLES", "ALLOWED_COMPONENTS", "ROLE_CLASSES", "bundle_info", "check_unlisted", "load_base", "load_bundle",
            "load_sd_base", "load_uldm", "read_index", "refuse_pickles", "save_bundle", "save_fast", "save_model", "save_regression",
            "save_rgbldm", "save_speuae", "save_uldm"]
