@@ -15,10 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="RGB photos → 31-band cubes (400–700 nm)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="RGB images, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for cubes and previews")
-    p.add_argument("--model", default="default",
-                   help="default (the shipped ULDM), fast (its one-pass spatial model), rootpoly or mlp (the shipped per-pixel "
-                        "regressions), a bundle "
-                        "folder, or physics:mallett2019|otsu2018|minnorm")
+    from hsi_studio.core.ml.reconstruct import model_help  # no torch: the methods registry
+
+    p.add_argument("--model", default="default", help=model_help())
     p.add_argument("--steps", type=int, help="solver steps (default: what the model recommends; 8 if it says nothing)")
     p.add_argument("--samples", type=int,
                    help="samples per image (default: what the model recommends); >1 also writes a std cube")
