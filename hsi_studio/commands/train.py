@@ -1,6 +1,7 @@
-"""``hsi-studio train rgb-pretrain|stage1|stage2`` — the three ULDM training stages (see core/stages.py).
+"""``hsi-studio train rgb-pretrain|stage1|stage2`` — the three ULDM training stages (see hsi_studio.core.ml.training.stages).
 
-Every stage accepts ``--config FILE.json`` (TrainConfig fields + a ``stage`` dict), ``--steps``, ``--resume``,
+Every stage accepts ``--config FILE.json`` (TrainConfig fields + a ``stage`` dict, typed per stage in
+:mod:`hsi_studio.core.ml.training.config`: an unknown key exits 2 naming the closest valid one), ``--steps``, ``--resume``,
 ``--jsonl`` (one JSON object per line on stdout: step, loss, lr, val, eta_s, phase), ``--device``.
 SIGINT / SIGTERM / SIGHUP save a checkpoint and exit 130 (further signals are ignored meanwhile); ``--resume``
 continues exactly from the last one, with the seed the run recorded (a different ``--seed`` is refused).
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from hsi_studio.core.ml.data.scenes import LIGHTINGS
+from hsi_studio.services.training import LIGHTINGS
 
 _LIGHTING_HELP = ("how generated scenes are lit: varied measured/daylight/black-body/catalogue lights (default) or "
                   "flat (equal-energy E: radiance = reflectance, like CAVE cubes and white-balanced photos)")
@@ -89,53 +90,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_fast(tsub)
 
 
-_OVERRIDES = ("steps", "batch_size", "crop", "lr", "seed", "device", "threads")
-_STAGE_OPTIONS = ("images", "builtin", "data", "val", "response", "generated", "lighting", "stage1", "base", "init",
-                  "mean", "photos", "tiny")
+def _flags(args) -> dict:
+    """The training flags given on the command line (None / False: not given)."""
+    from hsi_studio.services.training import STAGE_FLAGS, TRAIN_FLAGS
+
+    return {name: getattr(args, name, None) for name in (*TRAIN_FLAGS, *STAGE_FLAGS, "light")}
 
 
 def build_config(args):
-    from hsi_studio.core.errors import InputError
-    from hsi_studio.core.ml.training.engine import TrainConfig, check_stage_settings
+    """The stage's settings: preset < ``--config`` < flags, merged and checked in
+    :func:`hsi_studio.core.ml.training.config.resolve_stage_config`."""
+    from hsi_studio.services.training import stage_config
 
-    named = TrainConfig.read_json(args.config) if args.config else {}  # only the keys the file names
-    from hsi_studio.core.ml.training.stages import default_config
-
-    base = default_config(args.stage, tiny=args.tiny).to_dict()
-    defaults = dict(base["stage"])
-    if "stage" in named:
-        check_stage_settings(named["stage"], defaults)
-        base["stage"] = {**base["stage"], **named["stage"]}
-    base.update({k: v for k, v in named.items() if k != "stage"})
-    for name in ("steps", "batch_size", "crop", "threads"):
-        value = getattr(args, name, None)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} {value}; expected a positive integer")
-    for name in _OVERRIDES:
-        value = getattr(args, name, None)
-        if value is not None:
-            base[name] = value
-    for name in _STAGE_OPTIONS:
-        value = getattr(args, name, None)
-        if value not in (None, False):
-            base["stage"][name] = value
-    if getattr(args, "light", None):
-        light = None if str(args.light).lower() == "none" else args.light
-        base["stage"]["sim"] = {**(base["stage"].get("sim") or {}), "light": light}
-    return TrainConfig.from_dict(base)
-
-
-def _explicit_seed(args) -> int | None:
-    """The seed given on the command line or named in ``--config`` (None: neither)."""
-    if getattr(args, "seed", None) is not None:
-        return int(args.seed)
-    if args.config:
-        from hsi_studio.core.ml.training.engine import TrainConfig
-
-        named = TrainConfig.read_json(args.config)
-        if "seed" in named:
-            return int(named["seed"])
-    return None
+    return stage_config(args.stage, config=args.config, flags=_flags(args), tiny=args.tiny,
+                        resume_from=args.out if args.resume else None)
 
 
 def _watch_stop_file(path: str, token) -> None:
@@ -161,14 +129,9 @@ def cmd_train(args) -> int:
 
     from hsi_studio.commands.common import Reporter
     from hsi_studio.core.jobs import CancelToken
-    from hsi_studio.core.ml.training.engine import resume_seed, run_training
-    from hsi_studio.core.ml.training.stages import make_stage
+    from hsi_studio.services.training import train_stage
 
     cfg = build_config(args)
-    if args.resume:  # the seed the run recorded (an explicit different one is refused): the resume is exact
-        recorded = resume_seed(args.out, _explicit_seed(args))
-        cfg.seed = cfg.seed if recorded is None else recorded
-    stage = make_stage(args.stage, cfg)
     token = CancelToken()
     stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
 
@@ -198,8 +161,8 @@ def cmd_train(args) -> int:
         elif rec.get("event") in ("checkpoint", "resumed", "cancelled"):
             reporter.stream.write(f"\n{rec['event']}: step {rec['step']}\n")
 
-    result = run_training(stage, cfg, args.out, resume=args.resume, cancel=token, log=log,
-                          progress=None if args.jsonl else reporter)
+    result = train_stage(args.stage, cfg, args.out, resume=args.resume, cancel=token, log=log,
+                         progress=None if args.jsonl else reporter)
     if not args.jsonl and result.model_dir is not None:
         print(f"model written to {result.model_dir}")
     return 0

@@ -3,15 +3,13 @@
 Fits in seconds (``rootpoly``) to a minute or two (``mlp``) on a CPU core and writes a ``PixelRegression``
 bundle (config + safetensors + manifest) that ``reconstruct --model``, the Reconstruct dock and Compare accept.
 Training pairs come from the same :class:`~hsi_studio.core.ml.data.TrainingSource` as the ULDM stages (same
-response, exposure normalisation and random gain, and ``--light``), so the baselines see the ULDM's data.
+response, exposure normalisation and random gain, and ``--light``), so the baselines see the ULDM's data. The
+run itself (checks, data, fit, ``training.json``) is :func:`hsi_studio.core.ml.training.runs.run_regression`.
 """
 
 from __future__ import annotations
 
 import argparse
-
-MAX_BATCH_PIXELS = 1 << 22  # 4 Mi pixels a step: far above useful, far below what exhausts memory
-MAX_LR = 10.0
 
 
 def register(tsub: argparse._SubParsersAction) -> None:
@@ -41,64 +39,13 @@ def register(tsub: argparse._SubParsersAction) -> None:
 
 
 def cmd_regression(args) -> int:
-    import time
-    from pathlib import Path
-
-    import torch
-
     from hsi_studio.commands.common import Reporter
-    from hsi_studio.core.errors import InputError, OutputError
-    from hsi_studio.core.ml.data import CubeFolder, TrainingSource
-    from hsi_studio.core.ml.models.bundle import save_regression
-    from hsi_studio.core.ml.training.regression_fit import fit_regression
-    from hsi_studio.core.spectral.responses import camera_response
-    from hsi_studio.core.storage.provenance import data_files, library_versions
+    from hsi_studio.services.training import RegressionSettings, train_regression
 
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise OutputError(f"{out} already exists; expected a new folder (or pass --force to replace it)")
-    import math
-    import os
-
-    most = max(4 * (os.cpu_count() or 1), 16)
-    if not 1 <= args.threads <= most:
-        raise InputError(f"--threads {args.threads}; expected 1 … {most} (this machine has {os.cpu_count()} CPU "
-                         "cores)")
-    if args.steps < 1 or not 64 <= args.batch_pixels <= MAX_BATCH_PIXELS:
-        raise InputError(f"--steps {args.steps}, --batch-pixels {args.batch_pixels}; expected steps ≥ 1 and "
-                         f"batch pixels 64 … {MAX_BATCH_PIXELS:,}")
-    if not (math.isfinite(args.lr) and 0 < args.lr <= MAX_LR):
-        raise InputError(f"--lr {args.lr:g}; expected a learning rate above 0 and at most {MAX_LR:g} (e.g. 2e-3)")
-    torch.set_num_threads(int(args.threads))
-    val = {Path(v).resolve() for v in args.val or ()}
-    files = [f for f in CubeFolder(args.data).files if f.resolve() not in val]
-    folder = CubeFolder.load(files)
-    if not folder.cubes:
-        raise InputError(f"{args.data} holds no readable cubes besides the validation files; expected HSI cubes")
-    light = None if str(args.light).lower() == "none" else args.light
-    if not 0 <= args.generated <= 1:
-        raise InputError(f"--generated {args.generated}; expected a share in [0, 1]")
-    generator = None
-    if args.generated:
-        from hsi_studio.core.ml.data.scenes import SceneGenerator, folder_photos
-
-        pics = folder_photos(args.photos)[0] if args.photos else None
-        generator = SceneGenerator.default(seed=args.seed, photos=pics, lighting="flat")
-    source = TrainingSource(folder.cubes, generator, float(args.generated), camera_response(args.response),
-                            seed=args.seed, sim={"light": light}, names=folder.names)
-    t0 = time.monotonic()
-    model = fit_regression(source, args.kind, degree=args.degree, hidden=args.hidden, steps=args.steps,
-                           batch=args.batch_pixels, lr=args.lr, seed=args.seed,
-                           progress=Reporter(label=f"train regression ({args.kind})"))
-    secs = time.monotonic() - t0
-    record = {"kind": args.kind, "degree": args.degree, "hidden": args.hidden, "steps": args.steps,
-              "batch_pixels": args.batch_pixels, "lr": args.lr, "seed": args.seed, "light": light,
-              "response": args.response, "data": [Path(n).name for n in folder.names],
-              "val_excluded": sorted(p.name for p in val), "fit_seconds": round(secs, 1),
-              "generated": float(args.generated), "photos": args.photos}
-    provenance = {"libraries": library_versions(), "data": data_files(files), "val": data_files(args.val or ())}
-    if generator is not None:
-        provenance["generated"] = generator.provenance()
-    save_regression(model, out, extra={"training": record, "provenance": provenance})
-    print(f"{model.label} fitted on {len(folder.cubes)} cubes in {secs:.1f} s; written to {out}")
+    settings = RegressionSettings(data=args.data, out=args.out, val=args.val, kind=args.kind, degree=args.degree,
+                                  hidden=args.hidden, steps=args.steps, batch_pixels=args.batch_pixels, lr=args.lr,
+                                  response=args.response, light=args.light, generated=args.generated,
+                                  photos=args.photos, seed=args.seed, threads=args.threads, force=args.force)
+    res = train_regression(settings, progress=Reporter(label=f"train regression ({args.kind})"))
+    print(f"{res.label} fitted on {res.cubes} cubes in {res.seconds:.1f} s; written to {res.out}")
     return 0

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import re
 import shutil
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,8 @@ from hsi_studio.core.errors import FileFormatError, InputError, OutputError, one
 from hsi_studio.core.jobs import NEVER_CANCEL, Cancelled, CancelToken
 from hsi_studio.core.ml import devices
 from hsi_studio.core.ml.training.checkpoint import load_checkpoint, save_checkpoint, unflatten
+from hsi_studio.core.ml.training.config import MAX_STEPS, TrainConfig, check_stage_settings
+from hsi_studio.core.ml.training.config import show_value as _show
 from hsi_studio.core.storage.atomic import (
     StaleTemporaryWarning,
     atomic_write,
@@ -45,140 +46,6 @@ WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
                            errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
 CKPT_DIR = "checkpoints"
 MODEL_DIR = "model"
-
-
-# The diffusers learning-rate schedules that need nothing but warm-up and total steps.
-LR_SCHEDULES = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial",
-                "inverse_sqrt")
-MAX_STEPS = 10**9
-_INT_RANGES = {"steps": (1, MAX_STEPS), "batch_size": (1, 4096), "crop": (1, 4096), "warmup_steps": (0, MAX_STEPS),
-               "grad_accum": (1, 1024), "val_every": (1, MAX_STEPS), "ckpt_every": (1, MAX_STEPS),
-               "keep_last": (1, 1000), "seed": (0, 2**63 - 1), "threads": (0, 4096)}
-_FLOAT_RANGES = {"lr": (0.0, 10.0, False), "weight_decay": (0.0, 10.0, False), "max_grad_norm": (0.0, 1e6, False),
-                 "ema_decay": (0.0, 1.0, True)}
-
-
-def _show(value: Any) -> str:
-    return one_line(repr(value), 60)
-
-
-def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
-    want = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer ≥ {lo}") + f" up to {hi:,}"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"training setting {name}={_show(value)} ({type(value).__name__}); expected {want}")
-    if not lo <= value <= hi:
-        raise InputError(f"training setting {name}={value}; expected {want}")
-
-
-def _check_float(name: str, value: Any, lo: float, hi: float, hi_open: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"training setting {name}={_show(value)}; expected a finite number")
-    if not (lo <= value < hi if hi_open else lo <= value <= hi):
-        raise InputError(f"training setting {name}={value!r}; expected a number in [{lo:g}, {hi:g}"
-                         f"{')' if hi_open else ']'}")
-
-
-def check_stage_settings(stage: dict[str, Any], defaults: dict[str, Any]) -> None:
-    """Check a stage dict's values against the types of the stage's defaults: integers stay integers (≥ 1 for
-    sizes — ``hidden``, ``layers``, ``*_crop`` — else ≥ 0), fractions in [0, 1], flags booleans, names
-    strings. Keys without a default are left to the stage."""
-    if not isinstance(stage, dict):
-        raise InputError(f"training setting stage={_show(stage)}; expected a JSON object of stage settings")
-    for key, value in stage.items():
-        if key not in defaults:
-            continue
-        default, where = defaults[key], f"stage setting {key}={_show(value)}"
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise InputError(f"{where}; expected true or false")
-        elif isinstance(default, int):
-            lo = 1 if key in ("hidden", "layers") or key.endswith("_crop") else 0
-            hi = 4096 if key.endswith("_crop") or key in ("hidden", "layers") else MAX_STEPS
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise InputError(f"{where}; expected an integer from {lo} to {hi:,}")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise InputError(f"{where}; expected a number from 0 to 1")
-        elif isinstance(default, str):
-            if not isinstance(value, str):
-                raise InputError(f"{where}; expected a string")
-        elif default is None and not (value is None or isinstance(value, (str, list))):
-            raise InputError(f"{where}; expected a path (a string), a list of paths, or null")
-
-
-@dataclass
-class TrainConfig:
-    """Settings common to every stage. Stage-specific settings live in ``stage`` (a free dict)."""
-
-    steps: int = 1000
-    batch_size: int = 8
-    crop: int = 64
-    lr: float = 2e-4
-    weight_decay: float = 1e-4
-    lr_schedule: str = "cosine"  # any diffusers.optimization scheduler name
-    warmup_steps: int = 50
-    grad_accum: int = 1
-    max_grad_norm: float = 1.0
-    ema_decay: float = 0.999
-    ema: bool = True
-    mixed_precision: str = "auto"  # auto: bf16/fp16 on CUDA, no on CPU (bf16 on CPU is ~20× slower here)
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    val_every: int = 200
-    ckpt_every: int = 200
-    keep_last: int = 2
-    seed: int = 0
-    threads: int = 0  # torch intra-op threads on CPU (0 = torch default)
-    stage: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        if not isinstance(d, dict):
-            raise InputError(f"training settings are a {type(d).__name__}; expected a JSON object")
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(str(k) for k in set(d) - names)
-        if unknown:
-            raise InputError(f"unknown training setting(s) {unknown}; expected some of {sorted(names)}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    @classmethod
-    def read_json(cls, path: str | Path) -> dict[str, Any]:
-        """The settings a JSON file names (and only those), each checked by type and range."""
-        d = read_json(path, "training config", error=InputError)
-        try:
-            cls.from_dict({**cls().to_dict(), **d})  # type and range checks of the named keys
-        except InputError as exc:
-            raise InputError(one_line(exc), path=str(path)) from None
-        return d
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> TrainConfig:
-        return cls.from_dict({**cls().to_dict(), **cls.read_json(path)})
-
-    def validate(self) -> None:
-        for name, (lo, hi) in _INT_RANGES.items():
-            _check_int(name, getattr(self, name), lo, hi)
-        for name, (lo, hi, hi_open) in _FLOAT_RANGES.items():
-            _check_float(name, getattr(self, name), lo, hi, hi_open)
-        if not (self.lr > 0):
-            raise InputError(f"training setting lr={self.lr!r}; expected a positive number")
-        if not isinstance(self.ema, bool):
-            raise InputError(f"training setting ema={self.ema!r}; expected true or false")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise InputError(f"training setting lr_schedule={_show(self.lr_schedule)}; expected one of "
-                             f"{', '.join(LR_SCHEDULES)}")
-        if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
-            raise InputError(f"mixed_precision={_show(self.mixed_precision)}; expected auto, no, fp16 or bf16")
-        if not (isinstance(self.device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,3})?", self.device)):
-            raise InputError(f"training setting device={_show(self.device)}; expected auto, cpu, cuda, cuda:N "
-                             "or mps")
-        if not isinstance(self.stage, dict):
-            raise InputError(f"training setting stage={_show(self.stage)}; expected a JSON object of stage "
-                             "settings")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -584,5 +451,5 @@ def run_training(stage, cfg: TrainConfig, out_dir: str | Path, *, resume: bool =
             from None
 
 
-__all__ = ["TrainConfig", "TrainResult", "Trainer", "run_training", "weights_digest",
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "check_stage_settings", "run_training", "weights_digest",
            "latest_checkpoint", "resume_seed"]

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ from hsi_studio.core.ml.data.crops import augment, random_crop
 from hsi_studio.core.ml.data.source import light_spectrum
 from hsi_studio.core.ml.evaluation import photo_divisor, photo_of, spectral_scores
 from hsi_studio.core.ml.models.spatial import FastModel
+from hsi_studio.core.ml.training.config import FastConfig
 from hsi_studio.core.spectral.responses import (
     STANDARD_WAVELENGTHS,
     CameraResponse,
@@ -47,24 +48,6 @@ from hsi_studio.core.spectral.responses import (
 
 WL = STANDARD_WAVELENGTHS
 STATE = "state.safetensors"
-
-
-@dataclass
-class FastConfig:
-    steps: int = 3000
-    minutes: float | None = None
-    batch: int = 8
-    crop: int = 64
-    lr: float = 1e-3
-    warmup: int = 50
-    gain: tuple[float, float] = (0.5, 1.0)
-    width: int = 32
-    seed: int = 0
-    save_minutes: float = 5.0
-    light: str = "D65"
-    generated: float = 0.0  #: share of crops drawn from the generated scenes (when there are any)
-    scenes: int = 0  #: generated scenes made before training (recorded; the caller makes them)
-    scene_size: int = 128
 
 
 class SceneCache:

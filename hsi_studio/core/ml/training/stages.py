@@ -19,43 +19,14 @@ import numpy as np
 
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.ml.evaluation import mean_scores, spectral_scores
-from hsi_studio.core.ml.training.engine import TrainConfig
+from hsi_studio.core.ml.training.config import STAGES, TrainConfig
 from hsi_studio.core.storage.provenance import data_files, library_versions, model_input, portable_config
-
-STAGES = ("rgb-pretrain", "stage1", "stage2")
 
 
 def default_config(name: str, *, tiny: bool = False) -> TrainConfig:
-    """Settings that work out of the box on a 2-core CPU (tiny: a few seconds, for tests/smoke runs)."""
-    if name not in STAGES:
-        raise InputError(f"unknown training stage {name!r}; expected one of {', '.join(STAGES)}")
-    if name == "rgb-pretrain":
-        cfg = TrainConfig(steps=3000, batch_size=8, crop=128, lr=3e-4, val_every=250, ckpt_every=250,
-                          ema_decay=0.995, stage={"vae_steps": 1500, "vae_crop": 64, "builtin": False,
-                                                  "images": None, "tiny": tiny})
-        if tiny:
-            cfg.steps, cfg.crop, cfg.batch_size = 4, 32, 2
-            cfg.stage.update(vae_steps=2, vae_crop=32)
-    elif name == "stage1":
-        cfg = TrainConfig(steps=3000, batch_size=8, crop=32, lr=1e-3, val_every=250, ckpt_every=250,
-                          stage={"response": "cie1964-srgb", "generated": 0.5, "lighting": "varied", "data": None,
-                                 "val": None, "val_fraction": 0.2, "hidden": 64, "layers": 3, "spatial": True,
-                                 "code_pool": 0, "prior_weight": 0.0, "photos": None, "tiny": tiny})
-        if tiny:
-            cfg.steps, cfg.crop, cfg.batch_size, cfg.stage["hidden"], cfg.stage["layers"] = 4, 8, 2, 8, 1
-    else:
-        cfg = TrainConfig(steps=4000, batch_size=8, crop=64, lr=2e-4, val_every=500, ckpt_every=250,
-                          stage={"generated": 0.5, "lighting": "varied", "data": None, "val": None,
-                                 "val_fraction": 0.2, "stage1": None, "base": None, "init": None, "val_steps": 8,
-                                 "val_crop": 64, "spaae_steps": 300, "refine_steps": 0, "spaae_crop": 64,
-                                 "mean": None, "photos": None, "tiny": tiny})
-        if tiny:
-            cfg.steps, cfg.crop, cfg.batch_size = 4, 16, 2
-            cfg.stage.update(val_steps=2, val_crop=16, spaae_steps=2, refine_steps=1)  # every phase runs
-    if tiny:
-        cfg.val_every = cfg.ckpt_every = 2
-        cfg.warmup_steps = 1
-    return cfg
+    """Settings that work out of the box on a 2-core CPU (tiny: a few seconds, for tests/smoke runs): the presets
+    of :mod:`hsi_studio.core.ml.training.config`."""
+    return TrainConfig.preset(name, tiny=tiny)
 
 
 def make_stage(name: str, cfg: TrainConfig):
