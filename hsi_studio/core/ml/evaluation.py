@@ -19,6 +19,14 @@ Scores (:func:`scores`): MRAE, RMSE, PSNR (data range 1), SAM, SSIM over 400–7
 (suffix ``_410``: CAVE's 400 nm band is dark and noisy), plus the paper's downstream task — the mean CIE ΔE2000
 between estimate and truth, both relit (as reflectance) under CIE A and under FL11 (``de_a``, ``de_fl11``;
 CIE 1931 2° observer, CIE Lab relative to that light's white, no gamut clipping).
+
+The baselines (:func:`baselines`) are the methods registry's (:mod:`hsi_studio.core.spectral.methods`): every
+training-free method, and the learned per-pixel ones that are installed.
+
+References: the ``camera`` protocol and its scores — B. Arad, R. Timofte et al.,
+"NTIRE 2022 Spectral Recovery Challenge and Data Set", CVPR Workshops 2022 (no DOI recorded here). The relit ΔE
+task — K. Deng, J. Nie and Y. Qian, "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion
+Model for Spectral Reconstruction", arXiv:2507.12967 (2025). DOI: 10.48550/arXiv.2507.12967.
 """
 
 from __future__ import annotations

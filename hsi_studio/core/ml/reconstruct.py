@@ -16,9 +16,8 @@ The shipped learned models are registered here, once each, in the methods regist
 shipped model's bundle is there (with the class its kind needs: its ``model_index.json`` ``_class_name``), and the
 ``--model`` help (:func:`model_help`) and the "expected …" errors of :func:`resolve_model` are derived from it.
 
-Reference (the default model): "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion Model for
-Spectral Reconstruction" (2025) — the ULDM: a spectral unobservable-feature autoencoder (SpeUAE) and an RGB
-latent diffusion model adapted to the unobservable feature; see :mod:`.models.uldm`.
+Reference (the default model, a ULDM: :mod:`.models.uldm`): K. Deng, J. Nie and Y. Qian, "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion
+Model for Spectral Reconstruction", arXiv:2507.12967 (2025). DOI: 10.48550/arXiv.2507.12967.
 """
 
 from __future__ import annotations

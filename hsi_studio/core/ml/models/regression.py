@@ -3,7 +3,7 @@
 Both map one pixel's linear RGB ``y`` to a spectrum and are **exposure-equivariant** (scaling the RGB scales
 the spectrum — a photo's absolute level is unknown, and CAVE scenes differ in level by almost 2×):
 
-- ``rootpoly`` — Lin & Finlayson (2016), "Physically plausible spectral reconstruction from RGB images":
+- ``rootpoly`` — Lin & Finlayson (2020), "Physically plausible spectral reconstruction from RGB images":
   the root-polynomial terms of degree ``degree`` (2: r, g, b, √rg, √gb, √rb; 3 adds the cube roots
   ∛(r²g) … ∛(rgb)) are homogeneous of degree one, times a least-squares matrix (ridge ``ridge``).
 - ``mlp`` — 3 → hidden → hidden → B−3 on the chromaticity ``y / I`` (``I = mean(y)``); the output, times
@@ -15,6 +15,12 @@ orthogonal projection onto an affine set that holds the truth). :func:`nonnegati
 negative values. The model is a diffusers ``ModelMixin`` (config + safetensors), saved as a
 ``PixelRegression`` bundle (:func:`.bundle.save_regression`); :class:`hsi_studio.core.ml.pipelines.regression_pipeline.RegressionPipeline`
 runs it on an image; :func:`hsi_studio.core.ml.training.regression_fit.fit_regression` fits it.
+
+References: root-polynomial regression — G. D. Finlayson, M. Mackiewicz and A. Hurlbert, "Color Correction Using
+Root-Polynomial Regression", IEEE Transactions on Image Processing 24(5), 1460–1470 (2015). DOI:
+10.1109/TIP.2015.2405336. Physically plausible (RGB-consistent) spectral reconstruction — Y.-T. Lin and
+G. D. Finlayson, "Physically Plausible Spectral Reconstruction from RGB Images", CVPR Workshops 2020; extended as
+"Physically Plausible Spectral Reconstruction", Sensors 20(21), 6399 (2020). DOI: 10.3390/s20216399.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ never downloaded), whose text-conditioned UNet (:class:`CondUNet`) gets a fixed 
 
 :func:`expand_conv_in` widens a UNet's ``conv_in`` for the ULDM's ``[z_t ‖ z_y]`` input, zero-initialising the
 added input channels (as InstructPix2Pix does), so the adapted UNet starts as the pre-trained one.
+
+References: extending an RGB-pretrained LDM to the unobservable feature — K. Deng, J. Nie and Y. Qian, "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion
+Model for Spectral Reconstruction", arXiv:2507.12967 (2025). DOI: 10.48550/arXiv.2507.12967.
+Latent diffusion — R. Rombach et al., "High-Resolution Image Synthesis with Latent Diffusion Models", CVPR 2022.
+DOI: 10.1109/CVPR52688.2022.01042.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ same active-set projection as the per-pixel baselines (:func:`.regression.nonneg
 
 :class:`FastModel` pairs the prior (a :class:`~.regression.PixelRegression`, embedded in the bundle so it is
 self-contained) with the CNN; it is saved as a ``SpatialResidual`` bundle by :func:`.bundle.save_fast`.
+
+Reference: the U-Net — O. Ronneberger, P. Fischer and T. Brox, "U-Net: Convolutional Networks for Biomedical Image
+Segmentation", MICCAI 2015, LNCS 9351, 234–241. DOI: 10.1007/978-3-319-24574-4_28.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ output, and ``u`` depends on the spectral shape only. A config stores the camera
 model was trained with, and ``S``, ``pinv`` and ``N`` are float32 buffers built from it, so a saved model is
 self-describing. Layout: N×C×H×W tensors (B spectral channels, 3 RGB / code channels). The training loss is
 :func:`hsi_studio.core.ml.training.losses.speuae_loss`.
+
+Reference: the ULDM's first stage — K. Deng, J. Nie and Y. Qian, "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion
+Model for Spectral Reconstruction", arXiv:2507.12967 (2025). DOI: 10.48550/arXiv.2507.12967.
 """
 
 from __future__ import annotations

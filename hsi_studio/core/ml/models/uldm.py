@@ -20,6 +20,11 @@ Choices:
   latents (``conv_in`` widened again, zero-initialised), and a sampled code latent ``z`` becomes the spectrum
   ``x̄ + D(y, dec(z)) − D(y, dec(z_ū))`` — the diffusion models only what the mean misses, and a zero correction
   (``z = z_ū``) returns the mean exactly. As CorrDiff (Mardani et al. 2024) does for km-scale downscaling.
+
+References: the ULDM — K. Deng, J. Nie and Y. Qian, "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion
+Model for Spectral Reconstruction", arXiv:2507.12967 (2025). DOI: 10.48550/arXiv.2507.12967.
+The latent diffusion it adapts — R. Rombach, A. Blattmann, D. Lorenz, P. Esser and B. Ommer, "High-Resolution
+Image Synthesis with Latent Diffusion Models", CVPR 2022. DOI: 10.1109/CVPR52688.2022.01042.
 """
 
 from __future__ import annotations

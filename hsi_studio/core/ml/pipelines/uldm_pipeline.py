@@ -17,6 +17,12 @@ cube and the per-pixel spectral standard deviation (population, Welford in float
   result does not depend on how many samples follow it.
 - **Sizes**: inputs that are not a multiple of the model's ``pad_multiple`` are reflect-padded and cropped
   back; with ``tile`` set, larger images run in overlapping tiles (:func:`.tiling.run_tiled`).
+
+References: the ULDM — K. Deng, J. Nie and Y. Qian, "RGB Pre-Training Enhanced Unobservable Feature Latent Diffusion
+Model for Spectral Reconstruction", arXiv:2507.12967 (2025). DOI: 10.48550/arXiv.2507.12967.
+The solvers — C. Lu, Y. Zhou, F. Bao, J. Chen, C. Li and J. Zhu, "DPM-Solver++: Fast Solver for Guided Sampling of
+Diffusion Probabilistic Models", arXiv:2211.01095 (2022), DOI: 10.48550/arXiv.2211.01095; J. Song, C. Meng and
+S. Ermon, "Denoising Diffusion Implicit Models", ICLR 2021, arXiv:2010.02502, DOI: 10.48550/arXiv.2010.02502.
 """
 
 from __future__ import annotations
