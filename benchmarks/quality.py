@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
 from hsi_studio.core.ml.evaluation import PROTOCOLS, baselines, evaluate_cube, summary  # noqa: E402
-from hsi_studio.core.ml.reconstruct import models_dir  # noqa: E402
+from hsi_studio.core.ml.reconstruct import installed  # noqa: E402
+from hsi_studio.core.ml.reconstruct import methods as registered_methods  # noqa: E402
+from hsi_studio.core.spectral.methods import FAST  # noqa: E402
 
 COLS = (("MRAE", "mrae", 7, 4), ("RMSE", "rmse", 7, 4), ("PSNR", "psnr", 6, 2), ("SAM°", "sam", 6, 2),
         ("SSIM", "ssim", 6, 4), ("PSNR410", "psnr_410", 7, 2), ("SAM410", "sam_410", 6, 2),
@@ -94,8 +96,8 @@ def main(argv=None) -> int:
         print(f"refused {r['file']}: {r['reason']}", file=sys.stderr)
     response_name = "cie1964-srgb"
     methods = list(baselines() if args.methods is None else args.methods)
-    if args.methods is None and (models_dir() / "fast" / "model_index.json").is_file():
-        methods.append("fast")
+    if args.methods is None:  # the shipped fast model(s) that are installed, from the methods registry
+        methods += [m.name for m in registered_methods(FAST) if installed(m)]
     if not args.no_uldm:
         from hsi_studio.core.ml.reconstruct import load_model, resolve_model
 

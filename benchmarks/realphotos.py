@@ -41,11 +41,15 @@ from hsi_studio.core.io import api as io  # noqa: E402
 from hsi_studio.core.ml import reconstruct as pipeline  # noqa: E402
 from hsi_studio.core.photo import chart_detect  # noqa: E402
 from hsi_studio.core.photo import correction as pc  # noqa: E402
+from hsi_studio.core.spectral.methods import TRAINING_FREE  # noqa: E402
 from hsi_studio.core.spectral.relight import to_reflectance  # noqa: E402
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS  # noqa: E402
 from hsi_studio.services.photo import prepare_photo  # noqa: E402
 
-METHODS = ("default", "fast", "mlp", "rootpoly", "physics:otsu2018", "physics:mallett2019")
+#: from the methods registry: every shipped learned model, and the training-free methods that return reflectance
+#: (the chart is scored as reflectance; min-norm is relative radiance)
+METHODS = (*(m.name for m in pipeline.methods() if m.learned),
+           *(m.name for m in pipeline.methods(TRAINING_FREE) if m.quantity == "reflectance"))
 CONDITIONS = ("as-is", "wb", "chart")
 GAP = 0.25  # the patch grid's gap, as chart_detect draws it
 

@@ -63,14 +63,15 @@ def main(argv=None) -> int:
     if args.threads < 1 or args.repeats < 1:
         ap.error("--threads and --repeats must be at least 1")
     from hsi_studio.core.ml.evaluation import baselines
-    from hsi_studio.core.ml.reconstruct import model_defaults, models_dir, resolve_model
+    from hsi_studio.core.ml.reconstruct import installed, methods, model_defaults, resolve_model
+    from hsi_studio.core.spectral.methods import FAST
 
     steps, samples = args.steps, args.samples
     if not args.no_uldm:
         d = model_defaults(resolve_model(args.model))
         steps, samples = steps or d["steps"], samples or d["samples"]
     args.steps, args.samples = steps or 8, samples or 1
-    fast = ["fast"] if (models_dir() / "fast" / "model_index.json").is_file() else []
+    fast = [m.name for m in methods(FAST) if installed(m)]  # the shipped fast model(s), from the registry
     methods = ["physics:minnorm", *(m for m in baselines() if m != "physics:minnorm"), *fast] + (
         [] if args.no_uldm else ["uldm"])
     if args.only:
