@@ -26,16 +26,15 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hsi_studio.core.errors import InputError, ShapeError
+from hsi_studio.core.photo.chart_candidates import lattice_candidates, quad_candidates, refine
+from hsi_studio.core.photo.chart_grid import is_convex, patch_grid, signed_area
 
-COLS, ROWS = 6, 4
-GAP = 0.25  # gap between patches as a fraction of the patch side
 HALF_SIZE_FRACTION = 0.25  # sampling box half side as a fraction of the patch pitch
 WORKING_WIDTH = 1440  # colour-checker-detection's own working width
 # The library keeps swatches larger than (working area / 24 / factor); its default, 200, loses charts whose
@@ -46,7 +45,6 @@ FALLBACK_HINT = (
     "give the four outer corners with --chart X1,Y1,X2,Y2,X3,Y3,X4,Y4: the outer corners of dark skin, "
     "bluish green, black and white"
 )
-_H = 0.5 / (1 + GAP)  # half a patch side in pitch units (0.4)
 
 
 class ChartNotFoundError(InputError):
@@ -92,56 +90,6 @@ class ChartDetection:
 # ---------------------------------------------------------------------------------------------- geometry
 
 
-def _unit_centres() -> np.ndarray:
-    """(24, 2) patch centres in the unit square whose corners are the outer grid corners 1, 6, 24, 19."""
-    u = (np.arange(COLS) * (1 + GAP) + 0.5) / (COLS + (COLS - 1) * GAP)
-    v = (np.arange(ROWS) * (1 + GAP) + 0.5) / (ROWS + (ROWS - 1) * GAP)
-    vv, uu = np.meshgrid(v, u, indexing="ij")
-    return np.stack([uu.ravel(), vv.ravel()], axis=1)
-
-
-_UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
-
-
-def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """3×3 homography mapping 4 points ``src`` onto ``dst`` (direct linear solve)."""
-    a = np.zeros((8, 8))
-    b = np.zeros(8)
-    for k, ((x, y), (u, v)) in enumerate(zip(src, dst, strict=True)):
-        a[2 * k] = [x, y, 1, 0, 0, 0, -u * x, -u * y]
-        a[2 * k + 1] = [0, 0, 0, x, y, 1, -v * x, -v * y]
-        b[2 * k], b[2 * k + 1] = u, v
-    return np.append(np.linalg.solve(a, b), 1.0).reshape(3, 3)
-
-
-def _apply(hm: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    p = np.asarray(pts, np.float64) @ hm[:, :2].T + hm[:, 2]
-    return p[:, :2] / p[:, 2:3]
-
-
-def _signed_area(q: np.ndarray) -> float:
-    x, y = q[:, 0], q[:, 1]
-    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
-
-
-def _convex(q: np.ndarray) -> bool:
-    """True for a strictly convex, non-self-intersecting quadrilateral (either orientation)."""
-    e = np.roll(q, -1, axis=0) - q
-    cross = e[:, 0] * np.roll(e[:, 1], -1) - e[:, 1] * np.roll(e[:, 0], -1)
-    scale = max(float(np.abs(e).max()), 1e-12) ** 2
-    return bool(np.all(cross > 1e-6 * scale) or np.all(cross < -1e-6 * scale))
-
-
-def _grid(corners: np.ndarray) -> tuple[np.ndarray, float]:
-    """Patch centres for ``corners`` (order 1, 6, 24, 19) and the smallest local patch pitch in pixels."""
-    hm = _homography(_UNIT_SQUARE, corners)
-    c = _apply(hm, _unit_centres())
-    g = c.reshape(ROWS, COLS, 2)
-    dx = np.linalg.norm(np.diff(g, axis=1), axis=2)
-    dy = np.linalg.norm(np.diff(g, axis=0), axis=2)
-    return c, float(min(dx.min(), dy.min()))
-
-
 def _fmt_corners(q: np.ndarray) -> str:
     return "[" + ", ".join(f"({x:.1f}, {y:.1f})" for x, y in q) + "]"
 
@@ -173,7 +121,7 @@ def chart_from_corners(corners: Any, shape: Any, *, method: str = "four corners"
             f"chart corner {k + 1} ({q[k, 0]:.1f}, {q[k, 1]:.1f}) lies outside the {w}×{h} image; "
             f"expected x in [0, {w - 1}] and y in [0, {h - 1}]"
         )
-    if not _convex(q) or abs(_signed_area(q)) < 1.0:
+    if not is_convex(q) or abs(signed_area(q)) < 1.0:
         raise InputError(
             f"chart corners {_fmt_corners(q)} do not form a convex quadrilateral; expected the outer corners "
             "of dark skin, bluish green, black and white, in that order around the chart"
@@ -184,7 +132,7 @@ def chart_from_corners(corners: Any, shape: Any, *, method: str = "four corners"
 def _detection(q: np.ndarray, shape: tuple, method: str) -> ChartDetection:
     """The detection for corners ``q`` in an image of ``shape``; InputError when the patches are too small to
     sample or a sampling box leaves the image."""
-    centres, pitch = _grid(q)
+    centres, pitch = patch_grid(q)
     half = int(math.floor(HALF_SIZE_FRACTION * pitch))
     if half < 1:
         raise InputError(
@@ -335,9 +283,9 @@ class _Score:
 
 def _score(sampler: _Sampler, corners: np.ndarray) -> _Score | None:
     """How well candidate ``corners`` (working-image pixels, order 1, 6, 24, 19) explain a ColorChecker."""
-    if not _convex(corners):
+    if not is_convex(corners):
         return None
-    centres, pitch = _grid(corners)
+    centres, pitch = patch_grid(corners)
     half = int(0.2 * pitch)
     if half < 2:
         return None
@@ -383,188 +331,6 @@ def _score(sampler: _Sampler, corners: np.ndarray) -> _Score | None:
     total = fit + 0.5 * neutral + 0.5 * uniform + 0.3 * order
     ok = order == 0 and neutral < 0.35 and fit < 0.25 and uniform < 0.3 and total < 0.5
     return _Score(total, neutral, fit, uniform, order, ok)
-
-
-# ------------------------------------------------------------------------------------- candidates
-
-
-_MAX_SWATCHES = 600
-
-
-def _lattice_candidates(swatches: np.ndarray, cv2) -> list[np.ndarray]:
-    """Candidate corner sets (working pixels, order 1, 6, 24, 19) from the square swatches the segmentation
-    found: link neighbours into a lattice, fit a homography lattice → image, take every 6×4 window."""
-    sw = np.asarray(swatches, np.float64).reshape(-1, 4, 2)
-    if len(sw) < 4:
-        return []
-    centre = sw.mean(axis=1)
-    e1 = sw[:, 1] - sw[:, 0]
-    e2 = sw[:, 2] - sw[:, 1]
-    l1, l2 = np.linalg.norm(e1, axis=1), np.linalg.norm(e2, axis=1)
-    keep = (l1 > 2) & (l2 > 2)
-    if keep.sum() > _MAX_SWATCHES:  # a textured scene: keep the largest
-        keep &= l1 * l2 >= np.sort(l1 * l2)[-_MAX_SWATCHES]
-    centre, e1, e2, l1, l2 = centre[keep], e1[keep], e2[keep], l1[keep], l2[keep]
-    n = len(centre)
-    if n < 4:
-        return []
-    side = np.sqrt(l1 * l2)
-    a1, a2 = e1 / l1[:, None], e2 / l2[:, None]
-    d = centre[None, :, :] - centre[:, None, :]  # d[k, l] = c_l - c_k
-    dist = np.linalg.norm(d, axis=2)
-    msize = np.sqrt(side[:, None] * side[None, :])
-    ratio = np.maximum(side[:, None], side[None, :]) / np.minimum(side[:, None], side[None, :])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = d / dist[..., None]
-        cos1 = np.abs(np.einsum("klc,kc->kl", u, a1))
-        cos2 = np.abs(np.einsum("klc,kc->kl", u, a2))
-    aligned = np.maximum(cos1, cos2) > math.cos(math.radians(22))
-    rel = dist / msize
-    cand = aligned & (ratio < 1.6) & (rel > 0.9) & (rel < 1.9)
-    np.fill_diagonal(cand, False)
-    if not cand.any():
-        return []
-    nearest = np.where(cand, rel, np.inf).min(axis=1)
-    rho = float(np.median(nearest[np.isfinite(nearest)]))  # pitch / side
-    step = rel / rho
-    near_int = np.abs(step - np.rint(step)) < 0.22
-    links = aligned & (ratio < 1.6) & near_int & (np.rint(step) >= 1) & (np.rint(step) <= 2)
-    np.fill_diagonal(links, False)
-    links = links & links.T
-    stepi = np.rint(step).astype(int)
-
-    out: list[np.ndarray] = []
-    seen = np.zeros(n, bool)
-    order = np.argsort(-links.sum(axis=1))
-    for seed in order:
-        if seen[seed] or not links[seed].any():
-            continue
-        coords = {int(seed): (0, 0)}
-        frames = {int(seed): (a1[seed], a2[seed])}
-        queue = deque([int(seed)])
-        seen[seed] = True
-        while queue:
-            k = queue.popleft()
-            fa, fb = frames[k]
-            ik, jk = coords[k]
-            for m in np.flatnonzero(links[k]):
-                m = int(m)
-                if m in coords:
-                    continue
-                ca, cb = float(u[k, m] @ fa), float(u[k, m] @ fb)
-                s = int(stepi[k, m])
-                if abs(ca) >= abs(cb):
-                    di, dj = (s if ca > 0 else -s), 0
-                else:
-                    di, dj = 0, (s if cb > 0 else -s)
-                coords[m] = (ik + di, jk + dj)
-                # the neighbour's own axes, labelled like ours
-                best, bscore = None, -np.inf
-                for pa, pb in ((a1[m], a2[m]), (a2[m], a1[m])):
-                    for sa in (1, -1):
-                        for sb in (1, -1):
-                            sc = sa * float(pa @ fa) + sb * float(pb @ fb)
-                            if sc > bscore:
-                                best, bscore = (sa * pa, sb * pb), sc
-                frames[m] = best
-                seen[m] = True
-                queue.append(m)
-        if len(coords) < 5:
-            continue
-        idx = np.array(list(coords.keys()))
-        lat = np.array([coords[i] for i in idx], np.float64)
-        pts = centre[idx]
-        if len(np.unique(lat[:, 0])) < 2 or len(np.unique(lat[:, 1])) < 2:
-            continue
-        thr = 0.3 * float(np.median(side[idx])) * rho
-        hm, mask = cv2.findHomography(lat.astype(np.float32), pts.astype(np.float32), cv2.RANSAC, thr)
-        if hm is None:
-            continue
-        inl = lat[mask.ravel().astype(bool)]
-        if len(inl) < 5 or len(np.unique(inl[:, 0])) < 2 or len(np.unique(inl[:, 1])) < 2:
-            continue
-        # refit on the inliers by least squares
-        inl_pts = pts[mask.ravel().astype(bool)]
-        hm2, _ = cv2.findHomography(inl.astype(np.float32), inl_pts.astype(np.float32), 0)
-        if hm2 is not None:
-            hm = hm2
-        out.extend(_windows(hm, inl))
-    return out
-
-
-def _windows(hm: np.ndarray, inl: np.ndarray) -> list[np.ndarray]:
-    """Corner sets for every 6×4 (or 4×6) window of the lattice that covers the detected swatches as well as
-    it can, in both 180°-related assignments, with the chart's handedness."""
-    imin, imax = int(inl[:, 0].min()), int(inl[:, 0].max())
-    jmin, jmax = int(inl[:, 1].min()), int(inl[:, 1].max())
-    out = []
-    for ni, nj in ((COLS, ROWS), (ROWS, COLS)):
-        if imax - imin + 1 > ni + 2 or jmax - jmin + 1 > nj + 2:
-            continue
-        for i0 in range(min(imin, imax - ni + 1), max(imin, imax - ni + 1) + 1):
-            for j0 in range(min(jmin, jmax - nj + 1), max(jmin, jmax - nj + 1) + 1):
-                a, b = i0 - _H, i0 + ni - 1 + _H
-                c, d = j0 - _H, j0 + nj - 1 + _H
-                box = np.array([[a, c], [b, c], [b, d], [a, d]])  # lattice corners, cyclic
-                q = _apply(hm, box)
-                if _signed_area(q) < 0:  # make it clockwise on screen (y down), as the chart reads
-                    q = q[::-1]
-                    box = box[::-1]
-                # the first edge 1→6 must run along the 6-patch side
-                long_first = (ni == COLS) == (abs(box[1, 0] - box[0, 0]) > abs(box[1, 1] - box[0, 1]))
-                starts = (0, 2) if long_first else (1, 3)
-                for s in starts:
-                    out.append(np.roll(q, -s, axis=0))
-    return out
-
-
-def _quad_candidates(quad: np.ndarray) -> list[np.ndarray]:
-    """Corner sets from one of the library's chart quadrilaterals (cell boundaries: half a gap outside the
-    patches), in its four cyclic orders (the scoring rejects the ones that do not fit)."""
-    q = np.asarray(quad, np.float64).reshape(4, 2)
-    if _signed_area(q) < 0:
-        q = q[::-1]
-    if not _convex(q):
-        return []
-    box = np.array([[0.5 - _H, 0.5 - _H], [COLS - 0.5 + _H, 0.5 - _H], [COLS - 0.5 + _H, ROWS - 0.5 + _H],
-                    [0.5 - _H, ROWS - 0.5 + _H]])
-    cells = np.array([[0, 0], [COLS, 0], [COLS, ROWS], [0, ROWS]], np.float64)
-    return [_apply(_homography(cells, np.roll(q, -s, axis=0)), box) for s in range(4)]
-
-
-_LATTICE = np.stack(np.meshgrid(np.arange(COLS), np.arange(ROWS)), axis=-1).reshape(-1, 2).astype(np.float64)
-_LATTICE_CORNERS = np.array(
-    [[-_H, -_H], [COLS - 1 + _H, -_H], [COLS - 1 + _H, ROWS - 1 + _H], [-_H, ROWS - 1 + _H]]
-)
-
-
-def _refine(q: np.ndarray, points: np.ndarray, cv2) -> np.ndarray | None:
-    """``q`` re-fitted to the swatch centres ``points`` that fall within 0.3 pitch of a predicted patch centre
-    (None when too few do)."""
-    if len(points) < 6:
-        return None
-    for _ in range(2):
-        centres, pitch = _grid(q)
-        d = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=2)
-        nearest = d.argmin(axis=1)
-        close = d[np.arange(len(points)), nearest] < 0.3 * pitch
-        pairs: dict[int, int] = {}
-        for k in np.flatnonzero(close):
-            p = int(nearest[k])
-            if p not in pairs or d[k, p] < d[pairs[p], p]:
-                pairs[p] = int(k)
-        if len(pairs) < 6:
-            return None
-        lat = _LATTICE[list(pairs)]
-        if len(np.unique(lat[:, 0])) < 2 or len(np.unique(lat[:, 1])) < 2:
-            return None
-        hm, _ = cv2.findHomography(lat.astype(np.float32), points[list(pairs.values())].astype(np.float32), 0)
-        if hm is None:
-            return None
-        q = _apply(hm, _LATTICE_CORNERS)
-        if not _convex(q):
-            return None
-    return q
 
 
 # ---------------------------------------------------------------------------------------------- detection
@@ -676,14 +442,14 @@ def detect_chart(srgb: np.ndarray, *, cancel=None) -> ChartDetection:
             cancel.check()
         tried.append(method)
         quads, swatches = _segment(ccd, image)
-        cands = _lattice_candidates(swatches, cv2)
+        cands = lattice_candidates(swatches, cv2)
         for q in quads:
-            cands.extend(_quad_candidates(q))
+            cands.extend(quad_candidates(q))
         points = swatches.mean(axis=1) if len(swatches) else np.zeros((0, 2))
         scored = [(sc, q) for q in cands if (sc := _score(sampler, q)) is not None and sc.ok]
         scored.sort(key=lambda t: t[0].total)
         for sc, q in scored[:4]:  # the best few, re-fitted to the swatches they cover
-            r = _refine(q, points, cv2)
+            r = refine(q, points, cv2)
             rs = _score(sampler, r) if r is not None else None
             if rs is not None and rs.ok and rs.total <= sc.total + 0.02:
                 sc, q = rs, r
