@@ -15,8 +15,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from hsi_studio.core import settings as user_settings
 from hsi_studio.gui import APPLICATION, ORGANIZATION
+from hsi_studio.services import settings as user_settings
 
 
 def _limit_blas_threads() -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from hsi_studio import __version__
+from hsi_studio.services import files
 
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
@@ -72,40 +73,10 @@ def show_about(parent: QWidget | None) -> QMessageBox:
     return box
 
 
-def _extensions(name: str) -> tuple[str, ...]:
-    """One of core.io's extension lists (``CUBE_READ_EXTENSIONS``, ``CUBE_WRITE_EXTENSIONS``, ``RGB_EXTENSIONS``);
-    core.io is imported when a dialog first needs it (its readers pull in h5py, tifffile, …)."""
-    from hsi_studio.core.io import api as io
-
-    return tuple(getattr(io, name))
-
-
-def _patterns(exts) -> str:
-    return " ".join(f"*{e}" for e in exts)
-
-
-def open_filter() -> str:
-    cubes = _extensions("CUBE_READ_EXTENSIONS")
-    rgb = _extensions("PHOTO_EXTENSIONS")
-    everything = sorted(set(cubes) | set(rgb))
-    return ";;".join([f"Images and cubes ({_patterns(everything)})", f"Photos, incl. camera RAW ({_patterns(rgb)})",
-                      f"Cubes ({_patterns(cubes)})", "All files (*)"])
-
-
-def cube_filter() -> str:
-    cubes = _extensions("CUBE_READ_EXTENSIONS")
-    return ";;".join([f"Cubes ({_patterns(cubes)})", "All files (*)"])
-
-
-FOLDER_FILTER = "Folder of 16-bit PNG bands (*)"
-
-
-def cube_write_filters() -> list[str]:
-    """One filter per writer (the chosen filter implies the format), then the PNG band folder."""
-    from hsi_studio.core.io.formats import FORMAT_NAMES
-
-    exts = _extensions("CUBE_WRITE_EXTENSIONS")
-    return [f"{FORMAT_NAMES.get(e, e.lstrip('.').upper())} cube (*{e})" for e in exts] + [FOLDER_FILTER]
+open_filter = files.open_filter  # the file dialogs' filters come from core.io's format registry
+cube_filter = files.cube_filter
+cube_write_filters = files.cube_write_filters  # one per writer (the filter implies the format), the folder last
+FOLDER_FILTER = files.FOLDER_FILTER
 
 
 def extension_from_filter(selected: str) -> str:

@@ -9,8 +9,6 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from hsi_studio.core.errors import one_line
-from hsi_studio.core.io.base import written_bytes
-from hsi_studio.core.storage.files import format_bytes
 from hsi_studio.gui import dialogs
 from hsi_studio.gui.reconstruct.photo_tools import short_colour_space
 from hsi_studio.services import files
@@ -174,15 +172,15 @@ class FileActions:
     def _cube_written(self, path: Path) -> None:
         """Say where the cube went and how big it is on disk (HDF5 is written compressed)."""
         raw = self.cube.data.nbytes if self.cube is not None else 0
-        size = written_bytes(path)
+        size = files.written_bytes(path)
         ratio = f", {raw / size:.1f}× smaller than raw" if size and raw > 1.2 * size else ""
-        self.statusBar().showMessage(f"Wrote {path} ({format_bytes(size)}{ratio})", 10000)
+        self.statusBar().showMessage(f"Wrote {path} ({files.format_bytes(size)}{ratio})", 10000)
 
     def _write_png(self, array, path: str | Path, what: str) -> Path | None:
         try:
-            from hsi_studio.core.io import api as io
+            from hsi_studio.services.cubes import write_rgb
 
-            out = Path(io.write_rgb(array, path))
+            out = Path(write_rgb(array, path))
         except Exception as exc:  # shown to the user, the app stays alive
             from hsi_studio.gui.workers import describe_error
 

@@ -369,7 +369,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
 
     @staticmethod
     def _default_model_path() -> Path:
-        from hsi_studio.core.ml.reconstruct import default_model_path
+        from hsi_studio.services.reconstruction import default_model_path
 
         return default_model_path().resolve()
 

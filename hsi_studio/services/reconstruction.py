@@ -9,6 +9,11 @@ import numpy as np
 
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
+from hsi_studio.core.ml.reconstruct import (  # torch-free: the models folder and what a bundle is and recommends
+    bundle_class,
+    default_model_path,
+    model_defaults,
+)
 from hsi_studio.services.files import preview_render
 
 
@@ -54,4 +59,4 @@ def probe_devices(progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> l
     return devices.accelerators()
 
 
-__all__ = ["Reconstruction", "probe_devices", "reconstruct"]
+__all__ = ["Reconstruction", "bundle_class", "default_model_path", "model_defaults", "probe_devices", "reconstruct"]

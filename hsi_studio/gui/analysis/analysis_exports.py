@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
-from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.errors import InputError
+from hsi_studio.services import analysis
 
 
 class ExportsMixin:
@@ -30,8 +30,6 @@ class ExportsMixin:
 
     def export_classes(self, path: str | Path | None = None) -> list[Path]:
         """``<base>.png`` (class colours), ``<base>.npy`` (int32 labels) and ``<base>_classes.sli`` (means)."""
-        from hsi_studio.core.analysis import library
-
         if self.classes is None or self.cube is None:
             return []
         path = path or self._ask_base("Export the classes", "classes.png")
@@ -40,10 +38,10 @@ class ExportsMixin:
         k = len(self.classes.counts)
         written = self._write_outputs(path, {"": (analysis.label_image(self.classes.labels, k), self.classes.labels)})
         if written:
-            lib = library.SpectralLibrary([f"class {i}" for i in range(k)], self.cube.wavelengths,
+            lib = analysis.SpectralLibrary([f"class {i}" for i in range(k)], self.cube.wavelengths,
                                           self.classes.centers, "k-means class means (HSI Studio)")
             base = Path(path).with_suffix("")
-            written.append(library.write_library(lib, base.with_name(base.name + "_classes.sli")))
+            written.append(analysis.write_library(lib, base.with_name(base.name + "_classes.sli")))
         return written
 
     def _ask_base(self, title: str, default: str) -> str:
@@ -51,15 +49,15 @@ class ExportsMixin:
         return path
 
     def _write_outputs(self, path: str | Path, items: dict) -> list[Path]:
-        from hsi_studio.core.io import api as io
-        from hsi_studio.core.storage.atomic import atomic_write
+        from hsi_studio.services.cubes import write_rgb
+        from hsi_studio.services.outputs import atomic_write
 
         base = Path(path).with_suffix("")
         written = []
         try:
             for suffix, (rgb, array) in items.items():
                 stem = base.with_name(base.name + suffix)
-                written.append(io.write_rgb(rgb, stem.with_suffix(".png")))
+                written.append(write_rgb(rgb, stem.with_suffix(".png")))
                 with atomic_write(stem.with_suffix(".npy")) as tmp, open(tmp, "wb") as fh:
                     np.save(fh, np.asarray(array), allow_pickle=False)
                 written.append(stem.with_suffix(".npy"))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core.analysis import maps as analysis
+from hsi_studio.services import analysis
 
 CLASSES_HINT = "Unsupervised classes with SPy's k-means (runs in the background)."
 PCA_HINT = "The first three principal components as red, green and blue."

@@ -1,7 +1,7 @@
 """The Analyse tab: similarity (SAM / SID) maps with a live threshold mask, the spectral library, k-means
 classes, the PCA view and index maps, over one image canvas with a colour bar and a spectrum plot.
 
-Every computation is a core function (:mod:`hsi_studio.core.analysis.maps`) run on a worker of the window's
+Every computation is a service function (:mod:`hsi_studio.services.analysis`) run on a worker of the window's
 :class:`~.workers.JobSet`; the GUI thread only thresholds a finished map and paints. A result that arrives
 after the cube changed is dropped."""
 
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
 from hsi_studio.gui.analysis.analysis_exports import ExportsMixin
@@ -30,6 +29,7 @@ from hsi_studio.gui.analysis.library_panel import OUTLINE_PEN, LibraryPanel
 from hsi_studio.gui.explore.band_view import ImageCanvas, colormap
 from hsi_studio.gui.explore.spectrum_plot import X_PADDING, value_label, wavelength_ticks
 from hsi_studio.gui.workers import JobSet, JobWorker
+from hsi_studio.services import analysis
 from hsi_studio.services.workspace import Workspace
 
 TOOLS = ("similarity", "library", "classes", "pca", "index")

@@ -1,6 +1,6 @@
 """The spectral library page of the Analyse tab: the entries (colour, name), load / save (.sli, .csv), the
 shipped ColorChecker library, adding the spectra shown elsewhere, and a pixel's ranked matches (SAM, SID).
-Numerics live in :mod:`hsi_studio.core.analysis.library` and :mod:`hsi_studio.core.analysis.maps`."""
+Numerics live in core, behind :mod:`hsi_studio.services.analysis`."""
 
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core.analysis import library
-from hsi_studio.core.analysis import maps as analysis
 from hsi_studio.core.errors import InputError
+from hsi_studio.services import analysis
 
 LIB_FILTERS = "Spectral library (*.sli *.hdr *.csv);;ENVI spectral library (*.sli);;CSV (*.csv)"
 
@@ -39,7 +38,7 @@ OUTLINE_PEN = pg.mkPen((190, 190, 190), width=3.5)
 
 
 class LibraryPanel(QWidget):
-    """Holds one :class:`~hsi_studio.core.analysis.library.SpectralLibrary`; ``selection_changed`` fires with the
+    """Holds one :class:`~hsi_studio.core.analysis.analysis.SpectralLibrary`; ``selection_changed`` fires with the
     selected entries (names) so the Analyse tab plots them; ``failed(title, message)`` reports bad files."""
 
     selection_changed = Signal(list)
@@ -48,7 +47,7 @@ class LibraryPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.lib: library.SpectralLibrary | None = None
+        self.lib: analysis.SpectralLibrary | None = None
         self.source_name = ""
         self.wavelengths: np.ndarray | None = None  # the cube's grid
         self.colours: np.ndarray | None = None  # (N, 3) uint8: each entry rendered under D65 (core.library)
@@ -103,9 +102,9 @@ class LibraryPanel(QWidget):
         self.wavelengths = wavelengths
         self.matches.setRowCount(0)
 
-    def set_library(self, lib: library.SpectralLibrary | None, name: str = "") -> None:
+    def set_library(self, lib: analysis.SpectralLibrary | None, name: str = "") -> None:
         self.lib, self.source_name = lib, name
-        self.colours = None if lib is None else library.display_colours(lib)
+        self.colours = None if lib is None else analysis.display_colours(lib)
         self.table.setRowCount(0 if lib is None else len(lib))
         for i, n in enumerate(lib.names if lib is not None else []):
             swatch = QTableWidgetItem("")  # the entry's colour under D65, which is also its curve's colour
@@ -145,7 +144,7 @@ class LibraryPanel(QWidget):
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
         return [self.lib.names[r] for r in rows if r < len(self.lib)]
 
-    def on_grid(self) -> tuple[library.SpectralLibrary, str] | None:
+    def on_grid(self) -> tuple[analysis.SpectralLibrary, str] | None:
         """The library on the cube's grid (with the resampling note) or None (no library / no cube); a grid
         the library does not cover is reported through ``failed`` and gives None."""
         if self.lib is None or self.wavelengths is None:
@@ -159,7 +158,7 @@ class LibraryPanel(QWidget):
     def add(self, name: str, spectrum: np.ndarray, wavelengths: np.ndarray) -> None:
         """Append a spectrum (resampled onto the library's grid when it has one)."""
         if self.lib is None:
-            self.set_library(library.SpectralLibrary([name], wavelengths, spectrum), "My spectra")
+            self.set_library(analysis.SpectralLibrary([name], wavelengths, spectrum), "My spectra")
             return
         try:
             self.set_library(self.lib.add(_unique(name, self.lib.names), spectrum, wavelengths), self.source_name)
@@ -173,7 +172,7 @@ class LibraryPanel(QWidget):
         if not keep:
             self.set_library(None)
             return
-        self.set_library(library.SpectralLibrary([self.lib.names[i] for i in keep], self.lib.wavelengths,
+        self.set_library(analysis.SpectralLibrary([self.lib.names[i] for i in keep], self.lib.wavelengths,
                                                  self.lib.spectra[keep], self.lib.description), self.source_name)
 
     # -- files --------------------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ class LibraryPanel(QWidget):
             if not path:
                 return False
         try:
-            lib = library.read_library(path)
+            lib = analysis.read_library(path)
         except InputError as exc:
             self.failed.emit("Cannot load the library", str(exc))
             return False
@@ -201,7 +200,7 @@ class LibraryPanel(QWidget):
             if Path(path).suffix.lower() not in (".sli", ".hdr", ".csv"):
                 path += ".sli"
         try:
-            return library.write_library(self.lib, path)
+            return analysis.write_library(self.lib, path)
         except (InputError, OSError) as exc:
             self.failed.emit("Cannot save the library", str(exc))
             return None

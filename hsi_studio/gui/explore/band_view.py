@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsi_studio.core.analysis.uncertainty import SIGMA_MEANING
 from hsi_studio.core.cube import HSCube, RGBImage
+from hsi_studio.services.analysis import SIGMA_MEANING
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -319,7 +319,7 @@ class BandView(QWidget):
         if self.cube is None:
             return None
         if self._render_cache is None:
-            from hsi_studio.core.spectral import relight
+            from hsi_studio.services import relighting as relight
 
             self._render_cache = relight.render_view(self.cube)
         return self._render_cache

@@ -462,7 +462,7 @@ def band_shown(fill: pg.FillBetweenItem) -> bool:
 
 def write_csv_atomic(path: str | Path, header: list[str], rows: np.ndarray) -> Path:
     """CSV written through core's atomic writer (temp file in the same folder, fsync, ``os.replace``)."""
-    from hsi_studio.core.storage.atomic import atomic_write
+    from hsi_studio.services.outputs import atomic_write
 
     target = Path(path)
     with atomic_write(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:

@@ -38,7 +38,7 @@ GREY = QColor(150, 150, 150)
 
 def compute_report(prepared, cube, *, source: str = "", model: str = "", progress=None, cancel=None) -> dict:
     """The chart report of a reconstruction ``cube`` of ``prepared`` (scored as reflectance); for a worker."""
-    from hsi_studio.core.spectral.relight import to_reflectance
+    from hsi_studio.services.relighting import to_reflectance
 
     if progress is not None:
         progress(0.0, "scoring the chart's patches")

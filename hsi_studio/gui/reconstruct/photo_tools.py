@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.errors import InputError, one_line
-from hsi_studio.core.photo.chart_detect import ChartNotFoundError
 from hsi_studio.gui.reconstruct.photo_overlay import PhotoOverlay
+from hsi_studio.services.calibration import ChartNotFoundError
 from hsi_studio.services.photo import PreparedPhoto, prepare_photo
 
 WB_CHOICES = (("None", None), ("Auto", "auto"), ("Pick a neutral pixel", "pixel"),
@@ -352,7 +352,7 @@ class PhotoTools(QGroupBox):
         return True
 
     def _corners_done(self) -> None:
-        from hsi_studio.core.photo.chart_detect import chart_from_corners
+        from hsi_studio.services.calibration import chart_from_corners
 
         corners, self.corners = list(self.corners), []
         try:

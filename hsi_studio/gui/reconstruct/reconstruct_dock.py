@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from hsi_studio.core.cube import RGBImage
-from hsi_studio.core.ml.reconstruct import bundle_class, default_model_path, model_defaults
 from hsi_studio.gui.reconstruct.large_photo import LargePhotoOffer
 from hsi_studio.services import reconstruction
 from hsi_studio.services.models import model_choices
+from hsi_studio.services.reconstruction import bundle_class, default_model_path, model_defaults
 
 SAMPLING_TIPS = {"steps": "Diffusion solver steps",
                  "samples": "Samples per image; more than one also gives an uncertainty (std) cube",

@@ -177,7 +177,7 @@ class RelightPanel(QWidget):
         start-up)."""
         if self._populated:
             return
-        from hsi_studio.core.spectral import relight
+        from hsi_studio.services import relighting as relight
 
         names = relight.list_illuminants()
         for widget in (self.list, self.capture, self.reference):
@@ -225,7 +225,7 @@ class RelightPanel(QWidget):
                 return False
         from pathlib import Path
 
-        from hsi_studio.core.spectral import relight
+        from hsi_studio.services import relighting as relight
 
         try:
             relight.read_spd_csv(path)  # checked now: a file that cannot be used never enters the list
@@ -252,7 +252,7 @@ class RelightPanel(QWidget):
         return key
 
     def render_options(self) -> dict:
-        from hsi_studio.core.spectral import relight
+        from hsi_studio.services import relighting as relight
 
         # The observer of the camera response a reconstruction records (so it renders back to its photo).
         observer = relight.view_observer(self.cube) if self.cube is not None else relight.DEFAULT_OBSERVER
@@ -270,7 +270,7 @@ class RelightPanel(QWidget):
         # was only the previous cube's record is cleared.
         self._recorded_capture = None
         if cube is not None:
-            from hsi_studio.core.spectral import relight
+            from hsi_studio.services import relighting as relight
 
             self._recorded_capture = relight.default_capture_illuminant(cube)
         if self._recorded_capture is None and 0 < self._auto_capture_index == self.capture.currentIndex():
@@ -358,7 +358,7 @@ class RelightPanel(QWidget):
         if self.cube is None or spec is None:
             self._clear()
             return
-        from hsi_studio.core.spectral import relight
+        from hsi_studio.services import relighting as relight
 
         opts = self.render_options()
         reference = self.reference.currentData() or "D65"
@@ -393,7 +393,7 @@ class RelightPanel(QWidget):
         self.status.setText("")
 
     def _show_spds(self, reference: str, spec: str) -> None:
-        from hsi_studio.core.spectral import relight
+        from hsi_studio.services import relighting as relight
 
         wl = self.cube.wavelengths
         try:
@@ -412,7 +412,7 @@ class RelightPanel(QWidget):
         self.status.setText("Open a cube (or reconstruct one) to relight it." if self.cube is None else "")
 
     def _request_delta_e(self) -> None:
-        from hsi_studio.core.spectral import relight
+        from hsi_studio.services import relighting as relight
 
         if self.jobs is None:
             self._delta_e_done(relight.delta_e_map(self.relit, self.original))

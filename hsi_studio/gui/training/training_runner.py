@@ -222,7 +222,7 @@ class TrainingRunner(QObject):
             tmp = dest.with_name(f".{dest.name}.tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(src, tmp)
-            from hsi_studio.core.storage.atomic import swap_folder
+            from hsi_studio.services.outputs import swap_folder
 
             swap_folder(tmp, dest)
         except OSError as exc:

@@ -53,7 +53,7 @@ class BasePage(Page):
         self.group.idToggled.connect(lambda *_a: self._sync())
         self.folder.textChanged.connect(lambda _t: self._sync())
         self.photos.textChanged.connect(lambda _t: self._sync())
-        from hsi_studio.core.ml.reconstruct import default_model_path
+        from hsi_studio.services.reconstruction import default_model_path
 
         self._project_ok = (default_model_path() / "model_index.json").is_file()
         (self.project if self._project_ok else self.pretrain).setChecked(True)

@@ -12,7 +12,7 @@ from hsi_studio.gui.training.wizard.common import Page
 
 
 def response_curves(name: str) -> tuple[np.ndarray, np.ndarray, str]:
-    from hsi_studio.core.spectral.responses import camera_response
+    from hsi_studio.services.spectra import camera_response
 
     r = camera_response(name)
     return np.asarray(r.wavelengths), np.asarray(r.matrix), r.name
@@ -23,7 +23,7 @@ class CameraPage(Page):
 
     def __init__(self) -> None:
         super().__init__()
-        from hsi_studio.core.spectral.responses import DEFAULT_RESPONSE, RESPONSE_NAMES
+        from hsi_studio.services.spectra import DEFAULT_RESPONSE, RESPONSE_NAMES
 
         self.setTitle("Camera response")
         self.setSubTitle("The spectral sensitivities that turn a spectrum into the camera's RGB. The model is "
