@@ -1,4 +1,4 @@
-"""``hsi-studio analyze`` (issue 16): maps + masks + arrays, --json, --library(-out), bad input exits 2."""
+"""``hsi-studio analyze``: maps + masks + arrays, --json, --library(-out), bad input exits 2."""
 
 from __future__ import annotations
 

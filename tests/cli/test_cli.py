@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import run_cli as run
 
-from hsi_studio.cli import main
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io import api as io
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS
@@ -23,12 +23,6 @@ def cube_file(tmp_path):
     path = tmp_path / "scene.h5"
     io.write_cube(HSCube(data, STANDARD_WAVELENGTHS, kind="reflectance"), path)
     return path
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_info_json(cube_file, capsys):

@@ -282,7 +282,7 @@ def missing_file(d):
     return d / "does-not-exist.h5"
 
 
-# --- issue 15: files read wrong, leaking or exploding without an error before -----------------------------
+# --- files once read wrong, leaking or exploding without an error ----------------------------------------
 def _envi(d: Path, name: str, **fields) -> Path:
     header = {"samples": 5, "lines": 6, "bands": 31, "header offset": 0, "file type": "ENVI Standard",
               "data type": 4, "interleave": "bip", "byte order": 0, **fields}
@@ -447,7 +447,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], Callable[[Path], object], type[In
     "unknown_extension": (unknown_extension, io.read_any, UnsupportedFormatError),
     "cube_file_as_rgb": (truncated_h5, io.read_rgb, UnsupportedFormatError),
     "missing_file": (missing_file, io.read_any, FileFormatError),
-    # issue 15
+    # broken headers and PNG chunks, unsafe HDF5 storage and links, absurd sizes
     "envi_byte_order_2": (envi_byte_order_2, io.read_cube, FileFormatError),
     "envi_unknown_interleave": (envi_unknown_interleave, io.read_cube, FileFormatError),
     "envi_negative_header_offset": (envi_negative_offset, io.read_cube, FileFormatError),
@@ -462,7 +462,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], Callable[[Path], object], type[In
     "cave_band_number_1e9": (cave_band_number_huge, io.read_any, ShapeError),
     "tiff_20000_pages_as_rgb": (tiff_20000_pages_as_rgb, io.read_rgb, ShapeError),
 }
-# what the message must also say (issue 15, class 10: messages that mislead)
+# what the message must also say (a message must not mislead)
 MESSAGE_SAYS = {"envi_negative_header_offset": "header offset", "tiff_20000_pages_as_rgb": "20000",
                 "envi_byte_order_2": "byte order", "envi_unknown_interleave": "interleave",
                 "h5_external_storage_absolute": "outside", "png_idat_bad_crc": "CRC"}

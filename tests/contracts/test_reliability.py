@@ -1,6 +1,7 @@
-"""Issue 15: hostile configs, checkpoints, bundles and arguments exit 2 with one line; nothing is read wrong,
+"""Hostile configs, checkpoints, bundles and arguments exit 2 with one line; nothing is read wrong,
 leaked or clobbered; memory is budgeted from headers; odd file names never break a finished command.
-(The bad *files* are in test_bad_inputs.py; kills and signals in test_reliability_faults.py.)"""
+(The bad *files* are in test_bad_inputs.py; kills and signals in test_reliability_faults.py; concurrent
+writers and signals mid-write in test_reliability_writers.py.)"""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from factories import ToyStage, toy_config
+from factories import run_cli as run
 from PIL import Image
 
 from hsi_studio.cli import main
@@ -27,12 +29,6 @@ from hsi_studio.core.storage.provenance import file_sha256
 
 WL31 = np.arange(400.0, 701.0, 10.0)
 CUBE = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def exits_2_one_line(args, capsys, needle: str = "") -> str:
@@ -50,7 +46,7 @@ def cube_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 1 + 2: training configs — wrong types and values, deep JSON, partial configs
+# Training configs — wrong types and values, deep JSON, partial configs
 # ---------------------------------------------------------------------------------------------------------
 BAD_CONFIGS = {
     "steps_string": ({"steps": "10"}, "steps"),
@@ -145,7 +141,7 @@ def test_read_only_output_is_an_output_error(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 1: tampered checkpoints on --resume
+# Tampered checkpoints on --resume
 # ---------------------------------------------------------------------------------------------------------
 def _tamper(ckpt: Path, edit) -> None:
     state = json.loads((ckpt / "state.json").read_text())
@@ -217,7 +213,7 @@ def test_checkpoint_of_a_different_model_size_is_a_typed_error(trained, tmp_path
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 1 + 4: manifests and bundles
+# Manifests and bundles
 # ---------------------------------------------------------------------------------------------------------
 def _signed_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "bundle"
@@ -327,7 +323,7 @@ def test_tampered_bundle_is_a_typed_error(speuae_bundle, tmp_path, name):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 1: CLI arguments
+# CLI arguments
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args,needle", [
     (["evaluate", "{cube}", "{cube}", "--min-nm", "900"], "leaves no bands"),
@@ -356,7 +352,7 @@ def test_relight_of_a_cube_on_an_odd_grid_never_crashes(tmp_path, capsys, wl):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 3 + 5: read wrong / overwrite without --force
+# Read wrong / overwrite without --force
 # ---------------------------------------------------------------------------------------------------------
 def test_convert_force_never_replaces_a_good_output_with_a_damaged_png(tmp_path, capsys):
     good = np.random.default_rng(2).integers(0, 256, (32, 32, 3)).astype(np.uint8)
@@ -423,7 +419,7 @@ def test_hdf5_external_storage_inside_the_folder_reads_from_that_folder(tmp_path
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 8: memory budgets from headers; info decodes nothing
+# Memory budgets from headers; info decodes nothing
 # ---------------------------------------------------------------------------------------------------------
 def test_memory_budget_refuses_from_the_header(tmp_path, monkeypatch):
     header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 1, 1), np.float32))
@@ -471,7 +467,7 @@ def test_info_on_a_png_bomb_reads_only_the_header(tmp_path, capsys, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 9: non-UTF-8 file names (valid on Linux)
+# Non-UTF-8 file names (valid on Linux)
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.skipif(sys.platform != "linux", reason="non-UTF-8 names are a Linux thing")
 def test_non_utf8_file_names_never_fail_after_the_work(tmp_path):

@@ -1,6 +1,6 @@
-"""Issue 23, items 6–8 and the training items: the bundle loader loads what it hashes and refuses symbolic
-links (6), bounds every config size before building anything (7), refuses non-float and absurd weights and a
-reconstruction far outside the physical range (8); ``--resume`` uses the recorded seed, and SIGTERM repeated
+"""Hostile bundles and training runs: the bundle loader loads what it hashes and refuses symbolic links,
+bounds every config size before building anything, refuses non-float and absurd weights and a
+reconstruction far outside the physical range; ``--resume`` uses the recorded seed, and SIGTERM repeated
 during training still exits 130 with one checkpoint saved. Each test failed before its fix."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 15, classes 6–7: a process killed (SIGKILL) or signalled (SIGTERM / SIGINT) at a chosen point —
+"""Kills and signals: a process killed (SIGKILL) or signalled (SIGTERM / SIGINT) at a chosen point —
 through :data:`hsi_studio.core.storage.atomic.FAULT_HOOK` in a subprocess — leaves either the complete old output or
 the complete new one, never a mixed set; the next run removes its stale temporaries and says so."""
 
@@ -74,7 +74,7 @@ def cubes(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 6: kill -9 at the worst moment
+# kill -9 at the worst moment
 # ---------------------------------------------------------------------------------------------------------
 def test_killed_convert_leaves_a_temporary_the_next_run_removes(cubes, tmp_path, capsys):
     out = tmp_path / "out" / "c.npz"
@@ -157,7 +157,7 @@ def test_kill_inside_a_later_checkpoint_write_resumes_exactly(tmp_path, one_torc
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Class 7: SIGTERM / SIGINT in reconstruct: exit 130, one line, per input complete or absent
+# SIGTERM / SIGINT in reconstruct: exit 130, one line, per input complete or absent
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("nth", [1, 2, 3, 4])

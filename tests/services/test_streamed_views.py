@@ -1,4 +1,4 @@
-"""Issue 24, item 5 in the GUI's services: 'Show as reflectance' reads a view that divides what it reads (no second
+"""Large cubes in the GUI's services: 'Show as reflectance' reads a view that divides what it reads (no second
 cube), and the Reconstruct dock's job streams a large photo into a mapped temporary file."""
 
 import tracemalloc

@@ -1,4 +1,4 @@
-"""Spectral analysis (issue 16): SAM / SID maps, masks, libraries (.sli through SPy, CSV), k-means, PCA, index."""
+"""Spectral analysis: SAM / SID maps, masks, libraries (.sli through SPy, CSV), k-means, PCA, index."""
 
 from __future__ import annotations
 

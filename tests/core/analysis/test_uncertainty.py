@@ -1,4 +1,4 @@
-"""σ calibration (issue 21): on a synthetic case with known error the fitted scale recovers it, the scores say
+"""σ calibration: on a synthetic case with known error the fitted scale recovers it, the scores say
 how honest σ is, and a bundle carries its scale to the pipeline's σ."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Corrective diffusion (issue 21): a ULDM around a spatial mean — a zero correction returns the mean exactly,
+"""Corrective diffusion: a ULDM around a spatial mean — a zero correction returns the mean exactly,
 the UNet starts where it was, RGB stays exact, the bundle round-trips with its mean and refuses mismatches, and
 stage 2 trains one with ``--mean``."""
 

@@ -1,4 +1,4 @@
-"""The fast model (issue 21): a residual spatial U-Net over the per-pixel MLP prior — zero residual = the prior,
+"""The fast model: a residual spatial U-Net over the per-pixel MLP prior — zero residual = the prior,
 RGB-exact and non-negative output, tiling, the bundle (round trip, refusals), training and resume through the
 CLI, the model list, ``reconstruct --model``, and the shipped bundle's highlights."""
 

@@ -1,4 +1,4 @@
-"""The one-pass models' inference path (issue 21, item 6's speed goal) gives the values of the training forward:
+"""The one-pass models' inference path (made for speed) gives the values of the training forward:
 the vectorised non-negative projection against the per-pixel loop it replaced, ``PixelRegression.predict`` and
 ``FastModel.infer`` against ``forward`` (oneDNN's fused kernels and the eager fallback), the transposed
 convolution that replaces upsample + 3×3 convolution, and the pipelines (streamed tiles equal in-memory ones
@@ -195,7 +195,7 @@ def test_pipelines_match_their_models():
 
 
 def test_streamed_tiles_equal_the_in_memory_tiles_exactly():
-    """Issue 24's streamed path relies on each tile giving the same bits whichever way it is run."""
+    """The streamed reconstruction relies on each tile giving the same bits whichever way it is run."""
     prior = PixelRegression.from_response(RESPONSE, kind="mlp", hidden=16).eval()
     rgb = np.random.default_rng(5).random((150, 70, 3)).astype(np.float32)
     whole, _ = RegressionPipeline(prior)(rgb, tile=64, overlap=16)

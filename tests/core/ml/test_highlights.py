@@ -1,4 +1,4 @@
-"""Near-white and clipped highlights get plausible spectra (issue 21): no reflectance above the cap of
+"""Near-white and clipped highlights get plausible spectra: no reflectance above the cap of
 models/bounds.py on scikit-image's coffee highlights, a white surface reads ≈ 1, the RGB stays exact."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue #17 "Structure": models hold components (forward passes), pipelines run them, the training losses live
+"""Where things live: models hold components (forward passes), pipelines run them, the training losses live
 with the stages; one owner for devices, schedulers and sampling checks; no import circle among the models."""
 
 import argparse

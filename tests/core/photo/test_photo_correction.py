@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 from factories import chart_photo, write_chart_png
+from factories import run_cli as run
 from PIL import Image
 
-from hsi_studio.cli import main
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.io import api as io
 from hsi_studio.core.photo import chart_detect
@@ -159,12 +159,6 @@ def test_white_balance_bad_input_says_what_is_wrong():
 @pytest.fixture
 def chart_png(tmp_path):
     return write_chart_png(tmp_path / "chart.png", np.diag([0.7, 1.0, 1.3]))
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_chart_calibration_writes_the_report_and_records_it(chart_png, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The ColorChecker is a test, never training data: no chart spectrum in any training source (issue 21)."""
+"""The ColorChecker is a test, never training data: no chart spectrum in any training source."""
 
 from __future__ import annotations
 

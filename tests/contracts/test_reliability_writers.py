@@ -1,8 +1,8 @@
-"""Issue 23 (reliability, second pass): nothing clobbered, hung or silently wrong.
+"""Writers: nothing clobbered, hung or silently wrong.
 
-Each test here failed before its fix: an exclusive create at commit and a lock per output (items 1–3), one
-signal policy (4), analyses written as one staged set (5), FIFOs refused (10), exit 2 instead of an internal
-error or a silent answer (11, 12), names near NAME_MAX (13)."""
+An exclusive create at commit and a lock per output (concurrent writers), one signal policy, analyses written as
+one staged set, FIFOs refused, exit 2 instead of an internal error or a silent answer, names near NAME_MAX, the
+memory budget planned up front."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def cubes(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Items 1–3: check-then-write, two writers, the same stem twice
+# Check-then-write, two writers, the same stem twice
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("command", ["reconstruct", "convert"])
 def test_two_processes_into_one_output_one_wins_the_other_exits_2(photos, cubes, tmp_path, command):
@@ -220,7 +220,7 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over(cubes, tmp_path, capsys)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Item 4: every signal ends with 130 and nothing committed
+# Every signal ends with 130 and nothing committed
 # ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["signal:SIGTERM", "signal:SIGINT", "signal:SIGHUP", "signal-in-del:SIGTERM",
                                   "signal-in-del:SIGINT"])
@@ -279,7 +279,7 @@ def test_twice_ctrl_c_during_kmeans_writes_no_result(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Item 5: an analysis is one staged set
+# An analysis is one staged set
 # ---------------------------------------------------------------------------------------------------------
 def test_full_disk_during_analyze_leaves_no_partial_set(tmp_path, capsys, monkeypatch):
     import errno
@@ -319,7 +319,7 @@ def test_analyze_writes_its_library_with_the_set(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Item 10: FIFOs (and folders, devices) where a CSV or library is read
+# FIFOs (and folders, devices) where a CSV or library is read
 # ---------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def fifo(tmp_path):
@@ -357,7 +357,7 @@ def test_a_folder_or_device_where_a_library_is_read_is_refused(tmp_path, capsys)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Items 11–12: exit 2 with one line, never a silent answer
+# Exit 2 with one line, never a silent answer
 # ---------------------------------------------------------------------------------------------------------
 def test_wrong_exits_are_now_exit_2(tmp_path, capsys, photos):
     cube = io.write_cube(HSCube(NEW, WL31), tmp_path / "c.h5")
@@ -435,7 +435,7 @@ def test_a_cmyk_jpeg_is_converted_with_a_warning_that_says_so(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Item 13: names near NAME_MAX
+# Names near NAME_MAX
 # ---------------------------------------------------------------------------------------------------------
 def test_temporary_names_never_exceed_name_max(tmp_path):
     for n in (1, 200, 240, 250, 255):
@@ -476,7 +476,7 @@ def test_force_onto_a_band_folder_symlink_leaves_no_hidden_link(cubes, tmp_path,
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Item 9: the memory budget is planned for, up front
+# The memory budget is planned for, up front
 # ---------------------------------------------------------------------------------------------------------
 def test_a_photo_over_the_memory_budget_is_refused_up_front_with_the_size_that_fits(tmp_path, capsys,
                                                                                      monkeypatch):
