@@ -1,4 +1,4 @@
-"""Issue 24, item 5: a large photo is reconstructed in tiles whose finished rows are streamed to the output files
+"""A large photo is reconstructed in tiles whose finished rows are streamed to the output files
 (bounded memory); the files equal what the in-memory path writes."""
 
 import os
