@@ -1,3 +1,4 @@
-"""Writing safely and knowing where things came from (no Qt, no torch): atomic writes, staged outputs and
-locks (:mod:`.atomic`), sha256 manifests and the safe reads behind them (:mod:`.manifest`), provenance
-(:mod:`.provenance`)."""
+"""Writing safely and knowing where things came from (no Qt, no torch): atomic writes and staged outputs
+(:mod:`.atomic`), one writer per output (:mod:`.locks`), hidden and printable file names (:mod:`.names`), small
+files read safely and byte counts (:mod:`.files`), sha256 manifests and the safe reads behind them
+(:mod:`.manifest`), provenance (:mod:`.provenance`)."""

@@ -1,14 +1,15 @@
 """Atomic writes and their clean-up (no Qt, no torch): every write goes to a temporary name in the destination
 folder, is fsynced and then moved into place with ``os.replace``; on failure the temporary is removed and an
 existing destination is left untouched. Temporaries a killed process left are removed by the next write into
-their folder (and reported with a :class:`StaleTemporaryWarning`). Re-exported by :mod:`hsi_studio.core.io.base`.
+their folder (and reported with a :class:`StaleTemporaryWarning`). Exclusive commits (a name that appeared while
+a command ran is not overwritten) and staged output sets (committed all together or not at all) build on them.
+The lock of an output (:mod:`.locks`) and the safe names (:mod:`.names`) are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextvars
 import errno
-import hashlib
 import os
 import re
 import secrets
@@ -22,6 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from hsi_studio.core.errors import OutputError, one_line
+from hsi_studio.core.storage.locks import (  # re-exported: the lock of an output is part of writing it
+    LOCK_MARK,
+    OutputLock,
+    acquire_output_lock,
+    lock_path,
+    output_lock,
+    remove_stale_lock,
+)
+from hsi_studio.core.storage.names import NAME_MAX, SHORTENED_RE, hidden_name, safe_name
 
 # ---------------------------------------------------------------------------------------------------------
 # Atomic writes
@@ -73,23 +83,6 @@ def _check_parent(path: Path) -> Path:
     if not parent.is_dir():
         raise OutputError(f"folder {parent} does not exist; expected an existing folder for the output")
     return parent
-
-
-NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
-_SHORT_RE = re.compile(r"~[0-9a-f]{8}\Z")
-
-
-def hidden_name(stem: str, tail: str, *, limit: int = NAME_MAX) -> str:
-    """``.<stem><tail>``, or, when that would exceed ``limit`` bytes (a name near NAME_MAX), ``stem`` cut short
-    and marked with ``~`` + 8 hex digits of its hash, so that a temporary beside a long (valid) name is valid too."""
-    name = f".{stem}{tail}"
-    raw = os.fsencode(name)
-    if len(raw) <= limit:
-        return name
-    stem_raw = os.fsencode(stem)
-    digest = hashlib.sha1(stem_raw).hexdigest()[:8]
-    keep = max(limit - len(os.fsencode(tail)) - 1 - 9, 0)
-    return "." + os.fsdecode(stem_raw[:keep]) + "~" + digest + tail
 
 
 def temp_name(path: Path, extra: str = "", *, mark: str = TEMP_MARK) -> Path:
@@ -145,14 +138,14 @@ def clean_stale_temporaries(folder: str | os.PathLike[str], *, warn: bool = True
                 if _pid_alive(int(m["pid"])):
                     continue
                 original = folder / m["name"]
-                if m["what"] == "old" and _SHORT_RE.search(m["name"]):
+                if m["what"] == "old" and SHORTENED_RE.search(m["name"]):
                     continue  # moved aside under a shortened name: its own name is unknown, so leave it be
                 if m["what"] == "old" and not os.path.lexists(original):
                     os.replace(path, original)
                     done.append(f"restored {safe_name(original)} (an interrupted replacement had moved it aside)")
                     continue
             elif name.endswith(LOCK_MARK):
-                _remove_stale_lock(path)  # housekeeping only: a lock holds no data, so nothing to report
+                remove_stale_lock(path)  # housekeeping only: a lock holds no data, so nothing to report
                 continue
             elif not (_LEGACY_TEMP_RE.fullmatch(name) and now - entry.stat(follow_symlinks=False).st_mtime
                       > LEGACY_TEMP_AGE_S):
@@ -167,15 +160,6 @@ def clean_stale_temporaries(folder: str | os.PathLike[str], *, warn: bool = True
         for line in done:
             warnings.warn(line, StaleTemporaryWarning, stacklevel=3)
     return done
-
-
-def safe_name(path: Any) -> str:
-    """A path as printable text: undecodable bytes of a non-UTF-8 file name become U+FFFD."""
-    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _remove(path: Path) -> None:
@@ -525,122 +509,6 @@ def staged_files() -> Iterator[StagedFiles]:
     except BaseException:
         staged.discard()
         raise
-
-
-# ---------------------------------------------------------------------------------------------------------
-# One writer per output: an advisory lock beside it
-# ---------------------------------------------------------------------------------------------------------
-LOCK_MARK = ".hsi-lock"
-
-
-def lock_path(output: str | os.PathLike[str]) -> Path:
-    """The lock file of an output (file or folder): ``.<name>.hsi-lock`` beside it."""
-    p = Path(os.path.abspath(os.fspath(output)))
-    return p.with_name(hidden_name(p.name or "root", LOCK_MARK))
-
-
-def _remove_stale_lock(path: Path) -> bool:
-    """Remove a lock file nobody holds (its process was killed); True if removed."""
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return False
-    try:
-        st = os.fstat(fd)
-        cur = os.lstat(path)
-        if (st.st_dev, st.st_ino) == (cur.st_dev, cur.st_ino):
-            os.unlink(path)
-            return True
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return False
-
-
-class OutputLock:
-    """Held by :func:`output_lock`; ``release()`` is idempotent."""
-
-    def __init__(self, path: Path, fd: int) -> None:
-        self.path, self.fd = path, fd
-
-    def release(self) -> None:
-        if self.fd < 0:
-            return
-        try:
-            st, cur = os.fstat(self.fd), os.lstat(self.path)
-            if (st.st_dev, st.st_ino) == (cur.st_dev, cur.st_ino):
-                os.unlink(self.path)  # while still locked: a waiter then finds its inode gone and retries
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = -1
-
-
-def acquire_output_lock(output: str | os.PathLike[str], command: str = "") -> OutputLock | None:
-    """Take the lock of ``output`` (``fcntl.flock`` on ``.<name>.hsi-lock`` beside it, the folder created if
-    missing); another live holder → :class:`OutputError` naming its process id and command. None where locks
-    cannot be taken (no fcntl, a read-only parent: the write itself then reports the problem)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        return None
-    path = lock_path(output)
-    if not path.parent.is_dir():
-        return None  # the command's own checks refuse a missing folder
-    for _attempt in range(20):
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-                return None
-            raise
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = ""
-            try:
-                holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
-            except OSError:
-                pass
-            os.close(fd)
-            who = f" (process {one_line(holder, 160)})" if holder else ""
-            raise OutputError(f"{safe_name(output)} is being written by another hsi-studio run{who}; expected one "
-                              "writer per output — wait for it to finish, or choose another output") from None
-        try:
-            st, cur = os.fstat(fd), os.lstat(path)
-            same = (st.st_dev, st.st_ino) == (cur.st_dev, cur.st_ino)
-        except OSError:
-            same = False
-        if not same:  # the previous holder removed it between our open and our lock: take the new one
-            os.close(fd)
-            continue
-        text = f"{os.getpid()}: {command}".encode("utf-8", "replace")[:4000]
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, text + b"\n", 0)
-        except OSError:
-            pass
-        return OutputLock(path, fd)
-    raise OutputError(f"cannot lock {safe_name(output)} (its lock file keeps changing); expected one writer")
-
-
-@contextmanager
-def output_lock(output: str | os.PathLike[str], command: str = "") -> Iterator[OutputLock | None]:
-    """Hold :func:`acquire_output_lock` while the block runs; the lock file is removed afterwards."""
-    lock = acquire_output_lock(output, command)
-    try:
-        yield lock
-    finally:
-        if lock is not None:
-            lock.release()
 
 
 __all__ = ["atomic_write", "atomic_pair", "atomic_folder", "swap_folder", "clean_stale_temporaries", "temp_name",
