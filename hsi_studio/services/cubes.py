@@ -12,6 +12,7 @@ from typing import Any
 
 from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import InputError
+from hsi_studio.core.io import registry
 from hsi_studio.core.io.api import (
     CUBE_READ_EXTENSIONS,
     CUBE_WRITE_EXTENSIONS,
@@ -25,11 +26,10 @@ from hsi_studio.core.io.api import (
     write_cube,
     write_rgb,
 )
-from hsi_studio.core.io.base import written_bytes
-from hsi_studio.core.io.formats import FORMAT_NAMES
-from hsi_studio.core.storage.files import format_bytes, read_json
+from hsi_studio.core.storage.files import format_bytes, read_json, written_bytes
 
 RESAMPLE_GRIDS = ("standard",)
+FORMAT_NAMES = {e: f.label for f in registry.formats("cube") for e in f.extensions}  # extension → format label
 
 
 def open_file(path: str | os.PathLike, key: str | None = None) -> HSCube | RGBImage:
