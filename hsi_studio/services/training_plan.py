@@ -140,7 +140,7 @@ class TrainPlan:
         return known
 
     def _config(self, key: str, overrides: dict) -> dict:
-        from hsi_studio.core.ml.training.stages import default_config
+        from hsi_studio.services.training import default_config
 
         cfg = default_config(key, tiny=self.tiny).to_dict()
         stage_opts = dict(overrides.get("stage", {}))

@@ -183,7 +183,7 @@ class DataPage(Page):
     def _default_split(self) -> None:
         """Tick the validation cubes the training stages would choose (core's ``split_validation``: the last
         ``val_fraction`` of the good cubes, at least one when there are two or more)."""
-        from hsi_studio.core.ml.data import split_validation
+        from hsi_studio.services.training import split_validation
 
         if not self.report:
             return

@@ -49,7 +49,7 @@ class SettingsPage(Page):
 
     def __init__(self) -> None:
         super().__init__()
-        from hsi_studio.core.ml.training.stages import default_config
+        from hsi_studio.services.training import default_config
 
         self.setTitle("Settings")
         self.setSubTitle("The defaults train a usable model in a few hours on a laptop CPU; a GPU is much faster.")
@@ -160,7 +160,7 @@ class SettingsPage(Page):
 
     def _tiny_toggled(self, on: bool) -> None:
         """Tiny models train in seconds: load the tiny defaults into the fields (still editable)."""
-        from hsi_studio.core.ml.training.stages import default_config
+        from hsi_studio.services.training import default_config
 
         d1, d2, dr = (default_config(k, tiny=on) for k in ("stage1", "stage2", "rgb-pretrain"))
         for w, v in ((self.s1_steps, d1.steps), (self.s1_batch, d1.batch_size), (self.s1_crop, d1.crop),
