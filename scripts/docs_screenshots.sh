@@ -15,5 +15,5 @@ if [ -z "${DISPLAY:-}" ]; then
 fi
 export QT_QPA_PLATFORM=xcb HSI_SCREENSHOT_DIR="$PWD/docs" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 "$VENV/bin/python" -m pytest -q tests/gui/test_screenshot.py \
-  "tests/gui/test_train_wizard.py::test_wizard_trains_kill_resume_and_lists_the_model" "$@"
+  "tests/gui/training/test_train_wizard.py::test_wizard_trains_kill_resume_and_lists_the_model" "$@"
 ls -l docs/*.png
