@@ -17,8 +17,8 @@ from pathlib import Path
 
 from hsi_studio import __version__
 from hsi_studio.commands import analyze, data, models, reconstruct, relight, train
-from hsi_studio.core import settings
 from hsi_studio.core.errors import one_line
+from hsi_studio.services import settings
 
 # Our own subcommand modules, in help order (a fixed list: nothing read from disk picks code to import).
 COMMAND_MODULES = (data, relight, reconstruct, models, train, analyze)
@@ -139,7 +139,7 @@ def _lock_training_output(args: argparse.Namespace):
     if args.command != "train" or not out or settings.world_size() > 1:
         return nullcontext()  # under accelerate launch every rank writes its share: no lock
     from hsi_studio.commands.common import command_line
-    from hsi_studio.core.storage.atomic import output_lock
+    from hsi_studio.services.outputs import output_lock
 
     return output_lock(out, command_line())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hsi_studio.commands.common import int_tuple, print_json
 
-ARRAY_FORMATS = ("npy", "h5")
+ARRAY_FORMATS = ("npy", "h5")  # hsi_studio.services.analysis.ARRAY_FORMATS (kept here: --help imports no numpy)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _reference(args, cube, library):
     """(name, spectrum on the cube's grid, note) of the SAM reference, or None."""
-    from hsi_studio.core.analysis import library as lib_mod
     from hsi_studio.core.errors import InputError
+    from hsi_studio.services.analysis import read_library
 
     if args.pixel:
         r, c = int_tuple(args.pixel, 2, "--pixel")
@@ -75,7 +75,7 @@ def _reference(args, cube, library):
         return f"roi {t}/{left} {h}x{w}", cube.data[t:t + h, left:left + w].reshape(-1, cube.bands).mean(0), ""
     source = None
     if args.sam_ref:
-        source = lib_mod.read_library(args.sam_ref).on_grid(cube.wavelengths)
+        source = read_library(args.sam_ref).on_grid(cube.wavelengths)
     elif args.library and args.ref_name:
         source = library
     if source is None:
@@ -103,18 +103,10 @@ def _plan(args, outdir: Path, has_ref: bool) -> list[str]:
 
 
 def _check_outputs(args, outdir: Path, names: list[str]) -> None:
-    import os
+    from hsi_studio.services.analysis import output_paths
+    from hsi_studio.services.outputs import check_new_outputs
 
-    from hsi_studio.core.errors import OutputError
-
-    paths = [outdir / f"{n}.png" for n in names]
-    paths += [outdir / "analysis.h5"] if args.arrays == "h5" else [outdir / f"{n}.npy" for n in names]
-    if args.library_out:
-        lp = Path(args.library_out)
-        paths += [lp.with_suffix(".sli"), lp.with_suffix(".hdr")] if lp.suffix.lower() in (".sli", ".hdr") else [lp]
-    existing = [str(p) for p in paths if os.path.lexists(p)]
-    if existing and not args.force:
-        raise OutputError(f"{existing[0]} already exists; expected a new output (or pass --force to replace it)")
+    check_new_outputs(output_paths(outdir, names, args.arrays, args.library_out), args.force)
 
 
 def cmd_analyze(args) -> int:
@@ -157,15 +149,15 @@ def _check_library_out(path: str) -> None:
 
 def _analyze(args, outdir: Path, token) -> dict:
     from hsi_studio.commands.common import Reporter
-    from hsi_studio.core.analysis import library as lib_mod
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import api as io
+    from hsi_studio.services import analysis as an
+    from hsi_studio.services.cubes import open_cube
 
     index_pair = _index_pair(args.index)
     library = None
     if args.library:
-        library = lib_mod.read_library(args.library)
-    cube = io.read_cube(args.cube, key=args.key) if args.key else io.read_cube(args.cube)
+        library = an.read_library(args.library)
+    cube = open_cube(args.cube, args.key)
     if library is not None:
         library = library.on_grid(cube.wavelengths)
     ref = _reference(args, cube, library)
@@ -181,9 +173,7 @@ def _analyze(args, outdir: Path, token) -> dict:
         _similarity(args, cube, ref, std, summary, images, arrays)
         spectra.append((ref[0], ref[1]))
         if library is not None:
-            from hsi_studio.core.analysis import maps as analysis
-
-            ranked = analysis.match_spectrum(ref[1], library[0])
+            ranked = an.match_spectrum(ref[1], library[0])
             summary["similarity"]["library_ranking"] = [
                 {"name": m.name, "sam_deg": round(m.sam_deg, 4), "sid": round(m.sid, 6)} for m in ranked[:10]]
     token.check()
@@ -199,15 +189,15 @@ def _analyze(args, outdir: Path, token) -> dict:
     token.check()
     out_lib = None
     if args.library_out:
-        out_lib = lib_mod.SpectralLibrary([n for n, _ in spectra], cube.wavelengths, [s for _, s in spectra],
+        out_lib = an.SpectralLibrary([n for n, _ in spectra], cube.wavelengths, [s for _, s in spectra],
                                           f"HSI Studio analyze of {Path(args.cube).name}")
     _write(args, outdir, images, arrays, summary, out_lib, token)
     return summary
 
 
 def _index_pair(text: str | None):
-    from hsi_studio.core.analysis import maps as analysis
     from hsi_studio.core.errors import InputError
+    from hsi_studio.services import analysis
 
     if not text:
         return None
@@ -221,7 +211,7 @@ def _index_pair(text: str | None):
 
 def _std_cube(args, cube):
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import api as io
+    from hsi_studio.services.cubes import read_cube
 
     path = args.std
     if path is None:
@@ -230,14 +220,14 @@ def _std_cube(args, cube):
         path = next((str(c) for c in candidates if c.exists()), None)
         if path is None:
             raise InputError(f"--max-std needs a std cube; expected --std PATH or {candidates[0].name} next to the cube")
-    std = io.read_cube(path)
+    std = read_cube(path)
     if std.shape != cube.shape:
         raise InputError(f"std cube {path} is {std.shape}; expected the cube's shape {cube.shape}")
     return std
 
 
 def _similarity(args, cube, ref, std, summary, images, arrays) -> None:
-    from hsi_studio.core.analysis import maps as an
+    from hsi_studio.services import analysis as an
 
     name, spectrum, note = ref
     angle = an.sam_map(cube, spectrum)
@@ -267,7 +257,7 @@ def _mask_rgb(mask):
 def _library_match(args, cube, library, std, summary, images, arrays) -> None:
     import numpy as np
 
-    from hsi_studio.core.analysis import maps as an
+    from hsi_studio.services import analysis as an
 
     lib, note = library
     labels, closest = an.best_match_map(cube, lib, args.threshold)
@@ -284,7 +274,7 @@ def _library_match(args, cube, library, std, summary, images, arrays) -> None:
 
 
 def _kmeans(args, cube, summary, images, arrays, spectra, reporter, token) -> None:
-    from hsi_studio.core.analysis import maps as an
+    from hsi_studio.services import analysis as an
 
     res = an.kmeans(cube, args.kmeans, args.iterations, progress=reporter, cancel=token)
     token.check()  # a second Ctrl-C that SPy swallowed (it returns the classes of the previous iteration)
@@ -294,7 +284,7 @@ def _kmeans(args, cube, summary, images, arrays, spectra, reporter, token) -> No
 
 
 def _pca(args, cube, summary, images, arrays) -> None:
-    from hsi_studio.core.analysis import maps as an
+    from hsi_studio.services import analysis as an
 
     res = an.pca(cube, args.pca)
     images["pca"], arrays["pca"] = res.false_colour(), res.scores
@@ -304,7 +294,7 @@ def _pca(args, cube, summary, images, arrays) -> None:
 def _index(args, cube, pair, summary, images, arrays) -> None:
     import numpy as np
 
-    from hsi_studio.core.analysis import maps as an
+    from hsi_studio.services import analysis as an
 
     values, label = an.index_map(cube, pair[0], pair[1], args.index_kind)
     if not np.isfinite(values).any():
@@ -319,46 +309,11 @@ def _index(args, cube, pair, summary, images, arrays) -> None:
 
 
 def _write(args, outdir: Path, images, arrays, summary, out_lib, token) -> None:
-    """Every output as one staged set (:func:`hsi_studio.core.storage.atomic.staged_files`): each is written to a
-    temporary beside its name, and only when all are written (and no signal cancelled the job) are they renamed
-    into place; a full disk, an error or a signal leaves the folder as it was."""
-    import numpy as np
+    """Every output as one staged set, all or none (:func:`hsi_studio.services.analysis.write_results`)."""
+    from hsi_studio.services.analysis import write_results
 
-    from hsi_studio.core.analysis import library as lib_mod
-    from hsi_studio.core.io import api as io
-    from hsi_studio.core.storage.atomic import staged_files
-
-    with staged_files() as staged:
-        for name, rgb in images.items():
-            final = outdir / f"{name}.png"
-            io.write_rgb(rgb, staged.temp(final))
-            summary["outputs"].append(str(final))
-            token.check()
-        if args.arrays == "h5":
-            import h5py
-
-            final = outdir / "analysis.h5"
-            with h5py.File(staged.temp(final), "w") as f:
-                for name, arr in arrays.items():
-                    f.create_dataset(name, data=np.asarray(arr), compression="gzip")
-            summary["outputs"].append(str(final))
-        else:
-            for name, arr in arrays.items():
-                final = outdir / f"{name}.npy"
-                with open(staged.temp(final), "wb") as fh:
-                    np.save(fh, np.asarray(arr), allow_pickle=False)
-                summary["outputs"].append(str(final))
-                token.check()
-        if out_lib is not None:
-            lp = Path(args.library_out)
-            if lp.suffix.lower() in (".sli", ".hdr"):
-                tmp = staged.temp(lp.with_suffix(".hdr"), (".sli",))
-                lib_mod.write_library(out_lib, tmp.with_suffix(".sli"))
-                summary["outputs"].append(str(lp.with_suffix(".sli")))
-            else:
-                lib_mod.write_library(out_lib, staged.temp(lp))
-                summary["outputs"].append(str(lp))
-        token.check()
+    summary["outputs"] += write_results(outdir, images, arrays, array_format=args.arrays, library=out_lib,
+                                        library_out=args.library_out, cancel=token)
 
 
 def _print_text(summary: dict) -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 
 from hsi_studio.commands.common import printable as safe_name
-
-MAX_PHOTONS = 1e12  # --noise: shot noise at full scale (1e12 photons is already noiseless in 16 bits)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,15 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_info(args) -> int:
     from hsi_studio.commands.common import print_json
-    from hsi_studio.core.io import api as io
+    from hsi_studio.services.cubes import describe
 
-    ext = os.path.splitext(os.fsdecode(args.file))[1].lower()
-    if ext in io.RGB_EXTENSIONS and ext not in (".tif", ".tiff"):
-        summary = io.describe_rgb(args.file)  # the header only: no pixel is decoded
-    else:
-        obj = io.read_any(args.file, key=args.key) if args.key else io.read_any(args.file)
-        summary = obj.summary()
-    info = {"file": safe_name(args.file), **summary}
+    info = {"file": safe_name(args.file), **describe(args.file, args.key)}
     if args.json:
         print_json(info)
         return 0
@@ -84,7 +75,7 @@ def cmd_info(args) -> int:
 
 def cmd_scan(args) -> int:
     from hsi_studio.commands.common import print_json
-    from hsi_studio.core.ml.data import split_validation
+    from hsi_studio.services.training import split_validation
     from hsi_studio.services.training_data import scan_folder
 
     report = scan_folder(args.folder)
@@ -115,80 +106,38 @@ def cmd_scan(args) -> int:
 
 def cmd_convert(args) -> int:
     from hsi_studio.commands.common import check_output, output_file
-    from hsi_studio.core.cube import HSCube
-    from hsi_studio.core.io import api as io
+    from hsi_studio.services.cubes import convert
 
     out = check_output(args.output, args.force)
     if str(args.output).endswith(("/", os.sep)):
         out = args.output  # keeps the slash: a PNG band folder
     with output_file(args.output, args.force):  # signals: exit 130, nothing committed; one writer per output
-        obj = io.read_any(args.input, key=args.key) if args.key else io.read_any(args.input)
-        if isinstance(obj, HSCube):
-            if args.resample:
-                obj = _resample(obj, args.resample)
-            written = io.write_cube(obj, out)
-        else:
-            written = io.write_rgb(obj, out, bit_depth=16 if obj.bit_depth > 8 else 8)
+        written = convert(args.input, out, key=args.key, grid=args.resample)
     print(f"wrote {safe_name(written)}")
     return 0
 
 
-def _resample(cube, grid: str):
-    from hsi_studio.core.errors import InputError
-    from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS, resample_cube
-
-    if grid != "standard":
-        raise InputError(f"--resample {grid!r}; expected 'standard' (400–700 nm in 10 nm steps)")
-    return resample_cube(cube, STANDARD_WAVELENGTHS)
-
-
 def cmd_simulate_rgb(args) -> int:
     from hsi_studio.commands.common import check_output, output_file
-    from hsi_studio.core.cube import RGBImage
-    from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import api as io
-    from hsi_studio.core.spectral import responses as spectral
+    from hsi_studio.services.cubes import open_cube, write_rgb
+    from hsi_studio.services.spectra import check_simulation, simulate_photo
 
     out = check_output(args.output, args.force)
-    if args.noise is not None and not (math.isfinite(args.noise) and 0 < args.noise <= MAX_PHOTONS):
-        raise InputError(f"--noise {args.noise:g}; expected a positive number of photons at full scale, at most "
-                         f"{MAX_PHOTONS:.0e}")
-    if args.jpeg is not None and not 1 <= args.jpeg <= 100:
-        raise InputError(f"--jpeg {args.jpeg}; expected a quality from 1 to 100")
-    cube = io.read_cube(args.cube)
-    response = spectral.camera_response(args.response, cube.wavelengths)
-    exposure: str | float = args.exposure
-    if exposure not in ("percentile", "max"):
-        try:
-            exposure = float(exposure)
-        except ValueError:
-            raise InputError(f"--exposure {args.exposure!r}; expected 'percentile', 'max' or a number") from None
-    sim = spectral.simulate_rgb(cube, response, exposure=exposure, shot_noise_photons=args.noise,
-                                jpeg_quality=args.jpeg, rng=args.seed)
-    data = sim.rgb if args.linear else spectral.srgb_encode(sim.rgb)
-    img = RGBImage(data, "linear" if args.linear else "srgb", {"response": response.name, "scale": sim.scale},
-                   bit_depth=args.bits)
+    check_simulation(args.noise, args.jpeg)
+    cube = open_cube(args.cube)
+    img, response, scale = simulate_photo(cube, args.response, exposure=args.exposure, noise=args.noise,
+                                          jpeg=args.jpeg, linear=args.linear, bits=args.bits, seed=args.seed)
     with output_file(args.output, args.force):
-        written = io.write_rgb(img, out, bit_depth=args.bits)
-    print(f"wrote {safe_name(written)} ({response.name}, exposure ×{sim.scale:.4g})")
+        written = write_rgb(img, out, bit_depth=args.bits)
+    print(f"wrote {safe_name(written)} ({response.name}, exposure ×{scale:.4g})")
     return 0
 
 
 def cmd_evaluate(args) -> int:
     from hsi_studio.commands.common import print_json
-    from hsi_studio.core.analysis import metrics
-    from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import api as io
+    from hsi_studio.services.cubes import evaluate_files
 
-    if args.min_nm is not None and not math.isfinite(args.min_nm):
-        raise InputError(f"--min-nm {args.min_nm}; expected a finite wavelength in nm")
-    if args.crop is not None and args.crop < 1:
-        raise InputError(f"--crop {args.crop}; expected a positive number of pixels")
-    pred, gt = io.read_cube(args.pred), io.read_cube(args.gt)
-    if args.min_nm is not None and args.min_nm > gt.wavelengths[-1] + 1e-6:
-        raise InputError(f"--min-nm {args.min_nm:g} leaves no bands (the cubes span {gt.wavelengths[0]:g}–"
-                         f"{gt.wavelengths[-1]:g} nm); expected a wavelength up to {gt.wavelengths[-1]:g} nm")
-    res = metrics.evaluate(pred, gt, crop=args.crop, ntire=args.ntire, min_nm=args.min_nm)
+    res = evaluate_files(args.pred, args.gt, crop=args.crop, ntire=args.ntire, min_nm=args.min_nm)
     if args.json:
         print_json(res)
         return 0

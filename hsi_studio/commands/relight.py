@@ -1,7 +1,7 @@
 """The relighting subcommands: ``relight`` (a cube rendered to sRGB under any illuminant) and ``illuminants``
 (the catalogue). ``reconstruct`` lives in :mod:`.reconstruct`.
 
-Handlers import numpy / colour / the core modules lazily (never torch): ``hsi-studio --help`` stays fast.
+Handlers call :mod:`hsi_studio.services.relighting` lazily (never torch): ``hsi-studio --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -47,47 +47,26 @@ def _register_relight(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _exposure_arg(text: str) -> float | str:
-    from hsi_studio.core.errors import InputError
-
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"--exposure {text!r}; expected a positive number or 'auto'") from None
-
-
 def cmd_relight(args) -> int:
     from hsi_studio.commands.common import check_output, output_file
-    from hsi_studio.core.cube import RGBImage
     from hsi_studio.core.errors import InputError
-    from hsi_studio.core.io import api as io
-    from hsi_studio.core.spectral import relight
+    from hsi_studio.services.cubes import write_rgb
+    from hsi_studio.services.relighting import relight_file
 
     out = check_output(args.output, args.force)
     white = int_tuple(args.white, 2, "--white")
     roi = int_tuple(args.white_roi, 4, "--white-roi")
     if white is not None and roi is not None:
         raise InputError("give --white or --white-roi, not both")
-    spec = relight.canonical_spec(args.illuminant)  # fail on a bad name before reading the cube
-    if args.capture_illuminant:
-        relight.canonical_spec(args.capture_illuminant)
-    cube = io.read_cube(args.cube, key=args.key) if args.key else io.read_cube(args.cube)
-    relight.check_visible(cube)  # an infrared-only cube has no colour: refuse rather than write black
-    capture = relight.default_capture_illuminant(cube, args.capture_illuminant, white=white or roi)
-    if capture is not None and args.capture_illuminant is None:
-        print(f"capture illuminant {capture} (recorded in the cube: a reconstruction from an sRGB photo; "
+    relit = relight_file(args.cube, args.illuminant, key=args.key, capture_illuminant=args.capture_illuminant,
+                         white=white or roi, white_reflectance=args.white_reflectance, adapt=args.adapt,
+                         observer=args.observer, exposure=args.exposure, bits=args.bits)
+    if relit.capture_recorded:
+        print(f"capture illuminant {relit.capture} (recorded in the cube: a reconstruction from an sRGB photo; "
               "--capture-illuminant overrides it)")
-    observer = args.observer or relight.view_observer(cube)
-    srgb = relight.render_srgb(cube, spec, observer=observer, adapt=args.adapt,
-                               capture_illuminant=capture, white=white or roi,
-                               white_reflectance=args.white_reflectance, exposure=_exposure_arg(args.exposure))
-    meta = {"illuminant": spec, "adapt": args.adapt, "observer": observer, "source": str(args.cube),
-            "capture_illuminant": capture}
     with output_file(args.output, args.force):
-        written = io.write_rgb(RGBImage(srgb, "srgb", meta, bit_depth=args.bits), out, bit_depth=args.bits)
-    print(f"wrote {written} ({spec}, adaptation {args.adapt}, {cube.height}×{cube.width})")
+        written = write_rgb(relit.image, out, bit_depth=args.bits)
+    print(f"wrote {written} ({relit.spec}, adaptation {args.adapt}, {relit.shape[0]}×{relit.shape[1]})")
     return 0
 
 
@@ -96,9 +75,9 @@ def cmd_relight(args) -> int:
 # ---------------------------------------------------------------------------------------------------------
 def cmd_illuminants(args) -> int:
     from hsi_studio.commands.common import print_json
-    from hsi_studio.core.spectral import relight
+    from hsi_studio.services.relighting import illuminant_catalogue
 
-    records = relight.illuminant_catalogue()
+    records = illuminant_catalogue()
     if args.json:
         print_json(records)
         return 0

@@ -1,8 +1,10 @@
-"""``hsi-studio train rgb-pretrain|stage1|stage2`` — the three ULDM training stages (see hsi_studio.core.ml.training.stages).
+"""``hsi-studio train rgb-pretrain|stage1|stage2`` — the three ULDM training stages
+(:mod:`hsi_studio.core.ml.training.stages`), through :mod:`hsi_studio.services.training`.
 
 Every stage accepts ``--config FILE.json`` (TrainConfig fields + a ``stage`` dict, typed per stage in
-:mod:`hsi_studio.core.ml.training.config`: an unknown key exits 2 naming the closest valid one), ``--steps``, ``--resume``,
-``--jsonl`` (one JSON object per line on stdout: step, loss, lr, val, eta_s, phase), ``--device``.
+:mod:`hsi_studio.core.ml.training.config`: an unknown key exits 2 naming the closest valid one), ``--steps``,
+``--resume``, ``--jsonl`` (one JSON object per line on stdout: step, loss, lr, val, eta_s, phase), ``--device``.
+The merge (preset < ``--config`` < flags) is :func:`hsi_studio.core.ml.training.config.resolve_stage_config`.
 SIGINT / SIGTERM / SIGHUP save a checkpoint and exit 130 (further signals are ignored meanwhile); ``--resume``
 continues exactly from the last one, with the seed the run recorded (a different ``--seed`` is refused).
 Runs unchanged under ``accelerate launch`` (several GPUs or nodes).
