@@ -7,7 +7,7 @@ PySide6, pyqtgraph, the services, the GUI or the CLI.
   :mod:`.spectral` — grids, camera responses, illuminants, relighting, the methods registry, training-free
   recovery; :mod:`.analysis` — metrics, maps, libraries, σ scores; :mod:`.storage` — atomic writes, manifests,
   provenance;
-- :mod:`.ml` — everything learned, and the only package that imports torch (its docstring states the rule).
+- :mod:`.ml` — everything learned, and the only package that imports torch (``torch-only-in-core-ml``).
 
 The import rules are contracts in ``.importlinter`` (``lint-imports``; tests/contracts/test_architecture.py checks
 them at run time too).
