@@ -66,7 +66,8 @@ ALLOWED_COMPONENTS = {
     "UNet2DModel": UNet2DModel,
     "UNet2DConditionModel": UNet2DConditionModel,
 }
-assert tuple(ALLOWED_COMPONENTS) == COMPONENT_CLASSES  # the names bundle_index checks, and their classes
+if tuple(ALLOWED_COMPONENTS) != COMPONENT_CLASSES:  # the names bundle_index checks must be these classes' names
+    raise ImportError("ALLOWED_COMPONENTS and bundle_index.COMPONENT_CLASSES disagree")
 BUNDLE_VERSION = 1
 
 
