@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import random_cube
 from factories import run_cli as run
 
 from hsi_studio.core.cube import HSCube
@@ -18,11 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def cube_file(tmp_path):
-    rng = np.random.default_rng(0)
-    data = rng.uniform(0.05, 0.9, (24, 20, 31)).astype(np.float32)
-    path = tmp_path / "scene.h5"
-    io.write_cube(HSCube(data, STANDARD_WAVELENGTHS, kind="reflectance"), path)
-    return path
+    return io.write_cube(random_cube((24, 20, 31), low=0.05, kind="reflectance"), tmp_path / "scene.h5")
 
 
 def test_info_json(cube_file, capsys):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import ToyStage, toy_config
+from factories import WL31, ToyStage, random_cube, toy_config
 from factories import run_cli as run
 from PIL import Image
 
@@ -27,8 +27,7 @@ from hsi_studio.core.ml.training import checkpoint
 from hsi_studio.core.storage import manifest as manifests
 from hsi_studio.core.storage.provenance import file_sha256
 
-WL31 = np.arange(400.0, 701.0, 10.0)
-CUBE = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
+CUBE = random_cube(seed=0).data
 
 
 def exits_2_one_line(args, capsys, needle: str = "") -> str:

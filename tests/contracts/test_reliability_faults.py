@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import ToyStage, toy_config
+from factories import WL31, ToyStage, random_cube, toy_config
 
 from hsi_studio.cli import main
 from hsi_studio.core.cube import HSCube
@@ -23,9 +23,8 @@ from hsi_studio.core.storage import atomic
 
 TESTS = Path(__file__).resolve().parents[1]  # the killed child imports the toy stage from tests/factories.py
 
-WL31 = np.arange(400.0, 701.0, 10.0)
-OLD = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
-NEW = np.random.default_rng(1).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
+OLD = random_cube(seed=0).data  # the output before a write
+NEW = random_cube(seed=1).data  # and the one a write brings
 
 # Runs `hsi-studio ARGS` (or a training run) and sends SIGNAL to itself the NTH time the fault point STAGE is
 # reached. Without the atomic exchange (NO_EXCHANGE=1) folders are swapped by two renames.

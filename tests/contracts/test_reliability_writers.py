@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import WL31, random_cube
 from PIL import Image
 
 from hsi_studio.cli import main
@@ -23,9 +24,8 @@ from hsi_studio.core.cube import HSCube
 from hsi_studio.core.io import api as io
 from hsi_studio.core.storage import atomic
 
-WL31 = np.arange(400.0, 701.0, 10.0)
-OLD = np.random.default_rng(0).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
-NEW = np.random.default_rng(1).uniform(0.1, 0.9, (6, 5, 31)).astype(np.float32)
+OLD = random_cube(seed=0).data  # the output before a write
+NEW = random_cube(seed=1).data  # and the one a write brings
 PHYSICS = ["--model", "physics:mallett2019"]
 
 # Runs `hsi-studio ARGS`; at the first atomic write ("file-written") it creates READY and waits for GO, so that
