@@ -1,7 +1,7 @@
 """RGB photo → hyperspectral cube: input checks, model choice, device choice with fallback (GPU out of memory →
 smaller tiles → CPU), progress and cancel. The sampling, tiling and K-sample statistics are the model's
-pipeline's (:mod:`hsi_studio.core.ml.pipelines`: :class:`~.pipelines.uldm.ULDMPipeline`,
-:class:`~.pipelines.regression.RegressionPipeline`, :class:`~.pipelines.spatial.SpatialPipeline`); devices are chosen by :mod:`.devices`.
+pipeline's (:mod:`hsi_studio.core.ml.pipelines`: :class:`~.pipelines.uldm_pipeline.ULDMPipeline`,
+:class:`~.pipelines.regression_pipeline.RegressionPipeline`, :class:`~.pipelines.spatial_pipeline.SpatialPipeline`); devices are chosen by :mod:`.devices`.
 
 ``model`` is ``"default"`` (the shipped ULDM in ``models/default``), the name of another bundle in
 :func:`models_dir` (``rootpoly``, ``mlp``: the shipped learned per-pixel baselines; ``fast``: a residual

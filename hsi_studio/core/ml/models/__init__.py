@@ -1,9 +1,10 @@
 """ULDM models — components only (forward passes): SpeUAE (stage 1), the SpaAE/RGB LDM base, the CodeRefiner,
 the ULDM container (stage 2), the per-pixel regressions, the fast model's residual U-Net (``spatial``); and the
-bundle format (:mod:`.bundle`, save/load functions). Sampling lives in :mod:`hsi_studio.core.ml.pipelines`, training losses in :mod:`hsi_studio.core.ml.training.losses`.
+bundle format (:mod:`.bundle`, save/load functions; its ``model_index.json`` is read by
+:func:`hsi_studio.core.ml.bundle_index.read_index`, torch-free). Sampling lives in :mod:`hsi_studio.core.ml.pipelines`, training losses in :mod:`hsi_studio.core.ml.training.losses`.
 
-Imports (module level, acyclic): ``speuae`` ← ``regression``; ``base`` ← ``refiner``; ``base``, ``refiner``,
-``speuae`` ← ``uldm``; ``regression``, ``speuae`` ← ``spatial``; all of them ←
+Imports (module level, acyclic): ``speuae`` ← ``regression``; ``rgb_base`` ← ``refiner``; ``rgb_base``,
+``refiner``, ``speuae`` ← ``uldm``; ``regression``, ``speuae`` ← ``spatial``; all of them ←
 ``bundle``. Components never import ``bundle`` or the pipelines.
 """
 
