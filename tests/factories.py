@@ -89,6 +89,30 @@ def blocky_photo(h: int, w: int, seed: int, *, block: int, scale: float, offset:
     return (img * scale + offset).astype(np.float32)
 
 
+def astronaut_crop() -> np.ndarray:
+    """A real photo: scikit-image's astronaut, her face and the background (256×256 sRGB, float32 in [0, 1])."""
+    import skimage.data
+
+    return skimage.data.astronaut()[64:320, 128:384].astype(np.float32) / 255
+
+
+def upscaled_photo(size: int) -> np.ndarray:
+    """:func:`astronaut_crop` upscaled bicubically to ``size``: smooth at the pixel scale, as a phone photo viewed
+    at 100 % is."""
+    from skimage.transform import resize
+
+    return resize(astronaut_crop(), (size, size), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
+
+
+def blotchiness(band: np.ndarray) -> float:
+    """Energy between 2 and 16 px (a difference of Gaussians), relative to the band's mean level: the fake
+    texture a model can add to the bands a camera barely sees."""
+    from scipy.ndimage import gaussian_filter
+
+    d = gaussian_filter(band, 2) - gaussian_filter(band, 16)
+    return float(np.abs(d).mean() / max(float(band.mean()), 1e-6))
+
+
 CHART_GAP = 0.25  # chart_from_corners' gap between patches, as a fraction of a patch
 
 

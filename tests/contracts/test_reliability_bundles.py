@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skimage.data
 import torch
+from factories import astronaut_crop
 from safetensors.torch import load_file, save_file
 
 from hsi_studio.cli import main
@@ -209,7 +209,7 @@ def test_absurd_weight_magnitudes_are_refused(tmp_path):
 
 
 def _photo(size: int = 64) -> RGBImage:
-    crop = skimage.data.astronaut()[64:320, 128:384].astype(np.float32) / 255
+    crop = astronaut_crop()
     return RGBImage(np.ascontiguousarray(crop[::256 // size, ::256 // size]), "srgb")
 
 

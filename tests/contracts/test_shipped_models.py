@@ -5,9 +5,7 @@ default had 1.14× and 1.22× its blotch-scale energy at 400 and 700 nm), and ti
 
 import numpy as np
 import pytest
-import skimage.data
-from scipy.ndimage import gaussian_filter
-from skimage.transform import resize
+from factories import blotchiness, upscaled_photo
 
 from hsi_studio.core.cube import RGBImage
 from hsi_studio.core.ml import reconstruct as pipeline
@@ -20,22 +18,9 @@ needs_models = pytest.mark.skipif(
     reason="shipped models not installed")
 
 
-def _photo(size: int) -> np.ndarray:
-    """A real photo (astronaut's face and background), upscaled bicubically to ``size``: smooth at the pixel
-    scale, as a phone photo viewed at 100 % is."""
-    crop = skimage.data.astronaut()[64:320, 128:384].astype(np.float32) / 255
-    return resize(crop, (size, size), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
-
-
-def _blotchiness(band: np.ndarray) -> float:
-    """Energy between 2 and 16 px (a difference of Gaussians), relative to the band's mean level."""
-    d = gaussian_filter(band, 2) - gaussian_filter(band, 16)
-    return float(np.abs(d).mean() / max(float(band.mean()), 1e-6))
-
-
 @needs_models
 def test_default_model_reprojects_a_real_photo_and_is_never_negative():
-    img = _photo(256)
+    img = upscaled_photo(256)
     res = pipeline.reconstruct(RGBImage(img, "srgb"), "default", device="cpu")
     lin = srgb_decode(img)
     rgb = res.cube.data @ camera_response(res.cube.metadata["response"]).matrix
@@ -45,11 +30,11 @@ def test_default_model_reprojects_a_real_photo_and_is_never_negative():
 
 @needs_models
 def test_large_photos_grow_no_fake_texture_in_the_extreme_bands():
-    img = RGBImage(_photo(768), "srgb")  # tiled: 512-px tiles with overlap
+    img = RGBImage(upscaled_photo(768), "srgb")  # tiled: 512-px tiles with overlap
     uldm = pipeline.reconstruct(img, "default", device="cpu").cube.data
     mlp = pipeline.reconstruct(img, "mlp", device="cpu").cube.data
     for band in (0, 30):  # 400 and 700 nm
-        ratio = _blotchiness(uldm[..., band]) / _blotchiness(mlp[..., band])
+        ratio = blotchiness(uldm[..., band]) / blotchiness(mlp[..., band])
         assert ratio < 1.1, f"band {400 + 10 * band} nm: {ratio:.2f}× the per-pixel baseline's texture"
 
 
@@ -57,7 +42,7 @@ def test_large_photos_grow_no_fake_texture_in_the_extreme_bands():
 def test_tiling_agrees_with_the_whole_image():
     """Tiles (256 px, 64 px overlap) agree with the untiled reconstruction: sampling noise in the diffusion
     would make each tile grow its own pattern and seams where they blend (the previous default: 25.5 dB)."""
-    img = RGBImage(_photo(384), "srgb")
+    img = RGBImage(upscaled_photo(384), "srgb")
     whole = pipeline.reconstruct(img, "default", device="cpu").cube.data
     tiled = pipeline.reconstruct(img, "default", device="cpu", tile=256, overlap=64).cube.data
     psnr = 10 * np.log10(1 / np.mean((whole - tiled) ** 2))
