@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import CHART_GAP
 
 from hsi_studio.core.errors import InputError, one_line
 from hsi_studio.core.photo.chart_detect import (
@@ -32,7 +33,7 @@ XRITE_SRGB = np.array([
     [56, 61, 150], [70, 148, 73], [175, 54, 60], [231, 199, 31], [187, 86, 149], [8, 133, 161],
     [243, 243, 242], [200, 200, 200], [160, 160, 160], [122, 122, 121], [85, 85, 85], [52, 52, 52],
 ]) / 255.0
-GAP = 0.25
+GAP = CHART_GAP  # chart_from_corners' gap between patches, as a fraction of a patch
 
 
 def _decode(v):
