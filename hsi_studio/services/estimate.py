@@ -50,7 +50,7 @@ DOWNSCALE_PIXELS = 2_000_000
 STREAM_BYTES_PER_PIXEL = 80
 STREAM_BAND_BYTES = 31 * 4
 STREAM_FIXED_BYTES = 1536 * 1024**2
-DEFAULT_TILE = 512  # core.pipeline.DEFAULT_TILE (not imported: this module is on the GUI's start-up path)
+DEFAULT_TILE = 512  # core.ml.reconstruct.DEFAULT_TILE (not imported: this module is on the GUI's start-up path)
 STREAM_ENV = "HSI_STUDIO_STREAM"  # "0": never stream (the reference of the memory benchmark)
 STREAM_ROWS = 128  # core.pipelines.tiling.EMIT_ROWS and an HDF5 chunk row
 

@@ -4,7 +4,7 @@ instead of into an H×W×31 float32 cube and its copies. What the rows also feed
 the sRGB preview (linear RGB and luminance, for the automatic exposure), and for a chart report only the chart's
 sampling boxes.
 
-The files equal what the in-memory path (``core.pipeline.reconstruct`` then ``core.io.write_cube``) writes for
+The files equal what the in-memory path (``core.ml.reconstruct.reconstruct`` then ``core.io.api.write_cube``) writes for
 the same photo and tile size: the same tiles are blended in the same order (:func:`~hsi_studio.core.ml.pipelines.
 tiling.streaming`), ``--reflectance`` divides each row by the same per-band divisor, the same metadata is
 recorded and the same checks (physical range, finite values) refuse the same results — after the run, before
@@ -233,7 +233,7 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
                        seed: int = 0, scheduler: str = "dpmsolver++", device: str = "auto", tile: int | None = None,
                        overlap: int | None = None, response: str | None = None, progress=no_progress,
                        cancel: CancelToken = NEVER_CANCEL) -> StreamedRun:
-    """Reconstruct ``rgb`` with ``model`` (as ``core.pipeline.reconstruct``), writing the cube to ``paths["cube"]``
+    """Reconstruct ``rgb`` with ``model`` (as ``core.ml.reconstruct.reconstruct``), writing the cube to ``paths["cube"]``
     (and the std to ``paths["std"]`` when the model gives one) as it goes. ``chart``: a chart detection whose
     sampling boxes' reflectance to keep. The files are completed by :meth:`StreamedRun.finish`; on an error
     they are closed and left to the caller (temporaries) to remove."""

@@ -1,4 +1,4 @@
-"""Reconstruction jobs: RGB → cube (``core.pipeline``, which imports torch only when a learned model runs) and
+"""Reconstruction jobs: RGB → cube (``core.ml.reconstruct``, which imports torch only when a learned model runs) and
 the accelerators torch can use. Comparison with a ground truth is :mod:`.comparison`."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Reconstruction:
 
 def reconstruct(rgb: RGBImage, model: str, *, steps: int = 8, samples: int = 1, seed: int = 0,
                 device: str = "auto", progress=no_progress, cancel: CancelToken = NEVER_CANCEL) -> Reconstruction:
-    """RGB → cube with ``core.pipeline.reconstruct`` (a learned model or a ``physics:`` baseline), rendered. A
+    """RGB → cube with ``core.ml.reconstruct.reconstruct`` (a learned model or a ``physics:`` baseline), rendered. A
     photo over :data:`~.estimate.LARGE_PHOTO_PIXELS` is streamed tile by tile into a temporary file the result
     maps (:func:`.reconstruct_stream.reconstruct_mapped`): the same values, without the cube in RAM."""
     from hsi_studio.core.ml import reconstruct as pipeline

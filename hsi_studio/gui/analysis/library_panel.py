@@ -38,7 +38,7 @@ OUTLINE_PEN = pg.mkPen((190, 190, 190), width=3.5)
 
 
 class LibraryPanel(QWidget):
-    """Holds one :class:`~hsi_studio.core.analysis.analysis.SpectralLibrary`; ``selection_changed`` fires with the
+    """Holds one :class:`~hsi_studio.services.analysis.SpectralLibrary`; ``selection_changed`` fires with the
     selected entries (names) so the Analyse tab plots them; ``failed(title, message)`` reports bad files."""
 
     selection_changed = Signal(list)
