@@ -189,7 +189,7 @@ def test_main_opens_a_file_without_importing_torch(tmp_path, cc_cube):
 
 def test_hdf5_export_is_compressed_and_says_its_size(window, qtbot, tmp_path, make_photo):
     """Large reconstructions: HDF5 is written chunked with lossless gzip (readable by any HDF5 tool), and the
-    status bar gives the size written (issue 14 item 11)."""
+    status bar gives the size written."""
     import h5py
 
     from hsi_studio.core.spectral import recovery

@@ -1,4 +1,4 @@
-"""The Analyse tab (issue 16): similarity map + live mask, library load/match/save, k-means as a cancellable
+"""The Analyse tab: similarity map + live mask, library load/match/save, k-means as a cancellable
 background job that leaves no thread, PCA view, index map, exports, and a screenshot of each tool."""
 
 from __future__ import annotations

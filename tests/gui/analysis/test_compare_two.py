@@ -1,4 +1,4 @@
-"""Comparing two reconstructions of one photo without a ground truth (issue 14 item 10): per-pixel SAM / RMSE
+"""Comparing two reconstructions of one photo without a ground truth: per-pixel SAM / RMSE
 difference maps, the numbers labelled as differences, and both spectra at the cursor."""
 
 from __future__ import annotations

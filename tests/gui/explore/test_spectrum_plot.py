@@ -1,4 +1,4 @@
-"""The spectrum plot (issue 14 items 2 and 8): no stale ± σ bands after another photo or cube, Clear clears,
+"""The spectrum plot: no stale ± σ bands after another photo or cube, Clear clears,
 the y-axis names what is plotted, pins are marked on the image and say when they re-sample a new cube, the
 legend stays off the curves, and the chosen view mode survives a reconstruction."""
 

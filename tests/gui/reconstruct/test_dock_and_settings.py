@@ -71,7 +71,7 @@ def test_settings_survive_a_restart(qtbot, settings):
 
 
 def test_only_models_that_reconstruct_are_listed(window, tmp_path):
-    """A SpeUAE (stage 1's part) or a base is not offered as a reconstruction model (issue 14 item 6); ULDM and
+    """A SpeUAE (stage 1's part) or a base is not offered as a reconstruction model; ULDM and
     per-pixel regression bundles are."""
     for name, cls in (("speuae", "SpeUAE"), ("base", "RGBLDM"), ("uldm", "ULDM"), ("pixel", "PixelRegression"),
                       ("broken", None)):

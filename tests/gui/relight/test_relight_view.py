@@ -1,4 +1,4 @@
-"""The Relight tab's three image views (issue 14 items 1, 5, 7): updates keep the user's zoom (or the fit),
+"""The Relight tab's three image views: updates keep the user's zoom (or the fit),
 the views stay in register, the CCT slider follows the illuminant family, the ΔE colour bar follows the map."""
 
 from __future__ import annotations

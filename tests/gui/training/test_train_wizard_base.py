@@ -1,4 +1,4 @@
-"""The training wizard against the chosen base model (issue 14 items 3, 4 and 9): Tiny picks a stage-2 crop the
+"""The training wizard against the chosen base model: Tiny picks a stage-2 crop the
 base accepts, the settings page refuses one it cannot take, a failed stage is named once, Start over is offered
 besides Resume; the finish page scores validation cubes larger than 256 px; the save path and the plots."""
 

@@ -1,4 +1,4 @@
-"""Issue 24, the final first-time-user pass in a real X server: long tooltips wrap, the Reconstruct dock's
+"""What a first-time user meets, in a real X server too: long tooltips wrap, the Reconstruct dock's
 readouts follow the photo."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The desktop app's second pass (issue 24): readouts that follow the cube, silent choices said out loud, the
+"""The window's details: readouts that follow the cube, silent choices said out loud, the
 spectrum plot at 1280×720, patch-coloured library swatches, the band marker, Help, the σ cube's export and
 view, and the training / reconstruction progress details."""
 
