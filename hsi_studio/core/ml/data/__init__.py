@@ -9,7 +9,8 @@
 - :mod:`.crops`: the random crops and flips both sources share (the centre crop of the validation pairs is
   :func:`hsi_studio.core.cube.centre_crop`).
 
-Scenes, photos and the spectral libraries of the scene generator live in :mod:`hsi_studio.core.ml.data.scenes`.
+Generated scenes and their photos live in :mod:`.scenes`; the spectral libraries they draw from in
+:mod:`.libraries`.
 """
 
 from hsi_studio.core.ml.data.crops import augment, random_crop
