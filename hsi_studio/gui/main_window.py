@@ -96,7 +96,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.band_view = BandView()
         self.spectrum = SpectrumPlot(ws)
         self.relight = RelightPanel(self.jobs, workspace=ws)
-        self.compare = CompareWidget(self.jobs)
+        self.compare = CompareWidget(self.jobs, workspace=ws)
         explore = QSplitter(Qt.Orientation.Horizontal)
         explore.addWidget(self.band_view)
         explore.addWidget(self.spectrum)
@@ -112,7 +112,6 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         self.tabs.addTab(self.analysis, "Analyse")
         ws.events.photo.connect(self._document_changed)  # last: after every view has the new document
         ws.events.cube.connect(self._document_changed)
-        ws.events.ground_truth.connect(self._reference_changed)
         ws.events.quantity.connect(self._quantity_changed)
         self.analysis.failed.connect(lambda t, m: self.show_error(t, m))
         self.analysis.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
@@ -309,9 +308,7 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
 
     def _photo_shown(self) -> None:
         rgb, path = self.workspace.photo, self.workspace.source
-        self.compare.set_previous(None)  # another photo: earlier reconstructions are of another scene
         self.band_view.set_rgb(rgb)
-        self.compare.set_cube(None)
         space = short_colour_space(rgb.colour_space)
         self.dock.set_input(rgb, path.name if path else "", space)
         self.photo.set_photo(rgb)
@@ -333,18 +330,15 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
         if not keep_input:
             self.dock.set_input(None)
             self.photo.set_photo(None)
-        cube = ws.cube
-        self.compare.set_previous(ws.comparable_previous())
-        self.band_view.set_cube(cube, render, std=ws.std)
+        self.band_view.set_cube(ws.cube, render, std=ws.std)
         if self.band_view.mode == "rgb" and self.band_view.render() is None:
             self.band_view.set_mode("band", remember=False)
 
     def _document_changed(self) -> None:
-        """After the views: the band marker, Compare, the title and the status bar."""
+        """After the views: the band marker, the title and the status bar."""
         cube = self.workspace.cube
         if cube is not None:
             self.spectrum.set_band(self.band_view.band)
-            self.compare.set_cube(self.view_cubes()[0])  # scored in the shown quantity, as the plot shows it
             name = Path(self.source).name if self.source else "cube"
             self.setWindowTitle(f"HSI Studio — {name}")
             self.cube_label.setText(f"Cube {cube.width}×{cube.height}×{cube.bands} "
@@ -362,10 +356,6 @@ class MainWindow(FileActions, ChartReportActions, HelpActions, QuantityActions, 
             return
         if gt is not None:
             self.tabs.setCurrentIndex(TAB_COMPARE)
-
-    def _reference_changed(self) -> None:
-        ws = self.workspace
-        self.compare.set_ground_truth(self.view_reference(ws.ground_truth), ws.gt_name, truth=ws.gt_is_truth)
 
     @staticmethod
     def _default_model_path() -> Path:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from hsi_studio.core.cube import HSCube
 from hsi_studio.gui.explore.band_view import ImageCanvas, colormap, display_levels
 from hsi_studio.services.comparison import compare as compare_cubes
+from hsi_studio.services.workspace import Workspace
 
 MAPS = {"mrae": "MRAE (relative)", "sam": "SAM (degrees)", "rmse": "RMSE"}
 ROWS = (("mrae", "MRAE", "{:.4f}"), ("rmse", "RMSE", "{:.4f}"), ("psnr", "PSNR (dB)", "{:.2f}"),
@@ -49,15 +50,22 @@ class CompareWidget(QWidget):
     computed = Signal(dict)
     failed = Signal(str, str)
 
-    def __init__(self, jobs=None, parent=None) -> None:
+    def __init__(self, jobs=None, parent=None, *, workspace: Workspace | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
+        self.workspace = workspace if workspace is not None else Workspace()
+        # the workspace's cube and compared cube in the shown quantity, as scored (a result of other ones is stale)
         self.cube: HSCube | None = None
         self.gt: HSCube | None = None
         self.truth = True  # False: ``gt`` is another reconstruction, not a ground truth
         self.result: dict | None = None
         self._job = None
         self._build()
+        ws = self.workspace
+        ws.events.photo.connect(self._photo_changed)
+        ws.events.ground_truth.connect(self._reference_changed)
+        ws.events.cube.connect(self._cube_changed)
+        ws.events.quantity.connect(self._quantity_changed)
 
     def _build(self) -> None:
         self.load_btn = QPushButton("Load ground truth…")
@@ -114,6 +122,25 @@ class CompareWidget(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.warning)
         lay.addWidget(split, 1)
+
+    # -- the workspace ------------------------------------------------------------------------------------
+    def _photo_changed(self) -> None:
+        self.set_previous(None)  # another photo: earlier reconstructions are of another scene
+        self.set_cube(None)
+
+    def _cube_changed(self) -> None:
+        ws = self.workspace
+        self.set_previous(ws.comparable_previous())
+        self.set_cube(ws.view_cubes()[0])  # scored in the shown quantity, as the plot shows it
+
+    def _reference_changed(self) -> None:
+        ws = self.workspace
+        self.set_ground_truth(ws.view_reference(ws.ground_truth), ws.gt_name, truth=ws.gt_is_truth)
+
+    def _quantity_changed(self) -> None:
+        if self.workspace.cube is not None:
+            self.set_cube(self.workspace.view_cubes()[0])
+            self._reference_changed()
 
     # -- data ---------------------------------------------------------------------------------------------
     def set_cube(self, cube: HSCube | None) -> None:

@@ -62,13 +62,11 @@ class QuantityActions:
         self.workspace.set_reflectance(self.act_reflectance.isChecked())  # the plot and Analyse observe it
 
     def _quantity_changed(self) -> None:
-        """After the plot and the Analyse tab: the band marker, Compare and the status bar."""
+        """After the plot, Compare and the Analyse tab: the band marker and the status bar."""
         if self.cube is None:
             return
         cube = self.view_cubes()[0]
         self.spectrum.set_band(self.band_view.band)
-        self.compare.set_cube(cube)
-        self.compare.set_ground_truth(self.view_reference(self.gt), self.gt_name, truth=self.gt_is_truth)
         self.statusBar().showMessage(f"Showing {value_label(cube).lower()} in the plot and the Analyse tab", 6000)
 
 
