@@ -253,8 +253,7 @@ def reconstruct_streamed(prepared, path: Path, paths: dict, outdir: Path, *, mod
 
 def written_size(path) -> str:
     """The size of a written output (both files of an ENVI pair, a band folder's files), e.g. ``3.1 MB``."""
-    from hsi_studio.core.io.base import written_bytes
-    from hsi_studio.core.storage.files import format_bytes
+    from hsi_studio.core.storage.files import format_bytes, written_bytes
 
     return format_bytes(written_bytes(path))
 
