@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from hsi_studio.core.ml.data.scenes import LIGHTINGS
 from hsi_studio.core.ml.training.config import (
-    LIGHTINGS,
     STAGE_FLAGS,
     STAGES,
     TRAIN_FLAGS,

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from hsi_studio.core.errors import InputError
-from hsi_studio.core.ml.training.config import LIGHTINGS
 from hsi_studio.core.settings import shared_data_setting
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS, camera_response, resample_spectra
 
@@ -253,6 +252,7 @@ ILLUMINANT_GROUP_WEIGHTS = {"measured": 0.35, "daylight": 0.3, "blackbody": 0.1,
 #: as a camera sees it before white balance); ``flat`` uses the equal-energy illuminant E, one light per scene,
 #: so the radiance is the reflectance itself — the convention of CAVE-style reflectance cubes and of a
 #: white-balanced photo.
+LIGHTINGS = ("varied", "flat")
 
 
 @dataclass(eq=False)

@@ -26,8 +26,6 @@ from typing import Any, ClassVar
 from hsi_studio.core.errors import InputError, one_line
 from hsi_studio.core.storage.files import read_json
 
-LIGHTINGS = ("varied", "flat")  # how generated training scenes are lit (core.ml.data.scenes)
-
 # The diffusers learning-rate schedules that need nothing but warm-up and total steps.
 LR_SCHEDULES = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial",
                 "inverse_sqrt")
