@@ -13,10 +13,22 @@ Generated scenes and their photos live in :mod:`.scenes`; the spectral libraries
 :mod:`.libraries`.
 """
 
-from hsi_studio.core.ml.data.crops import augment, random_crop
-from hsi_studio.core.ml.data.folders import CubeFolder, cube_paths, list_cube_files, split_validation
-from hsi_studio.core.ml.data.photos import PhotoSource
-from hsi_studio.core.ml.data.source import SIM_OPTIONS, TrainingSource, light_spectrum, validation_pairs
+# The names below are imported on first use (PEP 562), so that reading one light module of this package (the
+# lightings of generated scenes for ``hsi-studio --help``) does not import every source and folder reader.
+_WHERE = {"augment": "crops", "random_crop": "crops", "CubeFolder": "folders", "cube_paths": "folders",
+          "list_cube_files": "folders", "split_validation": "folders", "PhotoSource": "photos",
+          "SIM_OPTIONS": "source", "TrainingSource": "source", "light_spectrum": "source",
+          "validation_pairs": "source"}
 
 __all__ = ["CubeFolder", "cube_paths", "list_cube_files", "split_validation", "PhotoSource", "SIM_OPTIONS",
            "TrainingSource", "light_spectrum", "validation_pairs", "augment", "random_crop"]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
