@@ -43,7 +43,10 @@ def fit_regression(source, kind: str = "rootpoly", *, degree: int = 2, hidden: i
         progress(1.0, "root-polynomial fitted")
         return model
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=int(steps), pct_start=0.05)
+    # one-cycle with a 5 % warm-up; at exactly 20 steps that warm-up ends on step 0, which torch's OneCycleLR
+    # divides by (ZeroDivisionError), so it gets two steps there instead (every other run is unchanged)
+    pct = 0.1 if round(0.05 * int(steps), 9) == 1 else 0.05
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=int(steps), pct_start=pct)
     model.train()
     for step in range(int(steps)):
         if cancel is not None:
