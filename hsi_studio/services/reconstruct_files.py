@@ -17,7 +17,18 @@ from hsi_studio.core.errors import InputError, OutputError, SizeLimitError
 from hsi_studio.core.ml.pipelines.checks import SCHEDULERS, check_sampling
 from hsi_studio.services.outputs import make_folder, output_files, printable, staged_temp
 
-CUBE_FORMATS = {"h5": ".h5", "envi": ".hdr", "mat": ".mat", "npy": ".npy"}
+
+def _streamed_formats() -> dict[str, str]:
+    """``--format`` name → extension: the io registry's writable cube formats that reconstruct streams row band
+    by row band (core.io.stream), in the registry's order."""
+    from hsi_studio.core.io import registry
+    from hsi_studio.core.io.stream import STREAM_EXTENSIONS
+
+    return {f.name: f.extensions[0] for f in registry.formats("cube", readable=False, writable=True)
+            if f.extensions and f.extensions[0] in STREAM_EXTENSIONS}
+
+
+CUBE_FORMATS = _streamed_formats()
 
 
 def expand_inputs(items: list[str]) -> list[Path]:

@@ -27,8 +27,15 @@ from hsi_studio.core.cube import HSCube, RGBImage
 from hsi_studio.core.errors import NonFiniteError
 from hsi_studio.core.jobs import NEVER_CANCEL, CancelToken, no_progress
 
-FORMAT_NAMES = {".h5": "HDF5", ".hdf5": "HDF5", ".hdr": "ENVI", ".img": "ENVI", ".npy": "NPY", ".mat": "MATLAB",
-                ".raw": "raw float32"}
+
+def _format_name(path) -> str:
+    """The label of a streamed file's format, from the io registry (as write_cube's own errors say it)."""
+    from hsi_studio.core.io import registry
+
+    if path.suffix.lower() == ".raw":
+        return "raw float32"
+    fmt = registry.by_extension(path.suffix, "cube")
+    return fmt.label if fmt is not None else path.suffix
 PHYSICS_TILE = 128  # per-pixel baselines: any tile gives the same values; a short one keeps one row of tiles small
 
 
@@ -78,7 +85,7 @@ class RowSink:
         w = self.writers.get(key)
         if w is None:
             path = self.paths[key]
-            with writing(path, FORMAT_NAMES.get(path.suffix.lower(), path.suffix)):
+            with writing(path, _format_name(path)):
                 w = self.writers[key] = io_stream.open_rows(path, self.height, self.width, self.wavelengths)
         return w
 
@@ -86,7 +93,7 @@ class RowSink:
         from hsi_studio.core.io.base import writing
 
         path = self.paths[key]
-        with writing(path, FORMAT_NAMES.get(path.suffix.lower(), path.suffix)):
+        with writing(path, _format_name(path)):
             self._writer(key).write_rows(top, rows)
 
     def __call__(self, top: int, mean: np.ndarray, std: np.ndarray | None) -> None:
@@ -154,7 +161,7 @@ class RowSink:
         if key not in self.writers:
             return None
         path = self.paths[key]
-        with writing(path, FORMAT_NAMES.get(path.suffix.lower(), path.suffix)):
+        with writing(path, _format_name(path)):
             return self.writers[key].finish(kind, metadata)
 
     def close(self) -> None:

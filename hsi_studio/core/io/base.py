@@ -35,7 +35,6 @@ from hsi_studio.core.jobs import Cancelled
 from hsi_studio.core.spectral.responses import (
     STANDARD_WAVELENGTHS,  # the 31-band grid assumed for files without wavelengths
 )
-from hsi_studio.core.storage.files import written_bytes  # noqa: F401 — moved there; delete once unused here
 
 # Peak bytes per sample while a cube is decoded: the file's values plus the float32 cube (worst case 2 × 4).
 DECODE_BYTES_PER_SAMPLE = 8
