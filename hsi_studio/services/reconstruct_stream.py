@@ -258,10 +258,12 @@ def stream_reconstruct(rgb: RGBImage, model: str, paths: dict[str, Path], *, ref
     tile = int(tile or pipeline.DEFAULT_TILE)
     messages: list[str] = []
     if isinstance(src, str):  # physics baselines: per pixel, so tiles without overlap give the same values
+        from hsi_studio.core.spectral import methods
         from hsi_studio.core.spectral.recovery import recover
 
-        method = src.split(":", 1)[1]
-        kw = {"response": response if method == "minnorm" else None, "encoding": "linear"}
+        entry = methods.get(src)  # the training-free method's registry entry
+        method = entry.key
+        kw = {"response": response if entry.takes_response else None, "encoding": "linear"}
         probe = recover(RGBImage(lin[:1, :1], "linear"), method, **kw)
         meta, kind, wl, std_meta, name, dev = probe.metadata, probe.kind, probe.wavelengths, None, src, "cpu"
 
