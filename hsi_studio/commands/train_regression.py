@@ -17,7 +17,7 @@ def register(tsub: argparse._SubParsersAction) -> None:
     s.add_argument("--data", required=True, help="folder of HSI cubes (any supported format)")
     s.add_argument("--val", nargs="*", default=None, help="cube files never trained on (even inside --data)")
     s.add_argument("--kind", choices=("rootpoly", "mlp"), default="rootpoly",
-                   help="rootpoly: Lin & Finlayson 2016 root-polynomial least squares; mlp: 3→H→H→B−3 MLP")
+                   help="rootpoly: Lin & Finlayson 2020 root-polynomial least squares; mlp: 3→H→H→B−3 MLP")
     s.add_argument("--degree", type=int, default=2, help="root-polynomial degree (1, 2 or 3; default 2)")
     s.add_argument("--hidden", type=int, default=128, help="MLP hidden units (default 128)")
     s.add_argument("--steps", type=int, default=3000, help="MLP optimiser steps (default 3000)")

@@ -446,7 +446,7 @@ def _typed_from_dict(cls, d: Mapping[str, Any], what: str, path: str | Path | No
 
 @dataclass
 class RegressionSettings:
-    """``train regression``: a per-pixel baseline — ``rootpoly`` (Lin & Finlayson 2016, ``degree``) or ``mlp``
+    """``train regression``: a per-pixel baseline — ``rootpoly`` (Lin & Finlayson 2020, ``degree``) or ``mlp``
     (``hidden`` units, ``steps`` of ``batch_pixels``) — fitted on the ``data`` cubes lit by ``light``."""
 
     data: str = ""
