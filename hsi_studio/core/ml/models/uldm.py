@@ -1,4 +1,4 @@
-"""ULDM — the unobservable-feature latent diffusion model (DESIGN §2.3): the container of its components.
+"""ULDM — the unobservable-feature latent diffusion model (docs/design.md §2.3): the container of its components.
 
 The SpaAE (the RGB base's ``AutoencoderKL``) encodes the RGB condition ``y → z_y`` and the SpeUAE code image
 ``u → z_u``; the RGB-pretrained UNet, with ``conv_in`` widened for ``[z_t ‖ z_y]``, learns to predict the

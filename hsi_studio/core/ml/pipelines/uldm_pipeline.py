@@ -1,4 +1,4 @@
-"""ULDMPipeline — RGB → cube with a :class:`~hsi_studio.core.ml.models.uldm.ULDM` (DESIGN §2.3).
+"""ULDMPipeline — RGB → cube with a :class:`~hsi_studio.core.ml.models.uldm.ULDM` (docs/design.md §2.3).
 
 Inference samples the code latents ``z_u`` given the RGB latents ``z_y`` with DPM-Solver++ (or DDIM) in a few
 steps, decodes ``u`` (refined with the RGB when the model has a refiner) and turns ``(y, u)`` into a spectrum
@@ -10,7 +10,7 @@ cube and the per-pixel spectral standard deviation (population, Welford in float
 - **Solvers**: ``DPMSolverMultistepScheduler(algorithm_type="dpmsolver++")`` or ``DDIMScheduler``, built from
   the model's stored DDPM config with ``timestep_spacing="trailing"`` so that even 1–2 steps start from pure
   noise.
-- **Precision**: fp32 on CPU (bf16 autocast there is ~20× slower, DESIGN §5); on CUDA the UNet runs under
+- **Precision**: fp32 on CPU (bf16 autocast there is ~20× slower, docs/design.md §5); on CUDA the UNet runs under
   bf16/fp16 autocast unless ``precision="fp32"`` (:func:`hsi_studio.core.ml.devices.amp_dtype`); the VAE and
   SpeUAE always run in fp32.
 - **Seeds**: sample ``k`` uses seed ``seed + k`` (a CPU generator: the same result on every device), so a

@@ -7,7 +7,7 @@ as reflectance, lit by D65 (:func:`~.data.source.light_spectrum`: a white reflec
 → 1) times a log-uniform gain in [0.5, 1]. The model returns that lit spectrum (relative radiance); the loss
 is L1 on reflectance (the lit spectrum divided by the light).
 
-Compute (DESIGN: a 2-core CPU): the prior does not change, so it is computed once per training scene at the
+Compute (docs/design.md §5: a 2-core CPU): the prior does not change, so it is computed once per training scene at the
 scene's own scale and cropped/augmented with the cube — exact, because the prior is exposure-equivariant and
 per-pixel (flips and rotations commute with it). A step is 8 random 64² crops with flips and 90° rotations;
 sample ``i`` of step ``k`` draws from ``SeedSequence([seed, k, i])``, so a resumed run continues the same stream.
