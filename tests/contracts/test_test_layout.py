@@ -44,9 +44,6 @@ def test_test_folders_mirror_the_package():
 
 
 ISSUE = re.compile(r"\bissues?\s*#?\s*\d+|#\d{1,3}\b|\bissue_\d+", re.IGNORECASE)
-# tests/gui is being regrouped by the GUI's own change; its docstrings still cite tracker issues. Drop it from
-# here once they say what they check.
-NOT_YET_RENAMED = ("gui",)
 
 
 def test_tests_are_named_after_behaviour_not_issues():
@@ -54,8 +51,6 @@ def test_tests_are_named_after_behaviour_not_issues():
     offenders = []
     for path in _test_files():
         rel = path.relative_to(TESTS)
-        if rel.parts[0] in NOT_YET_RENAMED:
-            continue
         if ISSUE.search(path.stem):
             offenders.append(str(rel))
         tree = ast.parse(path.read_text(encoding="utf-8"))

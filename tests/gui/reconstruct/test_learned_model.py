@@ -13,16 +13,14 @@ pipeline = pytest.importorskip("hsi_studio.core.ml.reconstruct")
 
 @pytest.fixture(scope="module")
 def models_folder(tmp_path_factory):
-    from hsi_studio.core.ml.models import RGBLDM, ULDM, SpeUAE, save_uldm
-    from hsi_studio.core.spectral.responses import camera_response
+    from factories import tiny_uldm
+
+    from hsi_studio.core.ml.models import save_uldm
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models run fastest on one thread
-    torch.manual_seed(0)
-    speuae = SpeUAE.from_response(camera_response("cie1964-srgb"), hidden=8, layers=2)
-    torch.manual_seed(1)
     root = tmp_path_factory.mktemp("models")
-    save_uldm(ULDM.from_base(RGBLDM.create(tiny=True), speuae).eval(), root / "tiny-uldm")
+    save_uldm(tiny_uldm(seed=0), root / "tiny-uldm")
     yield root
     torch.set_num_threads(before)
 

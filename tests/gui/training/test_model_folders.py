@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import json
 
+from factories import fake_bundle
+
 from hsi_studio.cli import main
 from hsi_studio.core import settings as user_settings
 from hsi_studio.gui.training.model_folders import MOVED_KEY
 
 
-def _bundle(folder, cls="ULDM"):
-    folder.mkdir(parents=True)
-    (folder / "model_index.json").write_text(json.dumps({"_class_name": cls}))
-    return folder
-
-
 def test_a_model_trained_in_the_app_shows_in_hsi_studio_models(window, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(user_settings.ENV_CONFIG)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    bundle = _bundle(tmp_path / "runs" / "my-uldm")
+    bundle = fake_bundle(tmp_path / "runs" / "my-uldm")
     window._model_trained(str(bundle))  # what the training wizard's model_ready does
     assert window.dock.model.currentData() == str(bundle)
     assert user_settings.user_model_dirs() == [tmp_path / "runs"]
@@ -31,7 +27,7 @@ def test_a_model_trained_in_the_app_shows_in_hsi_studio_models(window, tmp_path,
 def test_a_picked_folder_is_saved_when_the_window_closes(qtbot, settings, tmp_path):
     from hsi_studio.gui.main_window import MainWindow
 
-    _bundle(tmp_path / "picked" / "a")
+    fake_bundle(tmp_path / "picked" / "a")
     win = MainWindow(settings, warm_up=False)
     qtbot.addWidget(win)
     win.dock.choose_models_folder(str(tmp_path / "picked"))
@@ -42,7 +38,7 @@ def test_a_picked_folder_is_saved_when_the_window_closes(qtbot, settings, tmp_pa
 def test_the_old_qsettings_folders_move_to_the_settings_file_once(qtbot, settings, tmp_path):
     from hsi_studio.gui.main_window import MainWindow
 
-    old, legacy = _bundle(tmp_path / "old" / "a").parent, _bundle(tmp_path / "legacy" / "b").parent
+    old, legacy = fake_bundle(tmp_path / "old" / "a").parent, fake_bundle(tmp_path / "legacy" / "b").parent
     settings.setValue("reconstruct/models_dirs", [str(old)])
     settings.setValue("reconstruct/models_dir", str(legacy))
     first = MainWindow(settings, warm_up=False)
