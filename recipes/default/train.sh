@@ -36,21 +36,22 @@ common=(--device "$DEVICE" --threads "$THREADS")
   --out "$OUT/s2a" "${common[@]}"
 "$HS" train stage2 --init "$OUT/s2a/model" --data "$TRAIN" --val "$VAL" --config "$R/s2c.json" --out "$OUT/s2c" "${common[@]}"
 "$HS" train stage2 --init "$OUT/s2c/model" --data "$TRAIN" --val "$VAL" --config "$R/s2d.json" --out "$OUT/s2d" "${common[@]}"
-# 5. the learned per-pixel baselines, on the same 20 scenes
-"$HS" train regression --data "$TRAIN" --kind rootpoly --light D65 --out "$OUT/rootpoly"
-"$HS" train regression --data "$TRAIN" --kind mlp --light D65 --out "$OUT/mlp"
-# 6. the fast model (issue 21): a residual U-Net over that MLP, 9629 steps of 8 × 64² crops (≈ 55 min on one
-#    CPU thread; CPU only). The validation scenes are scored at each save, never trained on.
-"$HS" train fast --data "$TRAIN" --val runs/data/cave_val/*.mat --prior "$OUT/mlp" --out "$OUT/fast" --steps 9629 \
-  --seed 0 --threads "$THREADS"
-# 7. issue 21, data beyond the lab scenes: real photos from Debian packages (apt-get download → runs/photos, not in
-#    git) for generated scenes whose regions carry measured reflectances (ColorChecker spectra excluded), and the
-#    CAVE scenes less chart_and_stuffed_toy, whose ColorChecker is a test (cave_train_nochart)
-.venv/bin/python scripts/fetch_photos.py --out runs/photos
+# 5. the CAVE scenes less chart_and_stuffed_toy, whose ColorChecker is a test (cave_train_nochart): every shipped
+#    model from here on trains on them (stages 1-2 above are the earlier lineage, which saw that scene)
 TRAIN19=runs/data/cave_train_nochart/
-# 8. corrective diffusion (the default since issue 21): the ULDM fine-tuned 500 steps around the fast model, whose
-#    spatial mean it corrects (--mean), on the 19 chart-free scenes + 50 % generated scenes (≈ 25 min, 1 thread).
+# 6. the learned per-pixel baselines on those 19 scenes (mlp: ≈ 2-14 min, rootpoly: seconds)
+"$HS" train regression --data "$TRAIN19" --kind rootpoly --light D65 --out "$OUT/rootpoly"
+"$HS" train regression --data "$TRAIN19" --kind mlp --light D65 --out "$OUT/mlp"
+# 7. the fast model (issue 21): a residual U-Net over that MLP, 9629 steps of 8 × 64² crops (≈ 65 min on one
+#    CPU thread; CPU only). The validation scenes are scored at each save, never trained on.
+"$HS" train fast --data "$TRAIN19" --val runs/data/cave_val/*.mat --prior "$OUT/mlp" --out "$OUT/fast" --steps 9629 \
+  --seed 0 --threads "$THREADS"
+# 8. issue 21, data beyond the lab scenes: real photos from Debian packages (apt-get download → runs/photos, not in
+#    git) for generated scenes whose regions carry measured reflectances (ColorChecker spectra excluded), then
+#    corrective diffusion (the default since issue 21): the ULDM fine-tuned 500 steps around the fast model, whose
+#    spatial mean it corrects (--mean), on the 19 scenes + 50 % generated scenes (≈ 16-31 min, 1 thread).
 #    (500 more steps, recipes/default/s2corr2.json, scored lower on the validation scenes: not shipped)
+.venv/bin/python scripts/fetch_photos.py --out runs/photos
 "$HS" train stage2 --init "$OUT/s2d/model" --mean "$OUT/fast/model" --data "$TRAIN19" --val "$VAL" \
   --photos runs/photos --config "$R/s2corr.json" --out "$OUT/s2corr" "${common[@]}"
 # 9. σ calibrated on six training scenes (never the validation ones) and 4 steps × 4 samples recorded: the default
