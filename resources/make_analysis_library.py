@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsi_studio.core._colour import colour
-from hsi_studio.core.library import BUILTIN, SpectralLibrary, write_library
+from hsi_studio.core.analysis.library import BUILTIN, SpectralLibrary, write_library
+from hsi_studio.core.spectral._colour import colour
 
 
 def colorchecker_library() -> SpectralLibrary:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hsi_studio.core import io
-from hsi_studio.core._colour import colour
 from hsi_studio.core.cube import HSCube, RGBImage
-from hsi_studio.core.spectral import STANDARD_WAVELENGTHS, camera_response, project, srgb_encode
+from hsi_studio.core.io import api as io
+from hsi_studio.core.spectral._colour import colour
+from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS, camera_response, project, srgb_encode
 
 OUT = Path(__file__).resolve().parents[1] / "hsi_studio" / "resources" / "samples"
 PATCH, GAP = 20, 4
