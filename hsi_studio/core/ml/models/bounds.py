@@ -31,6 +31,25 @@ REFLECTANCE_CAP = 1.2
 BROKEN_FACTOR = 50.0
 
 
+#: the share of pixels a broken model's output must exceed the limit on: one wild pixel is a hard input (an
+#: out-of-gamut colour of a chart-calibrated photo), not broken weights, and the cap makes it plausible
+BROKEN_SHARE = 0.01
+
+
+def raw_peak(x: torch.Tensor, share: float = BROKEN_SHARE) -> float:
+    """The peak that judges a model's own output (…, B) before any projection: the value all but ``share`` of the
+    pixels keep their largest band under. A broken model (absurd weights) is wild everywhere, so this is as large
+    as its maximum; a working one that meets a single out-of-gamut pixel is not refused for it. Non-finite
+    output gives ``inf`` (refused)."""
+    per_pixel = x.reshape(-1, x.shape[-1]).amax(dim=-1)
+    if per_pixel.numel() == 0:
+        return 0.0
+    if not bool(torch.isfinite(per_pixel).all()):
+        return float("inf")
+    k = max(1, min(per_pixel.numel(), int(np.ceil((1.0 - share) * per_pixel.numel()))))
+    return float(per_pixel.float().kthvalue(k).values)
+
+
 def photo_light(response) -> np.ndarray:
     """D65 on the response's grid, scaled so that a white reflector's brightest RGB channel is 1 — the photo
     convention the learned models' radiance is on."""
@@ -50,7 +69,7 @@ def upper_bounded_consistent(x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, 
     """Spectra (…, B) within [0, :func:`reflectance_cap`] that reproduce ``y`` (…, 3) wherever such a spectrum
     exists; pixels already within their cap are returned unchanged (and so is ``x`` when none exceeds it).
 
-    ``raw_peak``: the model's largest output before the non-negative projection. Above :data:`BROKEN_FACTOR` ×
+    ``raw_peak``: the model's output peak before the non-negative projection (:func:`raw_peak`). Above :data:`BROKEN_FACTOR` ×
     the largest cap, the model is broken and ``x`` is returned as it is, for the range check to refuse. (Not
     ``x``'s own peak: on an out-of-gamut pixel that no non-negative spectrum reproduces — a chart-calibrated
     photo's negative channel — the projection itself can leave a spike of ~70, which the cap must remove.)"""
@@ -88,4 +107,5 @@ def upper_bounded_consistent(x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, 
     return out.reshape(x.shape)
 
 
-__all__ = ["BROKEN_FACTOR", "REFLECTANCE_CAP", "photo_light", "reflectance_cap", "upper_bounded_consistent"]
+__all__ = ["BROKEN_FACTOR", "BROKEN_SHARE", "REFLECTANCE_CAP", "photo_light", "raw_peak", "reflectance_cap",
+           "upper_bounded_consistent"]

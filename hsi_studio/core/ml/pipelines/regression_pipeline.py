@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hsi_studio.core.ml.models.bounds import upper_bounded_consistent
+from hsi_studio.core.ml.models.bounds import raw_peak, upper_bounded_consistent
 from hsi_studio.core.ml.models.regression import nonnegative_consistent
 from hsi_studio.core.ml.pipelines.base_pipeline import OnePassPipeline
 
@@ -35,7 +35,7 @@ class RegressionPipeline(OnePassPipeline):
             if cancel is not None:
                 cancel.check()
             # one projection over the whole image: it gathers only the pixels with a negative band
-            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
+            peak = raw_peak(x)  # the model's own output: a broken model is refused, never capped
             x = nonnegative_consistent(x, flat_in, model.pinv, model.S, inplace=True)
             x = upper_bounded_consistent(x, flat_in, model.S, self.light, raw_peak=peak)  # plausible highlights
             out = x.cpu().numpy().reshape(h, w, -1)

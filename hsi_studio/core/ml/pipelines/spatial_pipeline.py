@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hsi_studio.core.ml.models.bounds import upper_bounded_consistent
+from hsi_studio.core.ml.models.bounds import raw_peak, upper_bounded_consistent
 from hsi_studio.core.ml.models.regression import nonnegative_consistent
 from hsi_studio.core.ml.pipelines.base_pipeline import OnePassPipeline
 
@@ -30,7 +30,7 @@ class SpatialPipeline(OnePassPipeline):
             flat = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).to(device)
             y = flat.permute(2, 0, 1)[None]
             x = model.infer(y, progress=progress)[0].permute(1, 2, 0).reshape(-1, model.S.shape[0])
-            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
+            peak = raw_peak(x)  # the model's own output: a broken model is refused, never capped
             x = nonnegative_consistent(x, flat.reshape(-1, 3), model.prior.pinv, model.S, inplace=True)
             x = upper_bounded_consistent(x, flat.reshape(-1, 3), model.S, self.light, raw_peak=peak)
             out = x.reshape(h, w, -1).float().cpu().numpy()

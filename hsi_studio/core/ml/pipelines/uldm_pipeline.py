@@ -36,7 +36,7 @@ from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.jobs import NEVER_CANCEL, no_progress
 from hsi_studio.core.ml.devices import amp_dtype
-from hsi_studio.core.ml.models.bounds import upper_bounded_consistent
+from hsi_studio.core.ml.models.bounds import raw_peak, upper_bounded_consistent
 from hsi_studio.core.ml.models.regression import nonnegative_consistent
 from hsi_studio.core.ml.models.rgb_base import unet_eps
 from hsi_studio.core.ml.pipelines.base_pipeline import ModelPipeline
@@ -142,7 +142,7 @@ class ULDMPipeline(ModelPipeline):
                             amp_dtype=amp)
             cancel.check()
             x = model.spectra_from_latents(z.float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
-            peak = float(x.max())  # the model's own output: a broken model is refused, never capped
+            peak = raw_peak(x)  # the model's own output: a broken model is refused, never capped
             x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
             x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
                                          raw_peak=peak)
