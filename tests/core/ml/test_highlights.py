@@ -67,8 +67,6 @@ def test_an_out_of_gamut_pixel_no_spectrum_can_give_is_capped_not_refused(one_to
     from hsi_studio.core.ml.models import load_bundle
     from hsi_studio.core.ml.pipelines.regression_pipeline import RegressionPipeline
 
-    if not (models_dir() / "mlp" / "model_index.json").is_file():
-        pytest.skip("models/mlp not installed")
     img = np.full((8, 8, 3), 0.4, np.float32)
     img[2:4, 2:4] = [0.2107, 0.0213, -0.0246]  # the pixel from plantcv_test_target_img, chart-calibrated
     pipe = RegressionPipeline(load_bundle(models_dir() / "mlp"))
