@@ -54,7 +54,8 @@ def synthetic_photo(path: Path, width: int, height: int) -> None:
 GUI_CHILD = """
 import sys, time
 import numpy as np
-from hsi_studio.core import io, relight
+from hsi_studio.core.io.rgb import read_rgb
+from hsi_studio.core.spectral import relight
 from hsi_studio.services import reconstruction
 from hsi_studio.services.reflectance_view import reflectance_view
 
@@ -63,7 +64,7 @@ def status():
         d = dict(line.split(":", 1) for line in f)
     return {k: int(d[k].split()[0]) / 1024 for k in ("VmHWM", "VmRSS", "RssAnon", "RssFile")}
 
-res = reconstruction.reconstruct(io.read_rgb(sys.argv[1]), sys.argv[2])
+res = reconstruction.reconstruct(read_rgb(sys.argv[1]), sys.argv[2])
 after = status()
 view = reflectance_view(res.cube, res.std)[0] if sys.argv[3] == "view" else relight.to_reflectance(res.cube)[0]
 h, w = view.height, view.width

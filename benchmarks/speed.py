@@ -30,7 +30,7 @@ import torch
 torch.set_num_threads({threads})
 import numpy as np, skimage.data
 from skimage.transform import resize
-from hsi_studio.core import pipeline
+from hsi_studio.core.ml import reconstruct as pipeline
 from hsi_studio.core.cube import RGBImage
 size, method, steps, samples, model = {size}, {method!r}, {steps}, {samples}, {model!r}
 img = resize(skimage.data.astronaut(), (size, size), anti_aliasing=True).astype(np.float32)
