@@ -274,3 +274,23 @@ def toy_config(**kw):
                 device="cpu", ema_decay=0.9, threads=1)
     base.update(kw)
     return TrainConfig.from_dict(base)
+
+
+# -- real cameras (the camspec database's layout) ------------------------------------------------------------
+def camspec_text(cams: dict[str, np.ndarray]) -> str:
+    """The database's layout: a header, then per camera a name line and R, G, B lines of 33 values."""
+    out = ["http://example.invalid/camspec", "400nm-720nm, step 10nm", "---------", ""]
+    for name, s in cams.items():
+        out.append(name)
+        for ch in range(3):
+            vals = np.concatenate([s[:, ch], [0.001, 0.0005]])  # 720 nm ends the database's rows
+            out.append("\t".join(f"{v:.7g}" for v in vals))
+    return "\n".join(out) + "\n"
+
+
+def smooth_camera(seed: int) -> np.ndarray:
+    """Three smooth, overlapping, non-negative bumps: a plausible camera that is not the CIE observer."""
+    rng = np.random.default_rng(seed)
+    wl = WL31
+    centres = np.array([600.0, 535.0, 460.0]) + rng.uniform(-15, 15, 3)
+    return np.exp(-0.5 * ((wl[:, None] - centres) / rng.uniform(25, 45, 3)) ** 2)

@@ -31,6 +31,9 @@ def register(tsub: argparse._SubParsersAction) -> None:
                    help="share of pixels from generated scenes (real photos' regions carrying measured reflectance "
                         "spectra, ColorChecker spectra excluded; 0–1, default 0)")
     s.add_argument("--photos", help="folder of real photos for the generated scenes (default: scikit-image's)")
+    s.add_argument("--cameras", type=float, default=0.0,
+                   help="share of pixels seen through a real camera (the camspec database's training cameras, with "
+                        "a fitted white balance and colour matrix) instead of the ideal observer (0–1, default 0)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     s.add_argument("--out", required=True, help="bundle folder to write")
@@ -45,7 +48,8 @@ def cmd_regression(args) -> int:
     settings = RegressionSettings(data=args.data, out=args.out, val=args.val, kind=args.kind, degree=args.degree,
                                   hidden=args.hidden, steps=args.steps, batch_pixels=args.batch_pixels, lr=args.lr,
                                   response=args.response, light=args.light, generated=args.generated,
-                                  photos=args.photos, seed=args.seed, threads=args.threads, force=args.force)
+                                  photos=args.photos, cameras=args.cameras, seed=args.seed, threads=args.threads,
+                                  force=args.force)
     res = train_regression(settings, progress=Reporter(label=f"train regression ({args.kind})"))
     print(f"{res.label} fitted on {res.cubes} cubes in {res.seconds:.1f} s; written to {res.out}")
     return 0

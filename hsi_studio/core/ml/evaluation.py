@@ -78,11 +78,27 @@ def photo_linear(refl: np.ndarray, wavelengths=STANDARD_WAVELENGTHS) -> np.ndarr
     return refl @ render_matrix(wavelengths, "D65", PHOTO_OBSERVER).astype(np.float32)
 
 
-def photo_of(cube: HSCube) -> RGBImage:
-    """The white-balanced 8-bit daylight sRGB photo of a reflectance cube (what a user's camera gives)."""
-    lin = np.clip(photo_linear(cube.data, cube.wavelengths), 0.0, 1.0)
+def photo_of(cube: HSCube, matrix: np.ndarray | None = None) -> RGBImage:
+    """The white-balanced 8-bit daylight sRGB photo of a reflectance cube (what a user's camera gives);
+    ``matrix`` (B, 3): a real camera's "reflectance → processed linear sRGB" instead of the CIE 1964 observer
+    (:func:`camera_photo_matrix`)."""
+    lin = photo_linear(cube.data, cube.wavelengths) if matrix is None else cube.data @ matrix.astype(np.float32)
+    lin = np.clip(lin, 0.0, 1.0)
     u8 = np.round(srgb_encode(lin) * 255.0)
     return RGBImage((u8 / 255.0).astype(np.float32), "srgb", {"bits": 8}, 8)
+
+
+def camera_photo_matrix(sensitivities: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+    """(31, 3): reflectance lit by D65 ↦ a real camera's linear sRGB after its processing (white balance and
+    colour matrix fitted on the reflectances ``spectra``, :func:`~hsi_studio.core.spectral.cameras.processing_matrix`),
+    white ↦ (1, 1, 1) like :func:`photo_linear`: the ``photo`` protocol through that camera."""
+    from hsi_studio.core.spectral.cameras import effective_response
+    from hsi_studio.core.spectral.illuminants import illuminant_spd
+    from hsi_studio.core.spectral.relight import render_matrix
+
+    ideal = render_matrix(STANDARD_WAVELENGTHS, "D65", PHOTO_OBSERVER).astype(np.float64)
+    d65 = illuminant_spd("D65", STANDARD_WAVELENGTHS).astype(np.float64)
+    return effective_response(np.asarray(sensitivities) * d65[:, None], ideal, np.ones_like(d65), spectra)
 
 
 @lru_cache(maxsize=8)
@@ -168,8 +184,10 @@ def _run(method: str, rgb: RGBImage, model: Any, steps: int | None, samples: int
 
 def evaluate_cube(name: str, cube: HSCube, methods: Sequence[str], *, model: Any = "default",
                   steps: int | None = None, samples: int | None = None, protocol: str = "photo", response_name: str = "cie1964-srgb",
-                  device: str = "auto", cancel: CancelToken = NEVER_CANCEL) -> list[dict]:
-    """One row per method (``"uldm"`` means ``model``: a bundle path, ``default`` or a loaded model)."""
+                  device: str = "auto", cancel: CancelToken = NEVER_CANCEL,
+                  photo_matrix: np.ndarray | None = None) -> list[dict]:
+    """One row per method (``"uldm"`` means ``model``: a bundle path, ``default`` or a loaded model);
+    ``photo_matrix``: the ``photo`` protocol's photo taken through a real camera (:func:`camera_photo_matrix`)."""
     if protocol not in PROTOCOLS:
         raise InputError(f"protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
     if cube.bands != STANDARD_WAVELENGTHS.size or not np.allclose(cube.wavelengths, STANDARD_WAVELENGTHS):
@@ -178,7 +196,7 @@ def evaluate_cube(name: str, cube: HSCube, methods: Sequence[str], *, model: Any
         cube = resample_cube(cube, STANDARD_WAVELENGTHS)
     if protocol == "photo":
         gt = np.maximum(cube.data, 0, dtype=np.float32)
-        rgb = photo_of(HSCube(gt, cube.wavelengths, kind="reflectance"))
+        rgb = photo_of(HSCube(gt, cube.wavelengths, kind="reflectance"), photo_matrix)
         lin_in = srgb_decode(rgb.data)
     else:
         response = camera_response(response_name)

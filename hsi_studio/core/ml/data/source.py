@@ -42,6 +42,11 @@ SIM_OPTIONS = {
     "clip": "clip the RGB to [0, 1] (default False: rgb == project(cube) exactly, out-of-gamut RGB < 0 kept)",
     "light": "an illuminant (e.g. 'D65') that lights every drawn cube, taken as reflectance, before the camera "
              "sees it: the convention of white-balanced photos (default None: cubes are radiance as they are)",
+    "cameras": "share of samples seen through a real camera (0–1, default 0): one of the camspec database's "
+               "training cameras (core.spectral.cameras, held-out ones never), with its white balance and colour "
+               "matrix to the response fitted on chart-free measured reflectances — the RGB a real camera's "
+               "processing gives, the target spectrum unchanged",
+    "camera_file": "the camspec database (default: <shared data>/cameras/camspec_database.txt)",
 }
 
 
@@ -84,6 +89,9 @@ class TrainingSource:
                              "non-negative numbers, not all zero")
         self.weights = w / w.sum() if len(w) else w
         self.light = light_spectrum(self.sim["light"], self.response)
+        self._cameras: list[np.ndarray] | None = None
+        if self.sim["cameras"]:
+            self.camera_names, self._cameras = camera_responses(self.response, self.light, self.sim["camera_file"])
 
     # -- data ------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -110,7 +118,10 @@ class TrainingSource:
         o = self.sim
         rng = rng if rng is not None else np.random.default_rng(0)
         noise_rng = noise_rng if noise_rng is not None else rng
-        rgb = project(x, self.response)
+        response: CameraResponse | np.ndarray = self.response
+        if train and self._cameras and rng.random() < o["cameras"]:  # no draw at all when cameras is 0
+            response = self._cameras[int(rng.integers(len(self._cameras)))]
+        rgb = project(x, response)
         ref = float(np.percentile(rgb, o["percentile"])) if o["exposure"] == "percentile" else float(rgb.max())
         gain = float(np.exp(rng.uniform(*np.log(o["gain"])))) if train else 1.0
         scale = np.float32(gain / ref if ref > 0 else 1.0)
@@ -119,13 +130,13 @@ class TrainingSource:
         if peak.max() > 1:  # percentile exposure: compress what would clip, in the cube too (stays consistent)
             f = (1 / np.maximum(peak, 1))[..., None].astype(np.float32)
             x *= f
-            rgb = project(x, self.response)
+            rgb = project(x, response)
         if o["clip"]:
             rgb = np.clip(rgb, 0, 1)
         noisy = train and noise_rng.random() < o["noise_probability"] and any(
             o[k] is not None for k in ("shot_noise_photons", "quantize_bits", "jpeg_quality"))
         if noisy:
-            rgb = simulate_rgb(x, self.response, exposure=1.0, rng=noise_rng, quantize_bits=o["quantize_bits"],
+            rgb = simulate_rgb(x, response, exposure=1.0, rng=noise_rng, quantize_bits=o["quantize_bits"],
                                shot_noise_photons=_draw_opt(o["shot_noise_photons"], noise_rng, log=True),
                                jpeg_quality=_draw_opt(o["jpeg_quality"], noise_rng)).rgb
         return x.astype(np.float32, copy=False), rgb.astype(np.float32, copy=False)
@@ -211,7 +222,14 @@ def _check_sim(sim: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"unknown RGB simulation option(s) {sorted(unknown)}; expected some of {sorted(SIM_OPTIONS)}")
     o = {"exposure": "max", "percentile": 99.5, "gain": (0.5, 1.0), "shot_noise_photons": None,
          "quantize_bits": None, "jpeg_quality": None, "noise_probability": 1.0, "clip": False, "light": None,
-         **sim}
+         "cameras": 0.0, "camera_file": None, **sim}
+    try:
+        o["cameras"] = float(o["cameras"])
+    except (TypeError, ValueError):
+        o["cameras"] = float("nan")
+    if not 0 <= o["cameras"] <= 1:
+        raise InputError(f"cameras {sim.get('cameras')!r}; expected the share of samples seen through a real "
+                         "camera, 0–1")
     if o["light"] is not None and not isinstance(o["light"], str):
         raise InputError(f"light {o['light']!r}; expected an illuminant name such as 'D65', or null")
     if o["exposure"] not in ("max", "percentile"):
@@ -223,6 +241,31 @@ def _check_sim(sim: dict[str, Any]) -> dict[str, Any]:
     if not 0 < float(o["percentile"]) <= 100 or not 0 <= float(o["noise_probability"]) <= 1:
         raise InputError("percentile must be in (0, 100] and noise_probability in [0, 1]")
     return o
+
+
+def camera_responses(response: CameraResponse, light: np.ndarray | None,
+                     camera_file: str | None = None) -> tuple[list[str], list[np.ndarray]]:
+    """The training cameras (:func:`~hsi_studio.core.spectral.cameras.split`, never a held-out one) as (31, 3)
+    matrices "lit spectrum → processed RGB in ``response``'s space", their processing fitted on the chart-free
+    reflectance library under ``light`` (D65 when the cubes are radiance)."""
+    from hsi_studio.core.ml.data.libraries import ReflectanceLibrary, shared_data_dir
+    from hsi_studio.core.spectral import cameras as cam
+
+    if camera_file is None:
+        shared = shared_data_dir()
+        if shared is None or not (shared / "cameras" / cam.CAMSPEC_FILE).is_file():
+            raise InputError("training through real cameras needs the camspec database; expected "
+                             f"<shared data>/cameras/{cam.CAMSPEC_FILE} or a camera_file")
+        camera_file = str(shared / "cameras" / cam.CAMSPEC_FILE)
+    if response.matrix.shape[0] != cam.BANDS:
+        raise InputError(f"the response has {response.matrix.shape[0]} bands; real cameras need the 31-band 400–700 nm grid")
+    train = cam.split(cam.read_camspec(camera_file), "train")
+    if not train:
+        raise InputError(f"{camera_file} holds only held-out cameras; expected training cameras too")
+    spd = light if light is not None else light_spectrum("D65", response)
+    spectra = ReflectanceLibrary.load().spectra
+    mats = [cam.effective_response(s, response.matrix, spd, spectra).astype(np.float32) for s in train.values()]
+    return list(train), mats
 
 
 def _draw_opt(value, rng: np.random.Generator, *, log: bool = False):

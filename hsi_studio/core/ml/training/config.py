@@ -462,6 +462,7 @@ class RegressionSettings:
     light: str = "D65"
     generated: float = 0.0
     photos: str | None = None
+    cameras: float = 0.0
     seed: int = 0
     threads: int = 1
     force: bool = False
@@ -515,6 +516,7 @@ class FastConfig:
     generated: float = 0.0  #: share of crops drawn from the generated scenes (when there are any)
     scenes: int = 0  #: generated scenes made before training (recorded; the caller makes them)
     scene_size: int = 128
+    cameras: float = 0.0  #: share of crops seen through a real training camera (data.source.camera_responses)
 
     @classmethod
     def default(cls) -> FastConfig:
@@ -527,7 +529,7 @@ class FastConfig:
 
 #: what a resumed fast run takes from the run it continues
 FAST_RESUMED = ("batch", "crop", "lr", "warmup", "width", "seed", "light", "save_minutes", "generated", "scenes",
-                "scene_size")
+                "scene_size", "cameras")
 
 
 @dataclass
@@ -553,6 +555,7 @@ class FastSettings:
     scenes: int = 400
     scene_size: int = 128
     photos: str | None = None
+    cameras: float = 0.0
     seed: int = 0
     threads: int = 1
     force: bool = False
@@ -576,15 +579,17 @@ class FastSettings:
             raise InputError("--resume continues the run in --out; --init starts a new one: pass one of them")
 
     def check_scenes(self) -> None:
-        if not 0 <= self.generated <= 1 or not 1 <= self.scenes <= 100_000 or not 16 <= self.scene_size <= 1024:
-            raise InputError(f"--generated {self.generated}, --scenes {self.scenes}, --scene-size {self.scene_size}; "
-                             "expected a share in [0, 1], 1–100000 scenes of 16–1024 px")
+        if not 0 <= self.generated <= 1 or not 1 <= self.scenes <= 100_000 or not 16 <= self.scene_size <= 1024 \
+                or not 0 <= self.cameras <= 1:
+            raise InputError(f"--generated {self.generated}, --scenes {self.scenes}, --scene-size {self.scene_size}, "
+                             f"--cameras {self.cameras}; expected shares in [0, 1], 1–100000 scenes of 16–1024 px")
 
     def fit_config(self) -> FastConfig:
         return FastConfig(steps=self.steps or 3000, minutes=self.minutes, batch=self.batch, crop=self.crop,
                           lr=self.lr, width=self.width, seed=self.seed, save_minutes=self.save_minutes,
                           light=self.light, generated=float(self.generated),
-                          scenes=int(self.scenes) if self.generated else 0, scene_size=int(self.scene_size))
+                          scenes=int(self.scenes) if self.generated else 0, scene_size=int(self.scene_size),
+                          cameras=float(self.cameras))
 
 
 __all__ = ["FAST_RESUMED", "LR_SCHEDULES", "MAX_BATCH_PIXELS", "MAX_LR", "MAX_STEPS", "POSITIVE_FLAGS", "SETTINGS",

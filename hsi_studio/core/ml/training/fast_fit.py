@@ -34,7 +34,7 @@ import torch
 from hsi_studio.core.cube import HSCube
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.ml.data.crops import augment, random_crop
-from hsi_studio.core.ml.data.source import light_spectrum
+from hsi_studio.core.ml.data.source import camera_responses, light_spectrum
 from hsi_studio.core.ml.evaluation import photo_divisor, photo_of, spectral_scores
 from hsi_studio.core.ml.models.spatial import FastModel
 from hsi_studio.core.ml.training.config import FastConfig
@@ -54,13 +54,19 @@ class SceneCache:
     """Per training scene: the lit cube, its linear RGB and the prior's estimate, stacked (H, W, B+3+B)."""
 
     def __init__(self, cubes: Sequence[HSCube], model: FastModel, light: str = "D65",
-                 generated: Sequence[HSCube] = (), generated_share: float = 0.0):
+                 generated: Sequence[HSCube] = (), generated_share: float = 0.0, cameras: float = 0.0,
+                 camera_file: str | None = None):
         response: CameraResponse = model.response.resampled(WL)
         self.response = response
         self.light = light_spectrum(light, response)
         self.scenes = self._cache(cubes, model)
         self.generated = self._cache(generated, model)
         self.share = float(generated_share) if self.generated else 0.0
+        # real cameras (TrainingSource's "cameras"): a crop drawn through one gets its RGB and prior remade
+        self.model, self.cameras, self.camera_names = model, float(cameras), []
+        self._cams: list[np.ndarray] = []
+        if self.cameras:
+            self.camera_names, self._cams = camera_responses(response, self.light, camera_file)
 
     def _cache(self, cubes: Sequence[HSCube], model: FastModel) -> list[np.ndarray]:
         scenes: list[np.ndarray] = []
@@ -84,11 +90,22 @@ class SceneCache:
             pool = self.generated if self.share and rng.random() < self.share else self.scenes
             scene = pool[int(rng.integers(len(pool)))]
             a = augment(random_crop(scene, (crop, crop), rng), rng)
+            if self._cams and rng.random() < self.cameras:  # (no draw at all without cameras)
+                a = self._through(a, self._cams[int(rng.integers(len(self._cams)))])
             peak = float(a[..., b:b + 3].max())
             g = float(np.exp(rng.uniform(*np.log(gain))))
             out[i] = a * np.float32(g / peak if peak > 0 else 1.0)
         t = torch.from_numpy(out).permute(0, 3, 1, 2)
         return t[:, :b], t[:, b:b + 3], t[:, b + 3:]
+
+
+    def _through(self, a: np.ndarray, camera: np.ndarray) -> np.ndarray:
+        """A cached crop (lit cube, RGB, prior) seen through a real camera: its processed RGB and that RGB's prior."""
+        b = WL.size
+        y = (a[..., :b] @ camera).astype(np.float32)
+        with torch.inference_mode():
+            prior = self.model.prior_of(torch.from_numpy(y).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+        return np.concatenate([a[..., :b], y, prior], axis=-1)
 
 
 def photo_pairs(cubes: Sequence[tuple[str, HSCube]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -179,7 +196,7 @@ def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=
     (:func:`save_state`) to continue from. Returns the model and the run record."""
     torch.manual_seed(int(cfg.seed) + int(start))
     t_cache = time.monotonic()
-    cache = SceneCache(cubes, model, cfg.light, generated, cfg.generated)
+    cache = SceneCache(cubes, model, cfg.light, generated, cfg.generated, cfg.cameras)
     cache_s = time.monotonic() - t_cache
     log(f"prior cached for {len(cache.scenes)} scenes and {len(cache.generated)} generated scenes "
         f"(drawn {cache.share:.0%} of the time) in {cache_s:.1f} s")
@@ -203,7 +220,8 @@ def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=
         return {**asdict(cfg), "steps": total, "steps_done": step, "start_step": start,
                 "train_seconds": round(el, 1), "prior_cache_seconds": round(cache_s, 1),
                 "crops_per_second": round((step - start) * cfg.batch / max(el, 1e-9), 3),
-                "threads": torch.get_num_threads(), "val_history": history}
+                "threads": torch.get_num_threads(), "val_history": history,
+                **({"camera_names": cache.camera_names} if cache.camera_names else {})}
 
     def checkpoint() -> None:
         v = validate(model, val)

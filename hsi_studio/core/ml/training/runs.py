@@ -57,8 +57,9 @@ def run_regression(s: RegressionSettings, *, progress=None) -> RegressionResult:
 
         pics = folder_photos(s.photos)[0] if s.photos else None
         generator = SceneGenerator.default(seed=s.seed, photos=pics, lighting="flat")
+    sim: dict = {"light": light} | ({"cameras": float(s.cameras)} if s.cameras else {})
     source = TrainingSource(folder.cubes, generator, float(s.generated), camera_response(s.response),
-                            seed=s.seed, sim={"light": light}, names=folder.names)
+                            seed=s.seed, sim=sim, names=folder.names)
     t0 = time.monotonic()
     model = fit_regression(source, s.kind, degree=s.degree, hidden=s.hidden, steps=s.steps, batch=s.batch_pixels,
                            lr=s.lr, seed=s.seed, progress=progress)
@@ -68,6 +69,8 @@ def run_regression(s: RegressionSettings, *, progress=None) -> RegressionResult:
               "response": s.response, "data": [Path(n).name for n in folder.names],
               "val_excluded": sorted(p.name for p in val), "fit_seconds": round(secs, 1),
               "generated": float(s.generated), "photos": s.photos}
+    if s.cameras:
+        record |= {"cameras": float(s.cameras), "camera_names": source.camera_names}
     provenance = {"libraries": library_versions(), "data": data_files(files), "val": data_files(s.val or ())}
     if generator is not None:
         provenance["generated"] = generator.provenance()
