@@ -4,6 +4,7 @@ and the closest valid one, before any work; the merge is core's (preset < recipe
 import json
 
 from factories import run_cli as run
+from factories import write_cube_folder
 
 
 def test_a_typo_in_the_recipe_exits_2_naming_the_key_and_the_suggestion(tmp_path, capsys):
@@ -32,3 +33,13 @@ def test_regression_and_fast_settings_are_checked_before_any_work(tmp_path, caps
     assert code == 2 and "--lr 0; expected a learning rate above 0" in err
     code, _, err = run(["train", "fast", "--data", tmp_path, "--out", tmp_path / "f", "--crop", "10"], capsys)
     assert code == 2 and "--crop a multiple of 4" in err
+
+
+def test_a_camera_share_outside_0_1_exits_2_before_training(tmp_path, capsys):
+    data = write_cube_folder(tmp_path / "cubes", n=2, size=16)
+    code, _, err = run(["train", "regression", "--data", data, "--kind", "mlp", "--cameras", "1.5",
+                        "--out", tmp_path / "r"], capsys)
+    assert code == 2 and "--cameras 1.5" in err and "expected shares in [0, 1]" in err
+    code, _, err = run(["train", "fast", "--data", data, "--cameras", "-1", "--out", tmp_path / "f"], capsys)
+    assert code == 2 and "--cameras -1.0" in err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "f" / "model").exists()

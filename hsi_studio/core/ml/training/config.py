@@ -488,8 +488,8 @@ class RegressionSettings:
             raise InputError(f"--lr {self.lr:g}; expected a learning rate above 0 and at most {MAX_LR:g} (e.g. 2e-3)")
 
     def check_generated(self) -> None:
-        if not 0 <= self.generated <= 1:
-            raise InputError(f"--generated {self.generated}; expected a share in [0, 1]")
+        if not 0 <= self.generated <= 1 or not 0 <= self.cameras <= 1:
+            raise InputError(f"--generated {self.generated}, --cameras {self.cameras}; expected shares in [0, 1]")
 
     @property
     def light_name(self) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from factories import camspec_text, smooth_camera, smooth_cubes, tiny_fast
+
 from hsi_studio.core.ml.training.fast_fit import SceneCache
 
 
