@@ -39,21 +39,26 @@ common=(--device "$DEVICE" --threads "$THREADS")
 # 5. the CAVE scenes less chart_and_stuffed_toy, whose ColorChecker is a test (cave_train_nochart): every shipped
 #    model from here on trains on them (stages 1-2 above are the earlier lineage, which saw that scene)
 TRAIN19=runs/data/cave_train_nochart/
-# 6. the learned per-pixel baselines on those 19 scenes (mlp: ≈ 2-14 min, rootpoly: seconds)
+# 6. the learned per-pixel baselines on those 19 scenes: root-polynomial as published (ideal photos); the MLP with
+#    half of its pixels seen through a real camera (one of the camspec database's 20 training cameras, its white
+#    balance and colour matrix fitted on chart-free reflectances; the 8 held-out cameras never); and the same MLP
+#    on ideal photos, the fast model's prior (mlp: ≈ 3-14 min each, rootpoly: seconds)
 "$HS" train regression --data "$TRAIN19" --kind rootpoly --light D65 --out "$OUT/rootpoly"
-"$HS" train regression --data "$TRAIN19" --kind mlp --light D65 --out "$OUT/mlp"
-# 7. the fast model (issue 21): a residual U-Net over that MLP, 9629 steps of 8 × 64² crops (≈ 65 min on one
-#    CPU thread; CPU only). The validation scenes are scored at each save, never trained on.
-"$HS" train fast --data "$TRAIN19" --val runs/data/cave_val/*.mat --prior "$OUT/mlp" --out "$OUT/fast" --steps 9629 \
-  --seed 0 --threads "$THREADS"
+"$HS" train regression --data "$TRAIN19" --kind mlp --light D65 --cameras 0.5 --out "$OUT/mlp"
+"$HS" train regression --data "$TRAIN19" --kind mlp --light D65 --out "$OUT/mlp_prior"
+# 7. the fast model (issue 21): a 16-channel residual U-Net over that prior, 10450 steps of 8 × 64² crops
+#    (≈ 35 min on one CPU thread). The validation scenes are scored at each save, never trained on. It is also the
+#    default's spatial mean.
+"$HS" train fast --data "$TRAIN19" --val runs/data/cave_val/*.mat --prior "$OUT/mlp_prior" --out "$OUT/fast" \
+  --width 16 --steps 10450 --seed 0 --threads "$THREADS"
 # 8. issue 21, data beyond the lab scenes: real photos from Debian packages (apt-get download → runs/photos, not in
 #    git) for generated scenes whose regions carry measured reflectances (ColorChecker spectra excluded), then
 #    corrective diffusion (the default since issue 21): the ULDM fine-tuned 500 steps around the fast model, whose
-#    spatial mean it corrects (--mean), on the 19 scenes + 50 % generated scenes (≈ 16-31 min, 1 thread).
-#    (500 more steps, recipes/default/s2corr2.json, scored lower on the validation scenes: not shipped)
+#    spatial mean it corrects (--mean), on the 19 scenes + 50 % generated scenes, half of the crops through a
+#    real camera (s2corr_cam.json; ≈ 16-31 min, 1 thread)
 .venv/bin/python scripts/fetch_photos.py --out runs/photos
 "$HS" train stage2 --init "$OUT/s2d/model" --mean "$OUT/fast/model" --data "$TRAIN19" --val "$VAL" \
-  --photos runs/photos --config "$R/s2corr.json" --out "$OUT/s2corr" "${common[@]}"
+  --photos runs/photos --config "$R/s2corr_cam.json" --out "$OUT/s2corr" "${common[@]}"
 # 9. σ calibrated on six training scenes (never the validation ones) and 4 steps × 4 samples recorded: the default
 .venv/bin/python benchmarks/uncertainty.py --model "$OUT/s2corr/model" --fit "$TRAIN19" --val runs/data/cave_val/ \
   --samples 4 --steps 4 --write "$OUT/default"
