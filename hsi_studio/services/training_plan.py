@@ -25,6 +25,32 @@ def cli_prefix() -> list[str]:
     return [sys.executable, "-m", "hsi_studio"]
 
 
+def camera_database(path: str | Path | None = None) -> tuple[str | None, str]:
+    """The camspec database of real camera sensitivities that training through real cameras draws from:
+    ``path``, else ``<shared data>/cameras/camspec_database.txt`` when there is one. Returns (the file or None,
+    a line for the user: how many training cameras it holds, or what is wrong and what is expected)."""
+    from hsi_studio.core.errors import InputError
+    from hsi_studio.core.ml.data.libraries import shared_data_dir
+    from hsi_studio.core.spectral import cameras as cam
+
+    if path is None:
+        shared = shared_data_dir()
+        found = shared / "cameras" / cam.CAMSPEC_FILE if shared is not None else None
+        if found is None or not found.is_file():
+            return None, (f"No camera database found: choose the camspec database ({cam.CAMSPEC_FILE}: camera "
+                          "names, each followed by R, G and B lines of 31 sensitivities, 400–700 nm).")
+        path = found
+    try:
+        cameras = cam.read_camspec(path)
+    except InputError as exc:
+        return None, str(exc)
+    train = cam.split(cameras, "train")
+    if not train:
+        return None, f"{Path(path).name} holds only held-out cameras; expected training cameras too."
+    return str(path), (f"{Path(path).name}: {len(train)} training cameras ({len(cameras) - len(train)} held out "
+                       "for testing, never trained on).")
+
+
 def safe_name(name: str) -> str:
     """A model name usable as a folder name on every platform."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip(".-")
@@ -95,6 +121,8 @@ class TrainPlan:
     generated: float = 0.5
     lighting: str = "varied"  # how generated scenes are lit (core.scenes.LIGHTINGS)
     response: str = "cie1964-srgb"
+    cameras: float = 0.0  # share of stage-2 crops seen through a real camera (core.ml.data.source's sim option)
+    camera_file: str | None = None  # the camspec database (None: the one in the shared data)
     base_mode: str = BASE_PROJECT
     base_folder: str | None = None
     photos: str | None = None  # folder of photos for RGB pre-training; None: the built-in photos
@@ -188,6 +216,11 @@ class TrainPlan:
         runs.append(StageRun("stage1", ["train", "stage1", *self._data_args(), "--response", self.response,
                                         *self._common("stage1")], self.run_dir / "stage1", cfg, int(cfg["steps"])))
         cfg = self._config("stage2", self.stage2)
+        if self.cameras > 0:
+            sim = {**(cfg["stage"].get("sim") or {}), "cameras": float(self.cameras)}
+            if self.camera_file:
+                sim["camera_file"] = str(self.camera_file)
+            cfg["stage"]["sim"] = sim
         runs.append(StageRun("stage2", ["train", "stage2", *self._data_args(), "--stage1",
                                         str(self.run_dir / "stage1" / "model"), "--base", self.base_path(),
                                         *self._common("stage2")], self.run_dir / "stage2", cfg, int(cfg["steps"])))
@@ -229,5 +262,5 @@ def weighted_progress(steps: list[int], index: int, step: int, elapsed_s: float,
     return min(max(done / total, 0.0), 1.0) if total > 0 else 0.0
 
 
-__all__ = ["TrainPlan", "StageRun", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "format_seconds",
+__all__ = ["TrainPlan", "StageRun", "camera_database", "cli_prefix", "safe_name", "folder_pad_multiple", "round_up", "format_seconds",
            "STAGE_LABELS", "BASE_PROJECT", "BASE_FOLDER", "BASE_PRETRAIN", "weighted_progress"]

@@ -291,3 +291,34 @@ def test_quitting_the_app_during_training_asks_first(qtbot, window, monkeypatch)
     monkeypatch.setattr(wizard, "training_running", lambda: False)  # what stopping leaves behind
     window.close()
     assert not window.isVisible() and not wizard.isVisible()
+
+
+def test_training_through_real_cameras_is_offered_with_a_database(qtbot, wizard, tmp_path):
+    from factories import camspec_text, smooth_camera
+
+    page = wizard.camera_page
+    bad = tmp_path / "bad.txt"
+    bad.write_text("not a camera database\n")
+    page.camera_file = None
+    assert not page.use_camera_file(str(bad))
+    assert not page.cameras.isEnabled() and "bad.txt" in page.cameras_note.text()
+    good = tmp_path / "camspec.txt"
+    good.write_text(camspec_text({n: smooth_camera(i) for i, n in enumerate(["Alpha Cam", "Canon 600D", "Beta Cam"])}))
+    assert page.use_camera_file(str(good))
+    assert page.cameras.isEnabled() and "2 training cameras" in page.cameras_note.text()
+    assert not page.use_camera_file(str(bad)) and page.camera_file == str(good)  # a bad choice keeps the good one
+    page.cameras.setValue(0.5)
+    plan = wizard.plan()
+    s2 = plan.stages()[-1]
+    assert s2.key == "stage2"
+    assert s2.config["stage"]["sim"]["cameras"] == 0.5 and s2.config["stage"]["sim"]["camera_file"] == str(good)
+    assert "sim" not in plan.stages()[-2].config.get("stage", {}) or \
+        "cameras" not in (plan.stages()[-2].config["stage"].get("sim") or {})  # stage 1 learns spectra only
+    from hsi_studio.core.ml.data.source import _check_sim
+    from hsi_studio.core.ml.training.config import TrainConfig, stage_settings
+
+    plan.write_configs()  # the file `train stage2 --config` reads, read as it does
+    loaded = stage_settings("stage2", TrainConfig.from_dict(TrainConfig.read_json(plan.run_dir / "stage2.json")))
+    assert _check_sim(loaded.sim)["cameras"] == 0.5
+    page.cameras.setValue(0.0)
+    assert "cameras" not in (wizard.plan().stages()[-1].config["stage"].get("sim") or {})

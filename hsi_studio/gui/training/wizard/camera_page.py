@@ -6,7 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from hsi_studio.gui.training.wizard.common import Page
 
@@ -43,16 +51,66 @@ class CameraPage(Page):
         self.plot.addLegend(offset=(10, 10))
         self.curves = [self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=n)
                        for c, n in (((200, 30, 30), "R"), ((30, 150, 30), "G"), ((30, 60, 200), "B"))]
+        # Training through real cameras (issue 21): a share of the stage-2 crops gets its RGB from a real
+        # camera's sensitivities, white balance and colour matrix, so photos from real cameras reconstruct better.
+        self.cameras = QDoubleSpinBox()
+        self.cameras.setRange(0.0, 1.0)
+        self.cameras.setSingleStep(0.1)
+        self.cameras.setDecimals(2)
+        self.cameras.setValue(0.0)
+        self.cameras.setToolTip(
+            "Share of the stage-2 training crops whose RGB comes from a real camera instead of the response above: "
+            "one of the database's training cameras (never a held-out one), with its white balance and 3×3 colour "
+            "matrix to this response fitted on measured reflectances. Real photos carry that camera's errors; a "
+            "model that has seen them copes better (the shipped default used 0.5). 0: the response only.")
+        self.cameras_btn = QPushButton("Camera database…")
+        self.cameras_btn.setToolTip("The camspec database of camera sensitivities (camspec_database.txt)")
+        self.cameras_note = QLabel("")
+        self.cameras_note.setWordWrap(True)
+        self.camera_file: str | None = None
         row = QHBoxLayout()
         row.addWidget(self.combo, 1)
         row.addWidget(self.load_btn)
+        cams = QHBoxLayout()
+        cams.addWidget(QLabel("Seen through real cameras"))
+        cams.addWidget(self.cameras)
+        cams.addWidget(QLabel("of the stage-2 crops"))
+        cams.addWidget(self.cameras_btn)
+        cams.addWidget(self.cameras_note, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addWidget(self.message)
         lay.addWidget(self.plot, 1)
+        lay.addLayout(cams)
         self.combo.currentIndexChanged.connect(self.show_response)
         self.load_btn.clicked.connect(self.load_csv)
+        self.cameras_btn.clicked.connect(self.choose_camera_file)
         self.show_response()
+        self.use_camera_file(None)
+
+    def use_camera_file(self, path: str | None) -> bool:
+        """Take the camspec database at ``path`` (None: the one in the shared data, when there is one); the
+        share of crops through real cameras can be set only once a usable database is known."""
+        from hsi_studio.services.training_plan import camera_database
+
+        found, line = camera_database(path)
+        if found is None and path is not None and self.camera_file is not None:
+            self.cameras_note.setText(f"<b style='color:#b00020'>{line}</b> Still using "
+                                      f"{Path(self.camera_file).name}.")
+            return False
+        self.camera_file = found
+        self.cameras.setEnabled(found is not None)
+        if found is None:
+            self.cameras.setValue(0.0)
+        chosen_bad = found is None and path is not None
+        self.cameras_note.setText(f"<b style='color:#b00020'>{line}</b>" if chosen_bad else line)
+        return found is not None
+
+    def choose_camera_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Camera sensitivities (camspec database)", "",
+                                              "Text (*.txt *.csv);;All files (*)")
+        if path:
+            self.use_camera_file(path)
 
     def response(self) -> str:
         return self.combo.currentData()

@@ -81,7 +81,8 @@ class TrainWizard(QWizard):
             name=safe_name(s.name.text()) or "model",
             data=self.data_page.data_folder(), val_files=self.data_page.validation_files(),
             generated=self.data_page.generated.value(), lighting=self.data_page.lighting.currentData(),
-            response=self.camera_page.response(),
+            response=self.camera_page.response(), cameras=self.camera_page.cameras.value(),
+            camera_file=self.camera_page.camera_file,
             base_mode=self.base_page.mode(), base_folder=self.base_page.folder.text().strip() or None,
             photos=self.base_page.photos.text().strip() or None, device=s.device.currentData() or "auto",
             threads=threads, tiny=s.tiny.isChecked(), rgb=rgb, stage1=s1, stage2=s2)
