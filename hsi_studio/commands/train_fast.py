@@ -44,6 +44,9 @@ def register(tsub: argparse._SubParsersAction) -> None:
     s.add_argument("--cameras", type=float, default=0.0,
                    help="share of crops seen through a real camera (the camspec database's training cameras, with a "
                         "fitted white balance and colour matrix) instead of the ideal observer (0–1, default 0)")
+    s.add_argument("--sam-weight", type=float, default=0.0,
+                   help="weight of a spectral-angle term beside the L1 loss: the chord between unit spectra, which "
+                        "counts dark pixels' spectral shape as much as bright ones' (default 0: L1 only)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     s.add_argument("--force", action="store_true", help="replace an existing run folder at --out")
@@ -60,7 +63,8 @@ def cmd_fast(args) -> int:
                             resume=args.resume, steps=args.steps, minutes=args.minutes, batch=args.batch,
                             crop=args.crop, lr=args.lr, width=args.width, light=args.light,
                             save_minutes=args.save_minutes, generated=args.generated, scenes=args.scenes,
-                            scene_size=args.scene_size, photos=args.photos, cameras=args.cameras, seed=args.seed,
+                            scene_size=args.scene_size, photos=args.photos, cameras=args.cameras, sam_weight=args.sam_weight,
+                            seed=args.seed,
                             threads=args.threads, force=args.force)
     run = prepare_fast(settings)
     if run.resumed:

@@ -15,8 +15,6 @@ from hsi_studio.core.ml.training.config import (
     STAGE_FLAGS,
     STAGES,
     TRAIN_FLAGS,
-    FastConfig,
-    FastSettings,
     RegressionSettings,
     RGBPretrainSettings,
     Stage1Settings,
@@ -28,6 +26,7 @@ from hsi_studio.core.ml.training.config import (
     resolve_stage_config,
     settings_class,
 )
+from hsi_studio.core.ml.training.fast_config import FastConfig, FastSettings
 
 
 def default_config(stage: str, *, tiny: bool = False) -> TrainConfig:

@@ -33,6 +33,8 @@ def test_regression_and_fast_settings_are_checked_before_any_work(tmp_path, caps
     assert code == 2 and "--lr 0; expected a learning rate above 0" in err
     code, _, err = run(["train", "fast", "--data", tmp_path, "--out", tmp_path / "f", "--crop", "10"], capsys)
     assert code == 2 and "--crop a multiple of 4" in err
+    code, _, err = run(["train", "fast", "--data", tmp_path, "--out", tmp_path / "f", "--sam-weight", "-1"], capsys)
+    assert code == 2 and "--sam-weight -1.0" in err and "a weight in [0, 100]" in err
 
 
 def test_a_camera_share_outside_0_1_exits_2_before_training(tmp_path, capsys):

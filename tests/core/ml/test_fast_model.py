@@ -121,15 +121,17 @@ def test_cli_train_resume_list_and_reconstruct(tmp_path, capsys, one_torch_threa
     out = tmp_path / "run"
     common = ["--data", str(data), "--val", str(data / "c2.h5"), "--prior", str(prior), "--out", str(out),
               "--batch", "2", "--crop", "16", "--width", "8"]
-    assert main(["train", "fast", *common, "--steps", "3"]) == 0
+    assert main(["train", "fast", *common, "--steps", "3", "--sam-weight", "0.2"]) == 0
     rec = json.loads((out / "model" / "training.json").read_text())
     assert rec["training"]["steps_done"] == 3 and rec["training"]["data"] == ["c0.h5", "c1.h5"]
+    assert rec["training"]["sam_weight"] == 0.2
     assert rec["provenance"]["data"][0]["sha256"] and rec["provenance"]["val"][0]["path"] == "c2.h5"
     assert (out / "state.safetensors").is_file()
     assert main(["train", "fast", *common, "--steps", "3"]) == 2  # the run exists: --resume or --force
     assert main(["train", "fast", "--data", str(data), "--out", str(out), "--resume", "--steps", "5"]) == 0
     rec = json.loads((out / "model" / "training.json").read_text())["training"]
     assert rec["steps_done"] == 5 and rec["start_step"] == 3 and rec["earlier"][0]["steps_done"] == 3
+    assert rec["sam_weight"] == 0.2  # a resumed run keeps its loss
     # --init: a new run (fresh optimiser and schedule) from a trained bundle, its prior's provenance kept
     assert main(["train", "fast", "--data", str(data), "--init", str(out / "model"), "--out", str(tmp_path / "r2"),
                  "--steps", "2", "--batch", "2", "--crop", "16"]) == 0
@@ -205,3 +207,21 @@ def test_shipped_fast_model_adds_no_texture_and_tiles_agree(one_torch_thread):
         assert blotchiness(tiled[..., band]) < 1.1 * blotchiness(mlp[..., band])
     whole = pipeline.reconstruct(img, "fast", device="cpu", tile=1024).cube.data
     assert 10 * np.log10(1 / np.mean((whole - tiled) ** 2)) > 40
+
+
+def test_fast_loss_adds_the_spectral_angle_only_when_asked():
+    from hsi_studio.core.ml.training.fast_fit import fast_loss
+
+    rng = np.random.default_rng(0)
+    target = torch.from_numpy(rng.uniform(0.1, 1, (2, 31, 4, 4)).astype(np.float32))
+    pred = target * 1.5  # the same spectral shapes, brighter: no angle at all
+    l1 = (pred - target).abs().mean()
+    assert torch.allclose(fast_loss(pred, target), l1) and torch.allclose(fast_loss(pred, target, 3.0), l1)
+    # two spectra 60° apart: the chord 2 sin(30°) = 1, weighted, on top of the L1
+    a = torch.zeros(1, 31, 1, 1)
+    b = torch.zeros(1, 31, 1, 1)
+    a[0, 0], b[0, 0], b[0, 1] = 1.0, 0.5, 3 ** 0.5 / 2
+    extra = fast_loss(a, b, 0.5) - fast_loss(a, b)
+    assert abs(float(extra) - 0.5) < 1e-5
+    dark = fast_loss(a * 0.01, b * 0.01, 0.5) - fast_loss(a * 0.01, b * 0.01)
+    assert abs(float(dark) - 0.5) < 1e-5  # a dark pixel's shape counts as much as a bright one's

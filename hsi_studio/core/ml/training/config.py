@@ -3,8 +3,8 @@
 - :class:`TrainConfig` — the settings every ULDM stage shares (steps, batch, crop, learning rate, EMA, device …)
   and ``stage``, the stage's own settings as a dict;
 - one dataclass per stage: :class:`RGBPretrainSettings`, :class:`Stage1Settings`, :class:`Stage2Settings` (the
-  ``stage`` dict of ``rgb-pretrain``, ``stage1``, ``stage2``), :class:`FastConfig` (``train fast``) and
-  :class:`RegressionSettings` (``train regression``). Presets are class methods (``default()``, ``smoke()``,
+  ``stage`` dict of ``rgb-pretrain``, ``stage1``, ``stage2``), :class:`RegressionSettings` (``train regression``;
+  ``train fast``'s are in :mod:`.fast_config`). Presets are class methods (``default()``, ``smoke()``,
   :meth:`TrainConfig.preset`); an unknown key is refused with the closest valid name
   (:class:`UnknownSettingError`: ``"hiden"`` → did you mean ``'hidden'``?);
 - :func:`resolve_stage_config` — the one merge of a stage's settings: the preset, then the recipe JSON
@@ -437,7 +437,7 @@ MAX_BATCH_PIXELS = 1 << 22  # 4 Mi pixels a step: far above useful, far below wh
 MAX_LR = 10.0
 
 
-def _typed_from_dict(cls, d: Mapping[str, Any], what: str, path: str | Path | None = None):
+def typed_from_dict(cls, d: Mapping[str, Any], what: str, path: str | Path | None = None):
     if not isinstance(d, Mapping):
         raise InputError(f"{what}s are a {type(d).__name__}; expected a JSON object")
     refuse_unknown(d, [f.name for f in fields(cls)], what, path=path)
@@ -463,6 +463,7 @@ class RegressionSettings:
     generated: float = 0.0
     photos: str | None = None
     cameras: float = 0.0
+    sam_weight: float = 0.0
     seed: int = 0
     threads: int = 1
     force: bool = False
@@ -473,7 +474,7 @@ class RegressionSettings:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, path: str | Path | None = None) -> RegressionSettings:
-        return _typed_from_dict(cls, d, "regression setting", path)
+        return typed_from_dict(cls, d, "regression setting", path)
 
     def check(self, cpu_count: int | None) -> None:
         """The numbers, refused with one line before any work (``cpu_count``: this machine's cores)."""
@@ -497,103 +498,8 @@ class RegressionSettings:
         return None if str(self.light).lower() == "none" else self.light
 
 
-@dataclass
-class FastConfig:
-    """The fit of the fast model (:func:`hsi_studio.core.ml.training.fast_fit.fit_fast`); recorded in its
-    ``training.json``."""
-
-    steps: int = 3000
-    minutes: float | None = None
-    batch: int = 8
-    crop: int = 64
-    lr: float = 1e-3
-    warmup: int = 50
-    gain: tuple[float, float] = (0.5, 1.0)
-    width: int = 32
-    seed: int = 0
-    save_minutes: float = 5.0
-    light: str = "D65"
-    generated: float = 0.0  #: share of crops drawn from the generated scenes (when there are any)
-    scenes: int = 0  #: generated scenes made before training (recorded; the caller makes them)
-    scene_size: int = 128
-    cameras: float = 0.0  #: share of crops seen through a real training camera (data.source.camera_responses)
-
-    @classmethod
-    def default(cls) -> FastConfig:
-        return cls()
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], *, path: str | Path | None = None) -> FastConfig:
-        return _typed_from_dict(cls, d, "fast model setting", path)
-
-
-#: what a resumed fast run takes from the run it continues
-FAST_RESUMED = ("batch", "crop", "lr", "warmup", "width", "seed", "light", "save_minutes", "generated", "scenes",
-                "scene_size", "cameras")
-
-
-@dataclass
-class FastSettings:
-    """``train fast``: the run (data, validation files, run folder, prior or initial bundle, resume) and the fit's
-    settings (:class:`FastConfig`, made by :meth:`fit_config`)."""
-
-    data: str = ""
-    out: str = ""
-    val: list[str] | None = None
-    prior: str | None = None
-    init: str | None = None
-    resume: bool = False
-    steps: int | None = None
-    minutes: float | None = None
-    batch: int = 8
-    crop: int = 64
-    lr: float = 1e-3
-    width: int = 32
-    light: str = "D65"
-    save_minutes: float = 5.0
-    generated: float = 0.0
-    scenes: int = 400
-    scene_size: int = 128
-    photos: str | None = None
-    cameras: float = 0.0
-    seed: int = 0
-    threads: int = 1
-    force: bool = False
-
-    @classmethod
-    def default(cls) -> FastSettings:
-        return cls()
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], *, path: str | Path | None = None) -> FastSettings:
-        return _typed_from_dict(cls, d, "fast model setting", path)
-
-    def check(self) -> None:
-        """The numbers and the run options, refused with one line before any work."""
-        if self.threads < 1 or (self.steps is not None and self.steps < 1) or self.batch < 1 or self.crop < 8 \
-                or self.crop % 4:
-            raise InputError("--threads, --steps and --batch must be ≥ 1 and --crop a multiple of 4 (≥ 8)")
-        if self.minutes is not None and self.minutes <= 0:
-            raise InputError(f"--minutes {self.minutes}; expected a positive number")
-        if self.resume and self.init:
-            raise InputError("--resume continues the run in --out; --init starts a new one: pass one of them")
-
-    def check_scenes(self) -> None:
-        if not 0 <= self.generated <= 1 or not 1 <= self.scenes <= 100_000 or not 16 <= self.scene_size <= 1024 \
-                or not 0 <= self.cameras <= 1:
-            raise InputError(f"--generated {self.generated}, --scenes {self.scenes}, --scene-size {self.scene_size}, "
-                             f"--cameras {self.cameras}; expected shares in [0, 1], 1–100000 scenes of 16–1024 px")
-
-    def fit_config(self) -> FastConfig:
-        return FastConfig(steps=self.steps or 3000, minutes=self.minutes, batch=self.batch, crop=self.crop,
-                          lr=self.lr, width=self.width, seed=self.seed, save_minutes=self.save_minutes,
-                          light=self.light, generated=float(self.generated),
-                          scenes=int(self.scenes) if self.generated else 0, scene_size=int(self.scene_size),
-                          cameras=float(self.cameras))
-
-
-__all__ = ["FAST_RESUMED", "LR_SCHEDULES", "MAX_BATCH_PIXELS", "MAX_LR", "MAX_STEPS", "POSITIVE_FLAGS", "SETTINGS",
-           "STAGES", "STAGE_FLAGS", "TRAIN_FLAGS", "FastConfig", "FastSettings", "RGBPretrainSettings",
+__all__ = ["LR_SCHEDULES", "MAX_BATCH_PIXELS", "MAX_LR", "MAX_STEPS", "POSITIVE_FLAGS", "SETTINGS",
+           "STAGES", "STAGE_FLAGS", "TRAIN_FLAGS", "RGBPretrainSettings",
            "RegressionSettings", "Stage1Settings", "Stage2Settings", "StageSettings", "TrainConfig",
            "UnknownSettingError", "check_stage_settings", "closest_name", "explicit_seed", "refuse_unknown",
-           "resolve_stage_config", "settings_class", "show_value", "stage_settings"]
+           "resolve_stage_config", "settings_class", "show_value", "stage_settings", "typed_from_dict"]

@@ -37,7 +37,7 @@ from hsi_studio.core.ml.data.crops import augment, random_crop
 from hsi_studio.core.ml.data.source import camera_responses, light_spectrum
 from hsi_studio.core.ml.evaluation import photo_divisor, photo_of, spectral_scores
 from hsi_studio.core.ml.models.spatial import FastModel
-from hsi_studio.core.ml.training.config import FastConfig
+from hsi_studio.core.ml.training.fast_config import FastConfig
 from hsi_studio.core.spectral.responses import (
     STANDARD_WAVELENGTHS,
     CameraResponse,
@@ -144,6 +144,18 @@ def validate(model: FastModel, pairs) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in rows.items()} if pairs else {}
 
 
+def fast_loss(pred: torch.Tensor, target: torch.Tensor, sam_weight: float = 0.0) -> torch.Tensor:
+    """L1 between reflectance batches (N, B, H, W), plus ``sam_weight`` × the mean chord ‖p/‖p‖ − t/‖t‖‖ between
+    unit spectra (2 sin(θ/2) for the spectral angle θ: smooth, and ≈ θ for small angles). The L1 is dominated by
+    bright pixels; the chord weighs each pixel's spectral shape alike, dark ones too (what SAM scores)."""
+    loss = (pred - target).abs().mean()
+    if sam_weight > 0:
+        unit_p = pred / pred.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        unit_t = target / target.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        loss = loss + float(sam_weight) * (unit_p - unit_t).norm(dim=1).mean()
+    return loss
+
+
 def _lr(cfg: FastConfig, step: int, total: int) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
@@ -243,7 +255,7 @@ def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step, total)
         pred = model.spatial(y, prior)
-        loss = ((pred - x) * inv_light).abs().mean()
+        loss = fast_loss(pred * inv_light, x * inv_light, cfg.sam_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -271,4 +283,4 @@ def fit_fast(model: FastModel, cubes: Sequence[HSCube], cfg: FastConfig, *, val=
     return model, {**record_now(), "stopped": stopped}
 
 
-__all__ = ["FastConfig", "SceneCache", "fit_fast", "load_state", "photo_pairs", "save_state", "validate"]
+__all__ = ["FastConfig", "SceneCache", "fast_loss", "fit_fast", "load_state", "photo_pairs", "save_state", "validate"]

@@ -17,7 +17,8 @@ from typing import Any
 
 from hsi_studio.core.errors import InputError, OutputError
 from hsi_studio.core.ml import devices
-from hsi_studio.core.ml.training.config import FAST_RESUMED, FastConfig, FastSettings, RegressionSettings
+from hsi_studio.core.ml.training.config import RegressionSettings
+from hsi_studio.core.ml.training.fast_config import FAST_RESUMED, FastConfig, FastSettings
 from hsi_studio.core.storage.provenance import data_files, folder_hash, library_versions
 
 

@@ -9,8 +9,6 @@ import pytest
 
 from hsi_studio.core.errors import InputError
 from hsi_studio.core.ml.training.config import (
-    FastConfig,
-    FastSettings,
     RegressionSettings,
     RGBPretrainSettings,
     Stage1Settings,
@@ -21,6 +19,7 @@ from hsi_studio.core.ml.training.config import (
     settings_class,
     stage_settings,
 )
+from hsi_studio.core.ml.training.fast_config import FastConfig, FastSettings
 from hsi_studio.core.ml.training.stages import default_config
 
 ROOT = Path(__file__).resolve().parents[4]
