@@ -47,7 +47,8 @@ def camera_database(path: str | Path | None = None) -> tuple[str | None, str]:
     train = cam.split(cameras, "train")
     if not train:
         return None, f"{Path(path).name} holds only held-out cameras; expected training cameras too."
-    return str(path), (f"{Path(path).name}: {len(train)} training cameras ({len(cameras) - len(train)} held out "
+    n = len(train)
+    return str(path), (f"{Path(path).name}: {n} training camera{'s' if n != 1 else ''} ({len(cameras) - n} held out "
                        "for testing, never trained on).")
 
 

@@ -163,3 +163,21 @@ def test_no_gui_module_is_too_long():
     assert "training/wizard/wizard.py" in lengths and "main_window.py" in lengths
     too_long = {name: n for name, n in lengths.items() if n > GUI_MAX_LINES}
     assert not too_long, f"GUI modules over {GUI_MAX_LINES} lines: {too_long}"
+
+
+def test_camera_database_is_found_in_the_shared_data_or_said_missing(tmp_path, monkeypatch):
+    from factories import camspec_text, smooth_camera
+
+    from hsi_studio.services.training_plan import camera_database
+
+    monkeypatch.setenv("HSI_STUDIO_SHARED_DATA", str(tmp_path))
+    found, line = camera_database()
+    assert found is None and "No camera database found" in line and "camspec_database.txt" in line
+    (tmp_path / "cameras").mkdir()
+    (tmp_path / "cameras" / "camspec_database.txt").write_text(
+        camspec_text({"Alpha": smooth_camera(0), "Nikon D3": smooth_camera(1)}))
+    found, line = camera_database()
+    assert found == str(tmp_path / "cameras" / "camspec_database.txt") and "1 training camera (1 held out" in line
+    (tmp_path / "held.txt").write_text(camspec_text({"Nikon D3": smooth_camera(1)}))
+    found, line = camera_database(tmp_path / "held.txt")
+    assert found is None and "only held-out cameras" in line
