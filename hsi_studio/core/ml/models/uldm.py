@@ -134,7 +134,7 @@ class ULDM(nn.Module):
     def mean_spectra(self, y: torch.Tensor) -> torch.Tensor:
         """The spatial mean x̄ (N×B×H×W): RGB-consistent and never negative (what ``--model fast`` returns)."""
         mean = self.mean
-        x = mean.infer(y)  # the fast model's inference path (the same values to float32 rounding, ~2-4× quicker)
+        x = mean.infer(y)  # the fast model's inference path: the same values to float32 rounding, quicker
         n, b, h, w = x.shape
         flat = nonnegative_consistent(x.permute(0, 2, 3, 1).reshape(-1, b), y.permute(0, 2, 3, 1).reshape(-1, 3),
                                       mean.prior.pinv, mean.S)

@@ -463,7 +463,6 @@ class RegressionSettings:
     generated: float = 0.0
     photos: str | None = None
     cameras: float = 0.0
-    sam_weight: float = 0.0
     seed: int = 0
     threads: int = 1
     force: bool = False
