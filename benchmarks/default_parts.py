@@ -5,7 +5,10 @@
 Prints the seconds of each part on a ``--size``² photo (scikit-image's astronaut) and its ratio to one UNet call,
 measured in the same run, and what a ``K`` samples × ``S`` steps run spends on each: the spatial mean, the SpaAE
 encodes of the photo and of the mean's code, the SpeUAE encoder once; per sample ``S`` UNet calls, one SpaAE
-decode and one SpeUAE decode, plus one more decode pair for the mean's own round trip.
+decode and one SpeUAE decode, plus one more decode pair for the mean's own round trip. A model with a code head
+(``CodeHead``) is also timed the way it runs: the K samples' UNet calls batched, and each sample decoded by the
+head with the correction at 1/``decode_pool`` resolution; then both paths end to end (the pipeline, ``--samples``
+× ``--steps``), with their ratio.
 """
 
 from __future__ import annotations
@@ -69,6 +72,28 @@ def main(argv=None) -> int:
     for name, t, n in parts:
         print(f"{name:<28} {t:8.3f} {t / t_unet:7.2f} {n:6d} {t * n / total:6.0%}")
     print(f"{'sum':<28} {total:8.2f} s")
+    if getattr(model, "code_head", None) is not None:
+        from hsi_studio.core.ml.pipelines.uldm_pipeline import ULDMPipeline
+
+        with torch.inference_mode():
+            cond_k = cond.expand(k, -1, -1, -1)
+            t_batch, _ = timed(lambda: model.unet(cond_k, torch.tensor([500])))
+            _, extra = model.condition(y, x_mean)
+            t_fast, _ = timed(lambda: model.spectra_from_latents(z, y, dict(extra)))
+        fast = [("UNet call, K batched", t_batch, s), ("head decode + correction", t_fast, k)]
+        ftotal = sum(t * n for _, t, n in parts[:4] + fast)
+        print(f"\nwith the code head (decode_pool {model.code_head.config.decode_pool}):")
+        for name, t, n in parts[:4] + fast:
+            print(f"{name:<28} {t:8.3f} {t / t_unet:7.2f} {n:6d} {t * n / ftotal:6.0%}")
+        print(f"{'sum':<28} {ftotal:8.2f} s")
+        rgb = img
+        pipe = ULDMPipeline(model)
+        walls = {}
+        for on in (False, True):
+            model.use_code_head = on
+            walls[on], _ = timed(lambda: pipe(rgb, steps=s, samples=k, seed=0))
+        print(f"\nend to end, {k} × {s}: SpaAE decoding {walls[False]:.2f} s, code head {walls[True]:.2f} s "
+              f"(ratio {walls[False] / walls[True]:.2f}×)")
     return 0
 
 

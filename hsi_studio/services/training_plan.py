@@ -182,6 +182,10 @@ class TrainPlan:
         if cfg["stage"].get("refine_steps"):  # the refiner's steps come after the SpaAE's
             room = int(cfg["steps"]) - int(cfg["stage"].get("spaae_steps") or 0)
             cfg["stage"]["refine_steps"] = max(0, min(int(cfg["stage"]["refine_steps"]), room))
+        if cfg["stage"].get("head_steps"):  # the code head's steps are the very last ones
+            room = (int(cfg["steps"]) - int(cfg["stage"].get("spaae_steps") or 0)
+                    - int(cfg["stage"].get("refine_steps") or 0))
+            cfg["stage"]["head_steps"] = max(0, min(int(cfg["stage"]["head_steps"]), room))
         if cfg["stage"].get("vae_steps") is not None:
             cfg["stage"]["vae_steps"] = min(int(cfg["stage"]["vae_steps"]), int(cfg["steps"]))
         cfg.pop("stage_name", None)

@@ -22,9 +22,9 @@ INDEX = "model_index.json"
 ALLOWED_BUNDLES = ("ULDM", "RGBLDM", "SpeUAE", "PixelRegression", "SpatialResidual")
 #: the component classes a bundle may name (never imported by name: :mod:`.models.bundle` maps each to its class)
 COMPONENT_CLASSES = ("SpeUAE", "CodeRefiner", "PixelRegression", "SpatialResidual", "AutoencoderKL", "UNet2DModel",
-                     "UNet2DConditionModel")
+                     "UNet2DConditionModel", "CodeHead")
 # The classes each component role may hold (a class on the allow-list in another role is refused too).
-ROLE_CLASSES = {"speuae": ("SpeUAE",), "refiner": ("CodeRefiner",), "vae": ("AutoencoderKL",),
+ROLE_CLASSES = {"speuae": ("SpeUAE",), "refiner": ("CodeRefiner",), "code_head": ("CodeHead",), "vae": ("AutoencoderKL",),
                 "unet": ("UNet2DModel", "UNet2DConditionModel"), "regression": ("PixelRegression",),
                 "prior": ("PixelRegression",), "spatial": ("SpatialResidual",)}
 

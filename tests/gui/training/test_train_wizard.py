@@ -135,6 +135,10 @@ def test_plan_commands_use_the_cli_and_never_train_on_validation(tmp_path):
     assert s2[s2.index("--val") + 1].endswith("v.h5")
     assert s2[s2.index("--lighting") + 1] == "varied"  # generated scenes under varied lights by default
     assert runs[1].config["steps"] == 7 and runs[2].config["stage"]["spaae_steps"] == 4  # capped by steps
+    headed = TrainPlan(out_root=tmp_path, name="h", data=str(tmp_path / "d"), val_files=[str(tmp_path / "d/v.h5")],
+                       tiny=True, base_mode=BASE_PRETRAIN, stage2={"stage": {"spaae_steps": 1, "refine_steps": 1,
+                                                                              "head_steps": 9}})
+    assert headed.stages()[2].config["stage"]["head_steps"] == 2  # what the SpaAE and refiner steps leave
     plan.write_configs()
     assert json.loads((plan.run_dir / "stage1.json").read_text())["steps"] == 7
     assert json.loads((plan.run_dir / "plan.json").read_text())["commands"][0][:3] == ["hsi-studio", "train",

@@ -47,6 +47,7 @@ from hsi_studio.core.ml.bundle_index import (
     read_index,
 )
 from hsi_studio.core.ml.models import limits
+from hsi_studio.core.ml.models.code_head import CodeHead
 from hsi_studio.core.ml.models.refiner import CodeRefiner
 from hsi_studio.core.ml.models.regression import PixelRegression
 from hsi_studio.core.ml.models.rgb_base import RGBLDM, CondUNet, scheduler_config
@@ -65,6 +66,7 @@ ALLOWED_COMPONENTS = {
     "AutoencoderKL": AutoencoderKL,
     "UNet2DModel": UNet2DModel,
     "UNet2DConditionModel": UNet2DConditionModel,
+    "CodeHead": CodeHead,
 }
 if tuple(ALLOWED_COMPONENTS) != COMPONENT_CLASSES:  # the names bundle_index checks must be these classes' names
     raise ImportError("ALLOWED_COMPONENTS and bundle_index.COMPONENT_CLASSES disagree")
@@ -87,7 +89,7 @@ def _component_class(module) -> tuple[str, str]:
     name = type(inner).__name__
     if name not in ALLOWED_COMPONENTS:
         raise InputError(f"cannot save a {name}; expected one of {sorted(ALLOWED_COMPONENTS)}")
-    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner", "PixelRegression", "SpatialResidual") else "diffusers", name)
+    return ("hsi_studio" if name in ("SpeUAE", "CodeRefiner", "PixelRegression", "SpatialResidual", "CodeHead") else "diffusers", name)
 
 
 def _save_component(module, folder: Path) -> None:
@@ -151,6 +153,8 @@ def save_uldm(model: ULDM, path: str | Path, extra: dict | None = None) -> Path:
     parts = {"speuae": model.speuae, "vae": model.vae, "unet": model.unet}
     if model.refiner is not None:
         parts["refiner"] = model.refiner
+    if model.code_head is not None:  # the latent-resolution code decoder distilled from the SpaAE's
+        parts["code_head"] = model.code_head
     if model.mean is not None:  # corrective diffusion: the spatial mean travels inside the bundle
         parts["prior"], parts["spatial"] = model.mean.prior, model.mean.spatial
         spectral["corrective"] = ("the spatial mean (prior/ + spatial/, a fast model) carries the mean; the "
@@ -353,9 +357,10 @@ def _load_bundle(path: str | Path, device: str = "cpu"):
     else:
         vae = part("vae")
         refiner = part("refiner") if "refiner" in index else None
+        head = part("code_head") if "code_head" in index else None
         mean = FastModel(part("prior"), part("spatial")) if "spatial" in index else None
         model = ULDM(part("speuae"), vae, part("unet"), sched, float(vae.config.scaling_factor), refiner=refiner,
-                     mean=mean)
+                     mean=mean, code_head=head)
         _check_corrective(model, root)
         model.sigma_scale = _sigma_scale(data.get("spectral.json"), root)
     return model.to(device).eval()

@@ -35,6 +35,7 @@ from diffusers import DDPMScheduler
 from torch import nn
 
 from hsi_studio.core.errors import InputError
+from hsi_studio.core.ml.models.code_head import CodeHead
 from hsi_studio.core.ml.models.refiner import CodeRefiner
 from hsi_studio.core.ml.models.regression import nonnegative_consistent
 from hsi_studio.core.ml.models.rgb_base import RGBLDM, expand_conv_in, srgb_encode_t
@@ -45,10 +46,14 @@ class ULDM(nn.Module):
     """SpeUAE + SpaAE (``vae``) + the adapted UNet + the DDPM noise schedule it was trained with."""
 
     def __init__(self, speuae: SpeUAE, vae, unet: nn.Module, sched_config: dict, latent_scale: float,
-                 refiner: nn.Module | None = None, mean: nn.Module | None = None):
+                 refiner: nn.Module | None = None, mean: nn.Module | None = None,
+                 code_head: nn.Module | None = None):
         super().__init__()
         self.speuae, self.vae, self.unet = speuae, vae, unet
         self.refiner = refiner  # optional CodeRefiner: RGB-guided detail after the SpaAE decoder
+        self.code_head = code_head  # optional CodeHead: latents → block codes without the SpaAE decoder
+        #: False: decode with the SpaAE even when there is a code head (its distillation target; benchmarks)
+        self.use_code_head = True
         self.mean = mean  # optional FastModel: the deterministic spatial mean of corrective diffusion
         #: σ of K samples × this = the calibrated σ (:mod:`hsi_studio.core.analysis.uncertainty`; spectral.json records it)
         self.sigma_scale = 1.0
@@ -105,10 +110,22 @@ class ULDM(nn.Module):
         """Scaled latents → code image u, clipped to [−1, 1]."""
         return self.vae.decode(z / self.latent_scale).sample.clamp(-1, 1)
 
+    @property
+    def vae_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def fast_decoding(self) -> bool:
+        """Whether codes come from the :class:`CodeHead` (no refiner, head present and switched on)."""
+        return self.code_head is not None and self.use_code_head and self.refiner is None
+
     def codes_from_latents(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Scaled latents → code image u, refined with the full-resolution RGB ``y`` when there is a refiner."""
+        """Scaled latents → code image u, refined with the full-resolution RGB ``y`` when there is a refiner
+        (from the latent-resolution :class:`CodeHead` when the model has one and no refiner)."""
+        if self.fast_decoding:
+            return self.code_head.codes(z, self.vae_factor)[..., :y.shape[-2], :y.shape[-1]]
         u = self.decode_codes(z)
-        return self.refiner(u, y) if self.refiner is not None else u
+        return self.refiner(u, y.expand(u.shape[0], -1, -1, -1)) if self.refiner is not None else u
 
     # -- corrective diffusion ----------------------------------------------------------------------------
     @property
@@ -153,13 +170,44 @@ class ULDM(nn.Module):
 
     def spectra_from_latents(self, z: torch.Tensor, y: torch.Tensor, extra: dict) -> torch.Tensor:
         """Sampled code latents → spectra N×B×H×W (reprojecting to ``y``): ``D(y, dec(z))``, or for a corrective
-        model ``x̄ + D(y, dec(z)) − D(y, dec(z_ū))`` (the mean's own SpaAE round trip cancels exactly)."""
-        x = self.speuae.decode(y, self.codes_from_latents(z, y))
+        model ``x̄ + D(y, dec(z)) − D(y, dec(z_ū))`` (the mean's own SpaAE round trip cancels exactly). With a
+        code head, a corrective model decodes the correction at the head's ``decode_pool`` resolution
+        (:mod:`.code_head`); ``z`` may hold several samples (the batch), ``y`` one photo or as many."""
+        if self.mean is not None and self.fast_decoding:
+            return self._fast_correction(z, y, extra)
+        x = self.speuae.decode(y.expand(z.shape[0], -1, -1, -1), self.codes_from_latents(z, y))
         if self.mean is None:
             return x
         if "x_base" not in extra:
             extra["x_base"] = self.speuae.decode(y, self.codes_from_latents(extra["z_mean"], y))
         return extra["x_mean"] + (x - extra["x_base"])
+
+    def _null_coords(self, z: torch.Tensor, y_low: torch.Tensor, factor: int) -> torch.Tensor:
+        """The SpeUAE decoder's normalised null-space coordinates for latents ``z`` at ``y_low``'s resolution."""
+        sp = self.speuae
+        u = self.code_head.codes(z, factor)[..., :y_low.shape[-2], :y_low.shape[-1]]
+        y_low = y_low.expand(u.shape[0], -1, -1, -1)
+        return sp.decoder(torch.cat([y_low / sp.intensity(y_low), u], 1))
+
+    def _fast_correction(self, z: torch.Tensor, y: torch.Tensor, extra: dict) -> torch.Tensor:
+        r = int(self.code_head.config.decode_pool)
+        f = self.vae_factor
+        h, w = y.shape[-2:]
+        if "y_low" not in extra:  # the photo averaged over r×r blocks (sizes here are multiples of f ≥ r)
+            extra["y_low"] = nn.functional.avg_pool2d(y, r) if r > 1 else y
+            extra["c_base"] = self._null_coords(extra["z_mean"], extra["y_low"], f // r)
+        dc = self._null_coords(z, extra["y_low"], f // r) - extra["c_base"]
+        if r > 1:
+            dc = nn.functional.interpolate(dc, scale_factor=r, mode="bilinear", align_corners=False)[..., :h, :w]
+        dc = dc * self.speuae.intensity(y)
+        return extra["x_mean"] + torch.einsum("nkhw,bk->nbhw", dc, self.speuae.N)
+
+    def add_code_head(self, **config) -> nn.Module:
+        """A new (untrained) :class:`CodeHead` for this model's SpaAE (``pool`` = its downsampling factor)."""
+        config = {"latent_channels": int(self.vae.config.latent_channels),
+                  "code_channels": int(self.vae.config.out_channels), "pool": self.vae_factor, **config}
+        self.code_head = CodeHead(**config).to(self.latent_scale.device)
+        return self.code_head
 
     def add_refiner(self, **config) -> nn.Module:
         self.refiner = CodeRefiner(**config).to(self.latent_scale.device)

@@ -43,6 +43,9 @@ from hsi_studio.core.ml.pipelines.base_pipeline import ModelPipeline
 from hsi_studio.core.ml.pipelines.checks import SCHEDULERS, check_rgb, check_sampling
 from hsi_studio.core.ml.pipelines.tiling import run_tiled
 
+#: latent pixels (h × w per sample) sampled in one batch: 4 samples of a 1024² photo's 128² latents
+MAX_LATENT_PIXELS = 4 * 128 * 128
+
 
 def make_scheduler(scheduler_config: dict, name: str = "dpmsolver++"):
     """A fresh few-step solver built from a stored DDPM noise-schedule config."""
@@ -68,19 +71,28 @@ class ULDMPipeline(ModelPipeline):
         return make_scheduler(self.model.scheduler_config, name)
 
     def sample(self, z_y: torch.Tensor, *, steps: int = 8, scheduler: str = "dpmsolver++",
-               generator: torch.Generator | None = None, progress=None, cancel=None,
+               generator: torch.Generator | list[torch.Generator] | None = None, progress=None, cancel=None,
                amp_dtype: torch.dtype | None = None) -> torch.Tensor:
         """Sample code latents ``z_u`` given the condition ``z_y`` (the RGB latents; for a corrective model
         ``[z_y ‖ z_ū]``, :meth:`ULDM.condition`); ``z_u`` has the latent channel count of the SpaAE.
 
-        Noise comes from a CPU ``generator`` (same result on every device); ``progress(fraction, message)``
-        is called after each solver step and ``cancel`` (a CancelToken) is checked before each."""
+        Noise comes from a CPU ``generator`` (same result on every device); a list of K generators draws K
+        samples in one batch (``z_y`` of batch 1 is shared), sample k's noise from generator k — the same
+        samples as K separate calls, to float rounding. ``progress(fraction, message)`` is called after each
+        solver step and ``cancel`` (a CancelToken) is checked before each."""
         cancel = cancel or NEVER_CANCEL
         progress = progress or no_progress
         sched = self.make_scheduler(scheduler)
         sched.set_timesteps(int(steps), device=z_y.device)
         shape = (z_y.shape[0], int(self.model.vae.config.latent_channels), *z_y.shape[2:])
-        z = torch.randn(shape, generator=generator, device="cpu").to(z_y) * sched.init_noise_sigma
+        if isinstance(generator, (list, tuple)):
+            if z_y.shape[0] != 1:
+                raise InputError(f"{len(generator)} generators need one condition (batch 1); got batch {z_y.shape[0]}")
+            noise = torch.cat([torch.randn(shape, generator=g, device="cpu") for g in generator])
+            z_y = z_y.expand(len(generator), -1, -1, -1)
+        else:
+            noise = torch.randn(shape, generator=generator, device="cpu")
+        z = noise.to(z_y) * sched.init_noise_sigma
         n = len(sched.timesteps)
         for i, t in enumerate(sched.timesteps):
             cancel.check()
@@ -133,21 +145,30 @@ class ULDMPipeline(ModelPipeline):
         stats = RunningStats()
         y = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None].to(dev)
         z_y, extra = model.condition(y)
-        for k in range(samples):
-            def sub(frac, msg="", k=k):
-                report((k + 0.9 * frac) / samples, f"sample {k + 1}/{samples} {msg}".strip())
+        # the K samples' latents in batches (a batched UNet call is ≈ 1.25× quicker per sample on a CPU, and latents
+        # are small); each sample decoded on its own (full-resolution decoding of K at once would hold K cubes)
+        batch = max(1, min(samples, MAX_LATENT_PIXELS // max(1, z_y.shape[-2] * z_y.shape[-1])))
+        done = 0
+        while done < samples:
+            ks = range(done, min(samples, done + batch))
 
-            gen = torch.Generator(device="cpu").manual_seed(int(seed) + k)
-            z = self.sample(z_y, steps=steps, scheduler=scheduler, generator=gen, progress=sub, cancel=cancel,
-                            amp_dtype=amp)
-            cancel.check()
-            x = model.spectra_from_latents(z.float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
-            peak = raw_peak(x)  # the model's own output: a broken model is refused, never capped
-            x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
-            x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
-                                         raw_peak=peak)
-            stats.add(x.cpu().numpy())
-            report((k + 1) / samples, f"sample {k + 1}/{samples} decoded")
+            def sub(frac, msg="", k0=done, nk=len(ks)):
+                report((k0 + 0.9 * frac * nk) / samples, f"samples {k0 + 1}–{k0 + nk} of {samples} {msg}".strip()
+                       if nk > 1 else f"sample {k0 + 1}/{samples} {msg}".strip())
+
+            gens = [torch.Generator(device="cpu").manual_seed(int(seed) + k) for k in ks]
+            zs = self.sample(z_y, steps=steps, scheduler=scheduler, generator=gens, progress=sub, cancel=cancel,
+                             amp_dtype=amp)
+            for j, k in enumerate(ks):
+                cancel.check()
+                x = model.spectra_from_latents(zs[j:j + 1].float(), y, extra)[0, :, :h, :w].permute(1, 2, 0)
+                peak = raw_peak(x)  # the model's own output: a broken model is refused, never capped
+                x = nonnegative_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.pinv, model.speuae.S)
+                x = upper_bounded_consistent(x, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
+                                             raw_peak=peak)
+                stats.add(x.cpu().numpy())
+                report((done + 0.9 * len(ks) + 0.1 * (j + 1)) / samples, f"sample {k + 1}/{samples} decoded")
+            done += len(ks)
         return stats
 
 

@@ -342,7 +342,7 @@ class Stage2Settings(StageSettings):
                                        "ckpt_every": 250}
     TINY_TRAIN: ClassVar[dict[str, Any]] = {"steps": 4, "crop": 16, "batch_size": 2}
     TINY: ClassVar[dict[str, Any]] = {"val_steps": 2, "val_crop": 16, "spaae_steps": 2,
-                                      "refine_steps": 1}  # every phase runs
+                                      "refine_steps": 1}  # every phase runs (but head)
 
     generated: float = 0.5
     lighting: str = "varied"
@@ -356,6 +356,7 @@ class Stage2Settings(StageSettings):
     val_crop: int = 64
     spaae_steps: int = 300
     refine_steps: int = 0
+    head_steps: int = 0  # the last steps distil the SpaAE decoder into a latent-resolution code head
     spaae_crop: int = 64
     mean: str | None = None
     photos: str | None = None

@@ -3,7 +3,8 @@
 - stage 1: :func:`speuae_loss` — relative L1 on the spectrum + a spread and a smoothness term on the codes u;
 - rgb-pretrain: :func:`vae_loss` (phase ``vae``), :func:`denoise_loss` (phase ``unet``);
 - stage 2: :func:`spaae_loss` (phase ``spaae``), :func:`uldm_loss` (phase ``uldm``: denoising of the code
-  latents conditioned on the RGB latents), :func:`refine_loss` (phase ``refine``).
+  latents conditioned on the RGB latents), :func:`refine_loss` (phase ``refine``), :func:`code_head_loss`
+  (phase ``head``).
 """
 
 from __future__ import annotations
@@ -113,5 +114,22 @@ def refine_loss(model, x: torch.Tensor, y: torch.Tensor, source: str = "samples"
     return (u_ref - u).abs().mean() + _rel_l1(x_hat, x)
 
 
-__all__ = ["denoise_loss", "prediction_target", "refine_loss", "spaae_loss", "speuae_loss", "uldm_loss",
+def code_head_loss(model, x: torch.Tensor, y: torch.Tensor, steps: int = 4) -> torch.Tensor:
+    """Distil the SpaAE decoder into the latent-resolution :class:`CodeHead` (everything else frozen): L1 between
+    the head's block codes and the SpaAE's decoded codes averaged over the same blocks, on the latents the model
+    meets — a ``steps``-step sample given ``y`` (noise from torch's RNG, which the trainer seeds per step), the
+    true codes' latents and, for a corrective model, its spatial mean's code latents."""
+    with torch.no_grad():
+        z_y, extra = model.condition(y)
+        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        zs = [ULDMPipeline(model).sample(z_y, steps=steps, generator=torch.Generator().manual_seed(seed)),
+              model.code_latents(model.speuae.encode(x))]
+        if "z_mean" in extra:
+            zs.append(extra["z_mean"])
+        z = torch.cat(zs)
+        target = nn.functional.avg_pool2d(model.decode_codes(z), model.vae_factor)
+    return (model.code_head(z) - target).abs().mean()
+
+
+__all__ = ["code_head_loss", "denoise_loss", "prediction_target", "refine_loss", "spaae_loss", "speuae_loss", "uldm_loss",
            "vae_loss"]

@@ -251,7 +251,8 @@ class Stage2(_SpectralDataMixin, _Stage):
     """Phase ``spaae`` (first ``spaae_steps``): fine-tune the SpaAE on code images so decoding u loses little
     spectral information; phase ``uldm``: train the UNet (SpaAE and SpeUAE frozen); phase ``refine`` (last
     ``refine_steps``): train the RGB-guided :class:`CodeRefiner` on SpaAE round trips (everything else frozen;
-    added to the model when it has none)."""
+    added to the model when it has none); phase ``head`` (the last ``head_steps``, after any refine steps):
+    distil the SpaAE decoder into a latent-resolution :class:`CodeHead` (added when the model has none)."""
 
     name = "stage2"
     find_unused_parameters = True
@@ -259,7 +260,10 @@ class Stage2(_SpectralDataMixin, _Stage):
     def phase(self, step: int) -> str:
         if step < int(self.opts.get("spaae_steps", 0)):
             return "spaae"
-        if step >= int(self.cfg.steps) - int(self.opts.get("refine_steps", 0) or 0):
+        head = int(self.opts.get("head_steps", 0) or 0)
+        if step >= int(self.cfg.steps) - head:
+            return "head"
+        if step >= int(self.cfg.steps) - head - int(self.opts.get("refine_steps", 0) or 0):
             return "refine"
         return "uldm"
 
@@ -299,6 +303,8 @@ class Stage2(_SpectralDataMixin, _Stage):
             model.add_mean(mean)
         if int(self.opts.get("refine_steps", 0) or 0) > 0 and model.refiner is None:
             model.add_refiner()
+        if int(self.opts.get("head_steps", 0) or 0) > 0 and model.code_head is None:
+            model.add_code_head()
         m = int(model.pad_multiple)
         if int(cfg.crop) % m:
             raise InputError(f"crop {cfg.crop} px does not fit this base model: its UNet needs crops that are "
@@ -327,6 +333,8 @@ class Stage2(_SpectralDataMixin, _Stage):
         phase = self.phase(step)
         if phase == "spaae":
             return losses.spaae_loss(model, x, y)
+        if phase == "head":
+            return losses.code_head_loss(model, x, y, steps=int(self.opts.get("val_steps", 8)))
         if phase == "refine":
             return losses.refine_loss(model, x, y, source=str(self.opts.get("refine_source", "samples")),
                                       steps=int(self.opts.get("val_steps", 8)))

@@ -63,6 +63,9 @@ class SettingsPage(Page):
                               "First steps fine-tune the SpaAE on codes; the rest train the ULDM", 100)
         self.s2_refine = _spin(0, 1_000_000, int(d2.stage.get("refine_steps", 0)),
                                "Last steps train the RGB-guided code refiner on the ULDM's own samples", 100)
+        self.s2_head = _spin(0, 1_000_000, int(d2.stage.get("head_steps", 0)),
+                             "The very last steps distil a latent-resolution code decoder from the SpaAE's: "
+                             "reconstruction several times quicker (not used by a model with a refiner)", 100)
         self.s2_batch = _spin(1, 512, d2.batch_size)
         self.s2_crop = _spin(16, 1024, d2.crop, "Crop size in pixels: a multiple of what the base model "
                              "needs (32 px for HSI Studio's base)", 8)
@@ -96,6 +99,7 @@ class SettingsPage(Page):
         f2.addRow("Steps", self.s2_steps)
         f2.addRow("SpaAE steps", self.s2_spaae)
         f2.addRow("Refiner steps", self.s2_refine)
+        f2.addRow("Code head steps", self.s2_head)
         f2.addRow("Batch", self.s2_batch)
         f2.addRow("Crop", self.s2_crop)
         f2.addRow("Learning rate", self.s2_lr)
@@ -123,7 +127,7 @@ class SettingsPage(Page):
         for w in (self.out_root, self.name):
             w.textChanged.connect(lambda _t: self._changed())
         for w in (self.s1_steps, self.s1_batch, self.s1_crop, self.s2_steps, self.s2_spaae, self.s2_refine,
-                  self.s2_batch, self.s2_crop, self.rgb_steps, self.rgb_vae, self.threads):
+                  self.s2_head, self.s2_batch, self.s2_crop, self.rgb_steps, self.rgb_vae, self.threads):
             w.valueChanged.connect(lambda _v: self._changed())
         self.device.currentIndexChanged.connect(lambda _i: self._changed())
         self.tiny.toggled.connect(self._tiny_toggled)
@@ -166,6 +170,7 @@ class SettingsPage(Page):
         for w, v in ((self.s1_steps, d1.steps), (self.s1_batch, d1.batch_size), (self.s1_crop, d1.crop),
                      (self.s1_lr, d1.lr), (self.s2_steps, d2.steps), (self.s2_spaae, d2.stage["spaae_steps"]),
                      (self.s2_refine, d2.stage.get("refine_steps", 0)),
+                     (self.s2_head, d2.stage.get("head_steps", 0)),
                      (self.s2_batch, d2.batch_size), (self.s2_crop, d2.crop), (self.s2_lr, d2.lr),
                      (self.rgb_steps, dr.steps), (self.rgb_vae, dr.stage["vae_steps"])):
             w.blockSignals(True)
@@ -184,7 +189,8 @@ class SettingsPage(Page):
               "lr": self.s1_lr.value()}
         s2 = {"steps": self.s2_steps.value(), "batch_size": self.s2_batch.value(), "crop": self.s2_crop.value(),
               "lr": self.s2_lr.value(), "stage": {"spaae_steps": self.s2_spaae.value(),
-                                                    "refine_steps": self.s2_refine.value()}}
+                                                    "refine_steps": self.s2_refine.value(),
+                                                    "head_steps": self.s2_head.value()}}
         rgb = {"steps": self.rgb_steps.value(), "stage": {"vae_steps": self.rgb_vae.value()}}
         return rgb, s1, s2
 
