@@ -10,6 +10,12 @@ the scored ones) so that mean ± 2cσ covers 95 % of the band values (:func:`hsi
 .fit_sigma_scale`); the validation scenes are scored with σ as sampled (raw) and × c. ``--write`` saves a copy of
 the bundle that records c in spectral.json (its pipeline then returns the calibrated σ) and ``--steps`` ×
 ``--samples`` as its recommended sampling (training.json).
+
+``--fit-gain`` (a corrective ULDM): first fit, on the same training scenes, the gain λ ∈ [0, 1] that moves the mean
+of the K samples from the spatial mean x̄ only as far as the samples point towards the truth, in least squares
+(:func:`hsi_studio.core.analysis.uncertainty.fit_correction_gain`); the scale c is then fitted around that mean,
+the validation scenes are scored with it (PSNR and SAM of x̄, of the raw mean of K and of the shrunk mean are
+printed), and ``--write`` records λ too.
 """
 
 from __future__ import annotations
@@ -25,9 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core.analysis.uncertainty import fit_sigma_scale, uncertainty_scores  # noqa: E402
+from hsi_studio.core.analysis.uncertainty import (  # noqa: E402
+    fit_correction_gain,
+    fit_sigma_scale,
+    uncertainty_scores,
+)
 from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
-from hsi_studio.core.ml.evaluation import photo_divisor  # noqa: E402
+from hsi_studio.core.ml.evaluation import mean_scores, photo_divisor, spectral_scores  # noqa: E402
 from hsi_studio.core.ml.training.fast_fit import photo_pairs  # noqa: E402
 from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL  # noqa: E402
 
@@ -39,13 +49,28 @@ def centre(a: np.ndarray, crop: int) -> np.ndarray:
     return a[y0:y0 + c, x0:x0 + c]
 
 
+def shrink(row, gain: float):
+    """A :func:`run` row with its mean moved to x̄ + gain × (mean − x̄)."""
+    name, m, s, t, x_bar = row
+    return (name, x_bar + np.float32(gain) * (m - x_bar), s, t, x_bar)
+
+
 def run(pipe, pairs, samples: int, steps: int, crop: int):
+    """Per scene: (name, mean of K, σ, truth, the spatial mean x̄ or None), in reflectance."""
+    import torch
+
     div = photo_divisor(WL)
     out = []
     for name, gt, rgb in pairs:
         t0 = time.monotonic()
-        mean, std = pipe(centre(rgb, crop), steps=steps, samples=samples, seed=0)
-        out.append((name, mean / div, std / div, centre(gt, crop)))
+        part = centre(rgb, crop)
+        mean, std = pipe(part, steps=steps, samples=samples, seed=0)
+        x_bar = None
+        if getattr(pipe.model, "mean", None) is not None:
+            with torch.inference_mode():
+                y = torch.from_numpy(np.ascontiguousarray(part.transpose(2, 0, 1)))[None]
+                x_bar = pipe.model.mean_spectra(y)[0].permute(1, 2, 0).numpy() / div
+        out.append((name, mean / div, std / div, centre(gt, crop), x_bar))
         print(f"  {name}: {samples} samples in {time.monotonic() - t0:.1f} s", flush=True)
     return out
 
@@ -59,6 +84,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="solver steps (default: the model's recommendation)")
     ap.add_argument("--crop", type=int, default=128, help="centre crop of each scene (default 128)")
     ap.add_argument("--fit-scenes", type=int, default=6, help="use this many --fit scenes, evenly spaced")
+    ap.add_argument("--fit-gain", action="store_true",
+                    help="a corrective ULDM: fit the correction gain on the --fit scenes first (see above)")
     ap.add_argument("--write", help="save a copy of the bundle with the fitted scale here")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--why", help="with --write: why --steps × --samples is the recommended sampling (recorded in "
@@ -74,6 +101,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     model = load_bundle(args.model)
     model.sigma_scale = 1.0  # score the raw spread
+    model.correction_gain = 1.0  # and the raw mean of the samples
+    if args.fit_gain and getattr(model, "mean", None) is None:
+        ap.error(f"--fit-gain needs a corrective ULDM (one with a spatial mean); {args.model} has none")
     steps = args.steps or int(json.loads((Path(args.model) / "training.json").read_text())
                               .get("sampling", {}).get("steps", 8))
     pipe = ULDMPipeline(model)
@@ -89,16 +119,31 @@ def main(argv=None) -> int:
     val_pairs = photo_pairs([(f.name, c) for f, c in zip(val_files, val_cubes, strict=True)])
     print(f"fitting on {len(fit_pairs)} training scenes, K = {args.samples}, {steps} steps, {args.crop}² crops")
     fit = run(pipe, fit_pairs, args.samples, steps, args.crop)
-    stack = [np.concatenate([a.reshape(-1, WL.size) for a in arrs]) for arrs in zip(*[r[1:] for r in fit], strict=True)]
+    def flat(rows, i):
+        return np.concatenate([r[i].reshape(-1, WL.size) for r in rows])
+
+    gain = 1.0
+    if args.fit_gain:
+        gain = fit_correction_gain(flat(fit, 1), flat(fit, 4), flat(fit, 3))
+        print(f"correction gain λ = {gain:.3f} (the mean of K moved this fraction of the way from x̄)")
+        fit = [shrink(r, gain) for r in fit]
+    stack = [flat(fit, i) for i in (1, 2, 3)]
     scale = fit_sigma_scale(*stack)
     print(f"sigma scale c = {scale:.3f} (mean ± 2cσ covers 95 % of the training band values)")
     print(f"scoring {len(val_pairs)} validation scenes")
     val = run(pipe, val_pairs, args.samples, steps, args.crop)
+    if args.fit_gain:
+        for label, rows_ in (("spatial mean x̄", [(r[0], r[4]) for r in val]), ("mean of K (λ = 1)",
+                             [(r[0], r[1]) for r in val]), (f"x̄ + λ (mean − x̄), λ = {gain:.3f}",
+                             [(r[0], shrink(r, gain)[1]) for r in val])):
+            sc = mean_scores([spectral_scores(m, r[3]) for (_, m), r in zip(rows_, val, strict=True)])
+            print(f"  validation, {label}: PSNR {sc['psnr']:.2f} dB, SAM {sc['sam']:.2f}°")
+        val = [shrink(r, gain) for r in val]
     rows = []
-    for name, m, s, t in val:
+    for name, m, s, t, _ in val:
         raw, cal = uncertainty_scores(m, s, t), uncertainty_scores(m, s, t, scale=scale)
         rows.append({"scene": name, "raw": raw, "calibrated": cal})
-    allm, alls, allt = (np.concatenate([r[i].reshape(-1, WL.size) for r in val]) for i in (1, 2, 3))
+    allm, alls, allt = (flat(val, i) for i in (1, 2, 3))
     total = {"raw": uncertainty_scores(allm, alls, allt), "calibrated": uncertainty_scores(allm, alls, allt,
                                                                                             scale=scale)}
     print(f"\n{'scene':<28} {'Spearman':>9} {'cover raw':>10} {'cover cal':>10} {'σ̄ raw':>8} {'RMSE':>8}")
@@ -106,6 +151,7 @@ def main(argv=None) -> int:
         print(f"{r['scene']:<28} {r['raw']['spearman']:9.3f} {r['raw']['coverage_2sigma']:10.3f} "
               f"{r['calibrated']['coverage_2sigma']:10.3f} {r['raw']['sigma_mean']:8.4f} {r['raw']['rmse']:8.4f}")
     result = {"model": args.model, "samples": args.samples, "steps": steps, "crop": args.crop, "sigma_scale": scale,
+              "correction_gain": gain,
               "fit_scenes": [p[0] for p in fit_pairs], "val": rows, "total": total}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
@@ -114,6 +160,10 @@ def main(argv=None) -> int:
         extra["sampling"] = {"steps": steps, "samples": args.samples, "scheduler": "dpmsolver++",
                              **({"why": args.why} if args.why else {})}
         model.sigma_scale = scale
+        if args.fit_gain:
+            model.correction_gain = gain
+            model.gain_calibration = {"fitted_on": result["fit_scenes"], "samples": args.samples, "steps": steps,
+                                      "crop": args.crop}
         model.sigma_calibration = {"fitted_on": result["fit_scenes"], "samples": args.samples, "steps": steps,
                                    "crop": args.crop, "val_spearman": total["raw"]["spearman"],
                                    "val_coverage_raw": total["raw"]["coverage_2sigma"],

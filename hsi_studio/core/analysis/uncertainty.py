@@ -65,4 +65,19 @@ def fit_sigma_scale(mean: np.ndarray, std: np.ndarray, truth: np.ndarray, *, cov
     return float(np.quantile(ratio, coverage))
 
 
-__all__ = ["SIGMA_MEANING", "fit_sigma_scale", "uncertainty_scores"]
+def fit_correction_gain(sample_mean: np.ndarray, spatial_mean: np.ndarray, truth: np.ndarray) -> float:
+    """The gain ``λ`` in ``[0, 1]`` that makes ``x̄ + λ (m − x̄)`` closest to the truth in least squares, for
+    the mean ``m`` of K sampled spectra around a corrective model's spatial mean ``x̄``: 1 keeps the sampled
+    correction, 0 keeps the spatial mean (a correction that does not point towards the truth is not trusted)."""
+    m, x, t = _check(sample_mean, spatial_mean, truth)
+    d = m - x
+    den = float((d * d).sum())
+    if den <= 1e-20:
+        raise InputError("the samples equal the spatial mean everywhere; expected a corrective model's samples")
+    return float(np.clip((d * (t - x)).sum() / den, 0.0, 1.0))
+
+
+CORRECTION_MEANING = ("the mean of the K samples is moved only this fraction of the way from the spatial mean "
+                      "towards it (least squares on the training scenes; σ is the samples' own spread)")
+
+__all__ = ["CORRECTION_MEANING", "SIGMA_MEANING", "fit_correction_gain", "fit_sigma_scale", "uncertainty_scores"]

@@ -77,3 +77,48 @@ def test_a_bundle_records_its_scale_and_the_pipeline_applies_it(tmp_path, one_to
     save_uldm(model, tmp_path / "bad")
     with pytest.raises(FileFormatError, match="sigma_scale"):
         load_bundle(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("gain", [0.0, 0.3, 1.0])
+def test_the_correction_gain_recovers_how_much_of_a_correction_is_real(gain):
+    """The sampled correction d = m − x̄ is part signal (``gain`` of it points to the truth), part noise."""
+    from hsi_studio.core.analysis.uncertainty import fit_correction_gain
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.1, 0.9, (20000, 31))
+    d = rng.normal(0, 0.05, x.shape)
+    truth = x + gain * d + rng.normal(0, 0.02, x.shape)  # noise independent of d
+    assert fit_correction_gain(x + d, x, truth) == pytest.approx(gain, abs=0.02)
+    assert fit_correction_gain(x - d, x, truth + d) == 0.0  # a correction away from the truth is not trusted
+    with pytest.raises(InputError, match="equal the spatial mean"):
+        fit_correction_gain(x, x, truth)
+
+
+def test_a_corrective_bundle_records_its_gain_and_the_pipeline_shrinks_towards_the_mean(tmp_path,
+                                                                                       one_torch_thread):
+    from factories import tiny_fast, tiny_uldm
+
+    from hsi_studio.core.ml.models import load_bundle
+    from hsi_studio.core.ml.models.bundle import save_uldm
+    from hsi_studio.core.ml.pipelines.spatial_pipeline import SpatialPipeline
+    from hsi_studio.core.ml.pipelines.uldm_pipeline import ULDMPipeline
+
+    model = tiny_uldm().add_mean(tiny_fast(0, weight_std=0.3))
+    rgb = np.random.default_rng(0).uniform(0.05, 0.9, (32, 32, 3)).astype(np.float32)
+    full, std_full = ULDMPipeline(model)(rgb, steps=2, samples=3, seed=2)
+    x_bar, _ = SpatialPipeline(model.mean)(rgb)
+    model.correction_gain = 0.0
+    none, std_none = ULDMPipeline(model)(rgb, steps=2, samples=3, seed=2)
+    np.testing.assert_allclose(none, x_bar, atol=1e-5)  # gain 0: the spatial mean; σ still the samples' spread
+    np.testing.assert_allclose(std_none, std_full, rtol=1e-6)
+    model.correction_gain = 0.25
+    save_uldm(model, tmp_path / "g")
+    assert json.loads((tmp_path / "g" / "spectral.json").read_text())["correction"]["gain"] == 0.25
+    back = load_bundle(tmp_path / "g")
+    assert back.correction_gain == 0.25
+    quarter, _ = ULDMPipeline(back)(rgb, steps=2, samples=3, seed=2)
+    np.testing.assert_allclose(quarter, x_bar + 0.25 * (full - x_bar), atol=1e-5)
+    model.correction_gain = 1.5  # outside [0, 1]: refused with what is expected
+    save_uldm(model, tmp_path / "bad")
+    with pytest.raises(FileFormatError, match=r"correction.gain 1.5; expected a number in \[0, 1\]"):
+        load_bundle(tmp_path / "bad")

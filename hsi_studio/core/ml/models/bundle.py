@@ -159,6 +159,12 @@ def save_uldm(model: ULDM, path: str | Path, extra: dict | None = None) -> Path:
         parts["prior"], parts["spatial"] = model.mean.prior, model.mean.spatial
         spectral["corrective"] = ("the spatial mean (prior/ + spatial/, a fast model) carries the mean; the "
                                   "diffusion samples the correction: x̄ + D(y, dec(z)) − D(y, dec(z_ū))")
+    gain = float(getattr(model, "correction_gain", 1.0))
+    if model.mean is not None and gain != 1.0:
+        from hsi_studio.core.analysis.uncertainty import CORRECTION_MEANING
+
+        spectral["correction"] = {"gain": gain, "meaning": CORRECTION_MEANING,
+                                  **dict(getattr(model, "gain_calibration", None) or {})}
     scale = float(getattr(model, "sigma_scale", 1.0))
     if scale != 1.0:
         from hsi_studio.core.analysis.uncertainty import SIGMA_MEANING
@@ -363,27 +369,40 @@ def _load_bundle(path: str | Path, device: str = "cpu"):
                      mean=mean, code_head=head)
         _check_corrective(model, root)
         model.sigma_scale = _sigma_scale(data.get("spectral.json"), root)
+        model.correction_gain = _correction_gain(data.get("spectral.json"), root)
     return model.to(device).eval()
 
 
-def _sigma_scale(raw: bytes | None, root: Path) -> float:
-    """``spectral.json``'s ``uncertainty.sigma_scale`` (1 when absent); anything but a positive finite number
-    is a :class:`FileFormatError`."""
+def _spectral_number(raw: bytes | None, root: Path, section: str, key: str, lo: float, hi: float) -> float | None:
+    """``spectral.json``'s ``section.key`` (None when absent); anything but a finite number in [lo, hi] is a
+    :class:`FileFormatError`."""
     if raw is None:
-        return 1.0
+        return None
     try:
         info = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise FileFormatError("spectral.json is not JSON; expected the bundle's spectral description",
                               path=str(root)) from None
-    unc = info.get("uncertainty") if isinstance(info, dict) else None
-    if not isinstance(unc, dict) or "sigma_scale" not in unc:
-        return 1.0
-    value = unc["sigma_scale"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 1e-3 <= float(value) <= 1e3:
-        raise FileFormatError(f"uncertainty.sigma_scale {value!r}; expected a number in [0.001, 1000]",
-                              path=str(root))
+    part = info.get(section) if isinstance(info, dict) else None
+    if not isinstance(part, dict) or key not in part:
+        return None
+    value = part[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
+        raise FileFormatError(f"{section}.{key} {value!r}; expected a number in [{lo:g}, {hi:g}]", path=str(root))
     return float(value)
+
+
+def _sigma_scale(raw: bytes | None, root: Path) -> float:
+    """``uncertainty.sigma_scale`` (1 when absent), in [0.001, 1000]."""
+    value = _spectral_number(raw, root, "uncertainty", "sigma_scale", 1e-3, 1e3)
+    return 1.0 if value is None else value
+
+
+def _correction_gain(raw: bytes | None, root: Path) -> float:
+    """``correction.gain`` (1 when absent), in [0, 1]: how far the mean of the samples moves from the spatial
+    mean (:func:`hsi_studio.core.analysis.uncertainty.fit_correction_gain`)."""
+    value = _spectral_number(raw, root, "correction", "gain", 0.0, 1.0)
+    return 1.0 if value is None else value
 
 
 def _check_corrective(model: ULDM, root: Path) -> None:

@@ -57,6 +57,8 @@ class ULDM(nn.Module):
         self.mean = mean  # optional FastModel: the deterministic spatial mean of corrective diffusion
         #: σ of K samples × this = the calibrated σ (:mod:`hsi_studio.core.analysis.uncertainty`; spectral.json records it)
         self.sigma_scale = 1.0
+        #: a corrective model's mean of K samples is x̄ + this × (mean − x̄) (core.uncertainty; spectral.json)
+        self.correction_gain = 1.0
         self.scheduler_config = dict(sched_config)
         self.noise_scheduler = DDPMScheduler(**self.scheduler_config)
         self.register_buffer("latent_scale", torch.tensor(float(latent_scale)))

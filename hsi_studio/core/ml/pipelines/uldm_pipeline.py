@@ -130,15 +130,19 @@ class ULDMPipeline(ModelPipeline):
         model.to(device).eval()
         try:
             with torch.inference_mode():
-                stats = self._sample_cubes(padded, (h, w), steps, samples, seed, scheduler, torch.device(device),
-                                           precision, report, cancel)
+                stats, x_mean = self._sample_cubes(padded, (h, w), steps, samples, seed, scheduler,
+                                                   torch.device(device), precision, report, cancel)
         finally:
             model.train(was_training)
         scale = np.float32(getattr(model, "sigma_scale", 1.0))  # the bundle's calibration (core.uncertainty)
-        return stats.mean(), (stats.std() * scale if samples > 1 else None)
+        mean = stats.mean()
+        gain = float(getattr(model, "correction_gain", 1.0))
+        if x_mean is not None and gain != 1.0:  # shrink the sampled correction (λ ∈ [0, 1]: a convex combination
+            mean = x_mean + np.float32(gain) * (mean - x_mean)  # of RGB-consistent, non-negative spectra)
+        return mean, (stats.std() * scale if samples > 1 else None)
 
     def _sample_cubes(self, padded: np.ndarray, size: tuple[int, int], steps: int, samples: int, seed: int,
-                      scheduler: str, dev: torch.device, precision: str, report, cancel) -> RunningStats:
+                      scheduler: str, dev: torch.device, precision: str, report, cancel):
         model = self.model
         h, w = size
         amp = amp_dtype(dev, precision)
@@ -169,7 +173,8 @@ class ULDMPipeline(ModelPipeline):
                 stats.add(x.cpu().numpy())
                 report((done + 0.9 * len(ks) + 0.1 * (j + 1)) / samples, f"sample {k + 1}/{samples} decoded")
             done += len(ks)
-        return stats
+        x_mean = extra.get("x_mean")
+        return stats, (None if x_mean is None else x_mean[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy())
 
 
 class RunningStats:
