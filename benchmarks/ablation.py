@@ -5,7 +5,10 @@
         --row "+ spatial mean=models/fast" --row "+ diffusion correction, mean of 4=PATH@4" [--json out.json]
 
 A row is ``LABEL=METHOD`` where METHOD is a method name of benchmarks/quality.py (``physics:otsu2018``, ``mlp``…)
-or a bundle path (any kind; ``@K`` draws K samples and scores their mean, ``@K/S`` with S solver steps). Every row gets the same input — the
+or a bundle path (any kind; ``@K`` draws K samples and scores their mean, ``@K/S`` with S solver steps). A corrective
+ULDM's path may carry switches that undo its parts, for the ablation's rows: ``PATH+gain1`` scores the raw mean of
+the samples (correction gain 1), ``PATH+spaae`` decodes with the SpaAE decoder instead of the code head (e.g.
+``models/default+gain1+spaae@4/4``). Every row gets the same input — the
 ``photo`` protocol of :mod:`hsi_studio.core.ml.evaluation` (reflectance × D65 → CIE 1964 10° → sRGB 8-bit) — and the
 same scorer, on the validation scenes and on the rendered ColorChecker (never training data). Printed per row:
 mean PSNR / SAM / relit ΔE2000 (CIE A) over the scenes, the chart's mean SAM, the worst scene's PSNR below the best
@@ -42,8 +45,29 @@ def parse_row(text: str) -> tuple[str, str, int | None, int | None]:
     return label.strip(), spec.strip(), samples, steps
 
 
-def score(spec: str, samples: int | None, name: str, cube, steps: int | None) -> dict:
-    if Path(spec).is_dir():
+SWITCHES = ("gain1", "spaae")
+
+
+def load_row_model(spec: str):
+    """A bundle path with ``+switch`` suffixes → the loaded model with those parts undone; anything else as is."""
+    path, *switches = spec.split("+")
+    if not switches:
+        return spec
+    bad = [w for w in switches if w not in SWITCHES]
+    if bad or not Path(path).is_dir():
+        raise SystemExit(f"row model {spec!r}: expected a bundle folder with switches from {', '.join(SWITCHES)}")
+    from hsi_studio.core.ml.models import load_bundle
+
+    model = load_bundle(path)
+    if "gain1" in switches:
+        model.correction_gain = 1.0
+    if "spaae" in switches:
+        model.use_code_head = False
+    return model
+
+
+def score(spec, samples: int | None, name: str, cube, steps: int | None) -> dict:
+    if not isinstance(spec, str) or Path(spec).is_dir():
         (row,) = evaluate_cube(name, cube, ["uldm"], model=spec, steps=steps, samples=samples, protocol="photo")
     else:
         (row,) = evaluate_cube(name, cube, [spec], protocol="photo")
@@ -69,8 +93,9 @@ def main(argv=None) -> int:
     results = []
     for label, spec, k, row_steps in rows:
         steps = row_steps or args.steps
-        per = [score(spec, k, n, c, steps) for n, c in scenes]
-        ch = score(spec, k, *chart, steps)
+        model = load_row_model(spec)
+        per = [score(model, k, n, c, steps) for n, c in scenes]
+        ch = score(model, k, *chart, steps)
         results.append({"label": label, "spec": spec, "samples": k, "steps": steps,
                         "psnr": float(np.mean([r["psnr"] for r in per])),
                         "sam": float(np.mean([r["sam"] for r in per])),

@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ablation import parse_row  # noqa: E402
+from benchmarks.ablation import load_row_model, parse_row  # noqa: E402
 from benchmarks.quality import colorchecker_cube  # noqa: E402
 from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
 from hsi_studio.core.ml.data.libraries import ReflectanceLibrary, shared_data_dir  # noqa: E402
@@ -63,10 +63,12 @@ def main(argv=None) -> int:
     mats = camera_matrices(args.cameras)
     out: list[dict] = []
     for label, spec, samples, steps in rows:
+        model = load_row_model(spec)  # a bundle with +switches: loaded once, its parts undone
         for cname, mat in mats.items():
             for name, cube in scenes:
-                kw = dict(model=spec, steps=steps, samples=samples) if Path(spec).is_dir() else {}
-                (r,) = evaluate_cube(Path(name).stem, cube, ["uldm"] if kw else [spec], protocol="photo",
+                bundle = not isinstance(model, str) or Path(model).is_dir()
+                kw = dict(model=model, steps=steps, samples=samples) if bundle else {}
+                (r,) = evaluate_cube(Path(name).stem, cube, ["uldm"] if kw else [model], protocol="photo",
                                      photo_matrix=mat, **kw)
                 out.append({"row": label, "camera": cname, **{k: r[k] for k in ("cube", "psnr", "sam", "de_a")}})
         print(f"done: {label}", file=sys.stderr, flush=True)
