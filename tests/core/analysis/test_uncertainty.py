@@ -105,6 +105,8 @@ def test_a_corrective_bundle_records_its_gain_and_the_pipeline_shrinks_towards_t
 
     model = tiny_uldm().add_mean(tiny_fast(0, weight_std=0.3))
     rgb = np.random.default_rng(0).uniform(0.05, 0.9, (32, 32, 3)).astype(np.float32)
+    rgb[:4, :4] = [1.5, 0.0, 0.0]  # out of gamut and over-exposed: the spatial mean there must be capped too
+    rgb[-4:, -4:] = [0.0, 0.0, 1.2]
     full, std_full = ULDMPipeline(model)(rgb, steps=2, samples=3, seed=2)
     x_bar, _ = SpatialPipeline(model.mean)(rgb)
     model.correction_gain = 0.0

@@ -174,7 +174,12 @@ class ULDMPipeline(ModelPipeline):
                 report((done + 0.9 * len(ks) + 0.1 * (j + 1)) / samples, f"sample {k + 1}/{samples} decoded")
             done += len(ks)
         x_mean = extra.get("x_mean")
-        return stats, (None if x_mean is None else x_mean[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy())
+        if x_mean is None:
+            return stats, None
+        x_mean = x_mean[0, :, :h, :w].permute(1, 2, 0)  # within the same cap as the samples (the fast model's is)
+        x_mean = upper_bounded_consistent(x_mean, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
+                                          raw_peak=raw_peak(x_mean))
+        return stats, x_mean.float().cpu().numpy()
 
 
 class RunningStats:
