@@ -48,26 +48,33 @@ def parse_row(text: str) -> tuple[str, str, int | None, int | None]:
 SWITCHES = ("gain1", "spaae")
 
 
-def load_row_model(spec: str):
-    """A bundle path with ``+switch`` suffixes → the loaded model with those parts undone; anything else as is."""
+def load_row_model(spec: str) -> str:
+    """A bundle path with ``+switch`` suffixes → a temporary copy of the bundle with those parts undone (saved
+    through the bundle writer, so it is scored exactly like a shipped bundle); anything else as is."""
     path, *switches = spec.split("+")
     if not switches:
         return spec
     bad = [w for w in switches if w not in SWITCHES]
     if bad or not Path(path).is_dir():
         raise SystemExit(f"row model {spec!r}: expected a bundle folder with switches from {', '.join(SWITCHES)}")
+    import tempfile
+
     from hsi_studio.core.ml.models import load_bundle
+    from hsi_studio.core.ml.models.bundle import save_uldm
 
     model = load_bundle(path)
     if "gain1" in switches:
         model.correction_gain = 1.0
     if "spaae" in switches:
-        model.use_code_head = False
-    return model
+        model.code_head = None
+    extra = json.loads((Path(path) / "training.json").read_text())
+    out = Path(tempfile.mkdtemp(prefix="hsi-ablation-")) / Path(path).name
+    save_uldm(model, out, extra={**extra, "ablation": f"{path} with {', '.join(switches)}"})
+    return str(out)
 
 
-def score(spec, samples: int | None, name: str, cube, steps: int | None) -> dict:
-    if not isinstance(spec, str) or Path(spec).is_dir():
+def score(spec: str, samples: int | None, name: str, cube, steps: int | None) -> dict:
+    if Path(spec).is_dir():
         (row,) = evaluate_cube(name, cube, ["uldm"], model=spec, steps=steps, samples=samples, protocol="photo")
     else:
         (row,) = evaluate_cube(name, cube, [spec], protocol="photo")

@@ -66,8 +66,7 @@ def main(argv=None) -> int:
         model = load_row_model(spec)  # a bundle with +switches: loaded once, its parts undone
         for cname, mat in mats.items():
             for name, cube in scenes:
-                bundle = not isinstance(model, str) or Path(model).is_dir()
-                kw = dict(model=model, steps=steps, samples=samples) if bundle else {}
+                kw = dict(model=model, steps=steps, samples=samples) if Path(model).is_dir() else {}
                 (r,) = evaluate_cube(Path(name).stem, cube, ["uldm"] if kw else [model], protocol="photo",
                                      photo_matrix=mat, **kw)
                 out.append({"row": label, "camera": cname, **{k: r[k] for k in ("cube", "psnr", "sam", "de_a")}})

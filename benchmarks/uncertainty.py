@@ -31,11 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hsi_studio.core.analysis.uncertainty import (  # noqa: E402
-    fit_correction_gain,
-    fit_sigma_scale,
-    uncertainty_scores,
-)
+from hsi_studio.core.analysis import uncertainty as unc  # noqa: E402
 from hsi_studio.core.ml.data import CubeFolder, cube_paths  # noqa: E402
 from hsi_studio.core.ml.evaluation import mean_scores, photo_divisor, spectral_scores  # noqa: E402
 from hsi_studio.core.ml.training.fast_fit import photo_pairs  # noqa: E402
@@ -124,11 +120,11 @@ def main(argv=None) -> int:
 
     gain = 1.0
     if args.fit_gain:
-        gain = fit_correction_gain(flat(fit, 1), flat(fit, 4), flat(fit, 3))
+        gain = unc.fit_correction_gain(flat(fit, 1), flat(fit, 4), flat(fit, 3))
         print(f"correction gain λ = {gain:.3f} (the mean of K moved this fraction of the way from x̄)")
         fit = [shrink(r, gain) for r in fit]
     stack = [flat(fit, i) for i in (1, 2, 3)]
-    scale = fit_sigma_scale(*stack)
+    scale = unc.fit_sigma_scale(*stack)
     print(f"sigma scale c = {scale:.3f} (mean ± 2cσ covers 95 % of the training band values)")
     print(f"scoring {len(val_pairs)} validation scenes")
     val = run(pipe, val_pairs, args.samples, steps, args.crop)
@@ -141,10 +137,10 @@ def main(argv=None) -> int:
         val = [shrink(r, gain) for r in val]
     rows = []
     for name, m, s, t, _ in val:
-        raw, cal = uncertainty_scores(m, s, t), uncertainty_scores(m, s, t, scale=scale)
+        raw, cal = unc.uncertainty_scores(m, s, t), unc.uncertainty_scores(m, s, t, scale=scale)
         rows.append({"scene": name, "raw": raw, "calibrated": cal})
     allm, alls, allt = (flat(val, i) for i in (1, 2, 3))
-    total = {"raw": uncertainty_scores(allm, alls, allt), "calibrated": uncertainty_scores(allm, alls, allt,
+    total = {"raw": unc.uncertainty_scores(allm, alls, allt), "calibrated": unc.uncertainty_scores(allm, alls, allt,
                                                                                             scale=scale)}
     print(f"\n{'scene':<28} {'Spearman':>9} {'cover raw':>10} {'cover cal':>10} {'σ̄ raw':>8} {'RMSE':>8}")
     for r in rows + [{"scene": "all validation pixels", **total}]:

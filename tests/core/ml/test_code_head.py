@@ -1,4 +1,4 @@
-"""The latent-resolution code head (issue 21, the default's speed): a corrective ULDM that decodes through it
+"""The latent-resolution code head (the default's speed): a corrective ULDM that decodes through it
 still returns the mean exactly for a zero correction and reprojects to the photo; distillation brings the head
 to the SpaAE decoder's block codes; stage 2's ``head_steps`` trains one (nothing else) into the bundle; the
 batched sampler draws the same samples as one call per sample."""
