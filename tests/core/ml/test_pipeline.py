@@ -97,3 +97,20 @@ def test_out_of_memory_halves_the_tile_then_falls_back_to_the_cpu_and_other_erro
         oom_fallback(oom, 128, "cpu", messages)
     with pytest.raises(ValueError):
         oom_fallback(ValueError("not memory"), 512, "cuda", messages)
+
+
+def test_running_stats_give_the_mean_and_population_std_of_the_samples_and_leave_them_alone():
+    import torch
+
+    from hsi_studio.core.ml.pipelines.uldm_pipeline import RunningStats
+
+    rng = np.random.default_rng(3)
+    samples = [rng.normal(5.0, 0.01, (7, 5, 31)) for _ in range(4)]  # a large mean, a small spread: Welford's case
+    stats = RunningStats()
+    for i, x in enumerate(samples):
+        before = x.copy()
+        stats.add(torch.from_numpy(x) if i % 2 else x)  # float64 tensors and arrays: not changed in place
+        np.testing.assert_array_equal(x, before)
+    np.testing.assert_allclose(stats.mean(), np.mean(samples, 0), rtol=1e-6)
+    np.testing.assert_allclose(stats.std(), np.std(samples, 0), rtol=1e-4)
+    assert stats.mean().dtype == stats.std().dtype == np.float32
