@@ -72,6 +72,7 @@ def test_stage2_head_steps_train_only_the_head_into_the_bundle(tmp_path, one_tor
     from hsi_studio.cli import main
 
     plain = tiny_uldm(0).add_mean(tiny_fast(0, weight_std=0.3))
+    plain.correction_gain, plain.sigma_scale = 0.3, 2.0  # calibrated for these weights, not the trained ones
     save_uldm(plain, tmp_path / "base")
     cfg = tmp_path / "head.json"
     cfg.write_text(json.dumps({"steps": 3, "batch_size": 2, "crop": 16, "val_every": 3, "ckpt_every": 3,
@@ -87,6 +88,7 @@ def test_stage2_head_steps_train_only_the_head_into_the_bundle(tmp_path, one_tor
     assert index["code_head"] == ["hsi_studio", "CodeHead"]
     model = load_bundle(out / "model")
     assert isinstance(model.code_head, CodeHead) and model.fast_decoding
+    assert model.correction_gain == 1.0 and model.sigma_scale == 1.0  # to be calibrated again
     mean, _ = ULDMPipeline(model)(_photo(), steps=2, samples=2, seed=0)
     assert np.isfinite(mean).all()
 

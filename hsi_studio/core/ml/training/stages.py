@@ -279,6 +279,9 @@ class Stage2(_SpectralDataMixin, _Stage):
             if not isinstance(model, ULDM):
                 raise InputError(f"--init {self.opts['init']} is a {type(model).__name__} bundle; expected a ULDM "
                                  "bundle (a stage-2 model/ folder or models/default)")
+            # its correction gain and σ scale were fitted for the weights it had: training changes them, so the
+            # result starts uncalibrated (benchmarks/uncertainty.py --fit-gain --write calibrates it again)
+            model.correction_gain, model.sigma_scale = 1.0, 1.0
         elif not self.opts.get("stage1") or not self.opts.get("base"):
             raise InputError("stage2 needs --stage1 BUNDLE (stage 1's model/) and --base (an RGB LDM or SD folder), "
                              "or --init ULDM_BUNDLE to fine-tune an existing model")
