@@ -89,8 +89,9 @@ def main(argv=None) -> int:
         rgb = img
         pipe = ULDMPipeline(model)
         walls = {}
+        head = model.code_head
         for on in (False, True):
-            model.use_code_head = on
+            model.code_head = head if on else None
             walls[on], _ = timed(lambda: pipe(rgb, steps=s, samples=k, seed=0))
         print(f"\nend to end, {k} × {s}: SpaAE decoding {walls[False]:.2f} s, code head {walls[True]:.2f} s "
               f"(ratio {walls[False] / walls[True]:.2f}×)")

@@ -47,7 +47,7 @@ def test_fast_decoding_keeps_the_mean_for_a_zero_correction_and_reprojects(decod
     assert np.abs(x1[0].permute(1, 2, 0).numpy() @ s - rgb).max() <= 1e-4 * rgb.max()  # a null-space correction
     mean, std = ULDMPipeline(model)(rgb, steps=2, samples=3, seed=1)
     assert std is not None and np.abs(mean @ s - rgb).max() <= 1e-4 * rgb.max() and mean.min() >= 0
-    model.use_code_head = False  # the SpaAE decoder again: a different (slower) decoding of the same samples
+    model.code_head = None  # the SpaAE decoder again: a different (slower) decoding of the same samples
     slow, _ = ULDMPipeline(model)(rgb, steps=2, samples=3, seed=1)
     assert not np.allclose(slow, mean)
 

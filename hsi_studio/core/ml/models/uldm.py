@@ -52,8 +52,6 @@ class ULDM(nn.Module):
         self.speuae, self.vae, self.unet = speuae, vae, unet
         self.refiner = refiner  # optional CodeRefiner: RGB-guided detail after the SpaAE decoder
         self.code_head = code_head  # optional CodeHead: latents → block codes without the SpaAE decoder
-        #: False: decode with the SpaAE even when there is a code head (its distillation target; benchmarks)
-        self.use_code_head = True
         self.mean = mean  # optional FastModel: the deterministic spatial mean of corrective diffusion
         #: σ of K samples × this = the calibrated σ (:mod:`hsi_studio.core.analysis.uncertainty`; spectral.json records it)
         self.sigma_scale = 1.0
@@ -118,8 +116,8 @@ class ULDM(nn.Module):
 
     @property
     def fast_decoding(self) -> bool:
-        """Whether codes come from the :class:`CodeHead` (no refiner, head present and switched on)."""
-        return self.code_head is not None and self.use_code_head and self.refiner is None
+        """Whether codes come from the :class:`CodeHead` (the model has one and no refiner)."""
+        return self.code_head is not None and self.refiner is None
 
     def codes_from_latents(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scaled latents → code image u, refined with the full-resolution RGB ``y`` when there is a refiner

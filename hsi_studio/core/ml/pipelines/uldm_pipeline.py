@@ -174,8 +174,8 @@ class ULDMPipeline(ModelPipeline):
                 report((done + 0.9 * len(ks) + 0.1 * (j + 1)) / samples, f"sample {k + 1}/{samples} decoded")
             done += len(ks)
         x_mean = extra.get("x_mean")
-        if x_mean is None:
-            return stats, None
+        if x_mean is None or float(getattr(model, "correction_gain", 1.0)) == 1.0:
+            return stats, None  # the spatial mean is needed only to shrink the samples' mean towards it
         x_mean = x_mean[0, :, :h, :w].permute(1, 2, 0)  # within the same cap as the samples (the fast model's is)
         x_mean = upper_bounded_consistent(x_mean, y[0, :, :h, :w].permute(1, 2, 0), model.speuae.S, self.light,
                                           raw_peak=raw_peak(x_mean))
@@ -193,7 +193,7 @@ class RunningStats:
         x = torch.as_tensor(x).detach().to("cpu", torch.float64, copy=True)  # updated in place below
         self.n += 1
         if self._mean is None:
-            self._mean, self._m2 = x.clone(), torch.zeros_like(x)
+            self._mean, self._m2 = x, torch.zeros_like(x)  # x is this object's own copy
             return
         delta = x - self._mean
         self._mean.add_(delta, alpha=1.0 / self.n)
