@@ -51,12 +51,17 @@ TRAIN19=runs/data/cave_train_nochart/
 #    trained on): the shipped fast model, and the default's mean
 "$HS" train fast --data "$TRAIN19" --val runs/data/cave_val/*.mat --prior "$OUT/mlp_prior" --out "$OUT/fast" \
   --width 16 --steps 10450 --seed 0 --sam-weight 0.05 --threads "$THREADS"
+# 7b. the same fast model with a quarter of its crops from generated scenes (real photos' regions carrying measured
+#     reflectances, ColorChecker spectra excluded; photos from Debian packages, fetched here): models/materials
+#     (≈ 32 min on one CPU thread)
+.venv/bin/python scripts/fetch_photos.py --out runs/photos
+"$HS" train fast --data "$TRAIN19" --val runs/data/cave_val/*.mat --prior "$OUT/mlp_prior" --out "$OUT/materials" \
+  --width 16 --steps 10450 --seed 1 --sam-weight 0.05 --generated 0.25 --photos runs/photos --threads "$THREADS"
 # 8. issue 21, data beyond the lab scenes: real photos from Debian packages (apt-get download → runs/photos, not in
-#    git) for generated scenes whose regions carry measured reflectances (ColorChecker spectra excluded), then
+#    git; fetched in 7b) for generated scenes whose regions carry measured reflectances (ColorChecker spectra excluded), then
 #    corrective diffusion (the default since issue 21): the ULDM fine-tuned 500 steps around the fast model, whose
 #    spatial mean it corrects (--mean), on the 19 scenes + 50 % generated scenes, half of the crops through a
 #    real camera (s2corr_cam.json; ≈ 13 min, 1 thread)
-.venv/bin/python scripts/fetch_photos.py --out runs/photos
 "$HS" train stage2 --init "$OUT/s2d/model" --mean "$OUT/fast/model" --data "$TRAIN19" --val "$VAL" \
   --photos runs/photos --config "$R/s2corr_cam.json" --out "$OUT/s2corr" "${common[@]}"
 # 9. the code head: 600 steps distil the SpaAE decoder into a latent-resolution decoder (everything else frozen;
@@ -68,5 +73,5 @@ TRAIN19=runs/data/cave_train_nochart/
 .venv/bin/python benchmarks/uncertainty.py --model "$OUT/s2head/model" --fit "$TRAIN19" --val runs/data/cave_val/ \
   --samples 4 --steps 4 --fit-gain --write "$OUT/default"
 # 11. the scores of the model cards (every method, the five validation scenes and the rendered ColorChecker)
-echo "trained: $OUT/default (default), $OUT/s1/model (speuae), $OUT/rootpoly, $OUT/mlp, $OUT/fast/model (fast)"
+echo "trained: $OUT/default (default), $OUT/s1/model (speuae), $OUT/rootpoly, $OUT/mlp, $OUT/fast/model (fast), $OUT/materials/model (materials)"
 echo "score:   .venv/bin/python benchmarks/ablation.py --data runs/data/cave_val/ --row 'default=$OUT/default@4' …"

@@ -230,7 +230,7 @@ def test_a_reconstruction_outside_the_physical_range_is_refused(tmp_path, capsys
     assert not any((tmp_path / "out").glob("*.h5")) if (tmp_path / "out").exists() else True
 
 
-@pytest.mark.parametrize("name", ["default", "fast", "mlp", "rootpoly"])
+@pytest.mark.parametrize("name", ["default", "fast", "materials", "mlp", "rootpoly"])
 def test_shipped_models_stay_well_inside_the_physical_range(name):
     res = pipeline.reconstruct(_photo(64), name, device="cpu", steps=2 if name == "default" else None)
     assert float(res.cube.data.max()) < pipeline.MAX_OUTPUT_RATIO / 10

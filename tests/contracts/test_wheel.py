@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLES = ("default", "fast", "mlp", "rootpoly", "speuae")
+BUNDLES = ("default", "fast", "materials", "mlp", "rootpoly", "speuae")
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "hsi_studio", "models")
 
 
@@ -80,7 +80,7 @@ def test_the_installed_package_finds_verifies_and_runs_its_models_from_another_f
     assert listed.returncode == 0, listed.stderr[-3000:]
     rows = {r["model"]: r for r in json.loads(listed.stdout)}
     assert rows["default"]["available"] and rows["default"]["class"] == "ULDM"
-    assert {"fast", "mlp", "rootpoly"} <= set(rows)
+    assert {"fast", "materials", "mlp", "rootpoly"} <= set(rows)
 
     check = ("import json; from hsi_studio.core.ml.training.checkpoint import verify_manifest; "
              "from hsi_studio.core.ml.reconstruct import models_dir; "

@@ -51,6 +51,7 @@ SHIPPED = tuple(registry.register(m) for m in (
     Method("rootpoly", "root-polynomial (shipped)", PER_PIXEL, _LOAD, baseline=True),
     Method("mlp", "MLP (shipped)", PER_PIXEL, _LOAD, baseline=True),
     Method("fast", "residual U-Net over the MLP (shipped)", FAST, _LOAD),
+    Method("materials", "residual U-Net, more materials (shipped)", FAST, _LOAD),
 ))
 #: the bundle classes that reconstruct a cube from a photo (a SpeUAE or an RGB LDM is a training part)
 RECONSTRUCTION_CLASSES = tuple(registry.BUNDLE_KINDS)

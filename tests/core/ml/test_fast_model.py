@@ -23,7 +23,10 @@ from hsi_studio.core.spectral.responses import STANDARD_WAVELENGTHS as WL
 from hsi_studio.core.spectral.responses import camera_response
 
 S = camera_response("cie1964-srgb").matrix
-SHIPPED = models_dir() / "fast"
+#: the shipped fast models: the lab-scene one and the one trained with generated scenes of measured materials
+FAST_NAMES = [pytest.param(n, marks=pytest.mark.skipif(not (models_dir() / n / "model_index.json").is_file(),
+                                                       reason=f"models/{n} not installed"))
+              for n in ("fast", "materials")]
 
 
 def _tiny(seed=0, residual=False, width=8) -> FastModel:
@@ -154,22 +157,23 @@ def test_cli_train_resume_list_and_reconstruct(tmp_path, capsys, one_torch_threa
     capsys.readouterr()
 
 
-@pytest.mark.skipif(not (SHIPPED / "model_index.json").is_file(), reason="models/fast not installed")
-def test_shipped_fast_model_by_name(tmp_path, capsys, one_torch_thread):
+@pytest.mark.parametrize("name", FAST_NAMES)
+def test_shipped_fast_model_by_name(name, tmp_path, capsys, one_torch_thread):
     from hsi_studio.services.models import method_label, model_choices
 
-    assert any(spec.endswith("fast") and label.startswith("Fast model") for label, spec, _ in model_choices())
-    assert method_label("fast").startswith("Fast model")
+    assert any(spec.endswith(f"/{name}") and label.startswith("Fast model") for label, spec, _ in model_choices())
+    assert method_label(name).startswith("Fast model")
     assert main(["models"]) == 0
-    assert "fast" in capsys.readouterr().out
+    assert any(line.split()[:1] == [name] for line in capsys.readouterr().out.splitlines())
     io.write_rgb(RGBImage((_photo(24, 24) ** (1 / 2.2)).astype(np.float32), "srgb"), tmp_path / "p.png")
-    assert main(["reconstruct", str(tmp_path / "p.png"), "-o", str(tmp_path / "r"), "--model", "fast",
+    assert main(["reconstruct", str(tmp_path / "p.png"), "-o", str(tmp_path / "r"), "--model", name,
                  "--no-preview"]) == 0
+    assert io.read_cube(tmp_path / "r" / "p.h5").data.shape == (24, 24, 31)
     capsys.readouterr()
 
 
-@pytest.mark.skipif(not (SHIPPED / "model_index.json").is_file(), reason="models/fast not installed")
-def test_shipped_fast_model_gives_plausible_highlights(one_torch_thread):
+@pytest.mark.parametrize("name", FAST_NAMES)
+def test_shipped_fast_model_gives_plausible_highlights(name, one_torch_thread):
     """A near-white photo highlight (RGB ≈ 253/243/224, scikit-image's coffee) reads as reflectance ≤ 1.2 and a
     white surface ≈ 1. On the coffee photo itself, saturated highlights of other colours (e.g. 238/217/255: blue
     clipped) still get up to ≈ 3.6 at 400 nm from the MLP prior, which an RGB-exact output cannot avoid without
@@ -182,30 +186,30 @@ def test_shipped_fast_model_gives_plausible_highlights(one_torch_thread):
     img = np.zeros((48, 48, 3), np.float32)
     img[:] = np.array([253, 243, 224], np.float32) / 255
     img[16:32, 16:32] = np.array([250, 250, 250], np.float32) / 255  # a white surface
-    refl = as_reflectance(pipeline.reconstruct(RGBImage(img, "srgb"), "fast").cube)
+    refl = as_reflectance(pipeline.reconstruct(RGBImage(img, "srgb"), name).cube)
     assert refl.max() <= 1.2 and refl.min() >= 0
     assert abs(float(refl[20:28, 20:28].mean()) - 0.96) < 0.1  # white reads ≈ 1
     coffee = skimage.data.coffee()[::2, ::2]
     bright = coffee.astype(np.int32).min(axis=-1) >= 215
     photo = RGBImage(coffee.astype(np.float32) / 255, "srgb")
-    fast = as_reflectance(pipeline.reconstruct(photo, "fast").cube)[bright]
+    fast = as_reflectance(pipeline.reconstruct(photo, name).cube)[bright]
     mlp = as_reflectance(pipeline.reconstruct(photo, "mlp").cube)[bright]
     assert bright.sum() > 20
     assert int((fast > 1.5).sum()) <= int((mlp > 1.5).sum()) and float(fast.max()) <= float(mlp.max()) * 1.05
 
 
-@pytest.mark.skipif(not (SHIPPED / "model_index.json").is_file(), reason="models/fast not installed")
-def test_shipped_fast_model_adds_no_texture_and_tiles_agree(one_torch_thread):
+@pytest.mark.parametrize("name", FAST_NAMES)
+def test_shipped_fast_model_adds_no_texture_and_tiles_agree(name, one_torch_thread):
     """On a smooth upscaled real photo (tiled: 768 px > 512-px tiles), the fast model's 400/700 nm bands carry no
     more blotch-scale texture than the per-pixel MLP's (≤ 1.1×), and the tiles agree with the whole image."""
     from hsi_studio.core.ml import reconstruct as pipeline
 
     img = RGBImage(upscaled_photo(768), "srgb")
-    tiled = pipeline.reconstruct(img, "fast", device="cpu").cube.data
+    tiled = pipeline.reconstruct(img, name, device="cpu").cube.data
     mlp = pipeline.reconstruct(img, "mlp", device="cpu").cube.data
     for band in (0, 30):
         assert blotchiness(tiled[..., band]) < 1.1 * blotchiness(mlp[..., band])
-    whole = pipeline.reconstruct(img, "fast", device="cpu", tile=1024).cube.data
+    whole = pipeline.reconstruct(img, name, device="cpu", tile=1024).cube.data
     assert 10 * np.log10(1 / np.mean((whole - tiled) ** 2)) > 40
 
 
